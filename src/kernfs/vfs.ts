@@ -162,8 +162,21 @@ export interface Vfs {
   mkdir(parent: number, name: string, mode: number, ctx: OpContext): MaybePromise<Entry>;
   rmdir(parent: number, name: string, ctx: OpContext): MaybePromise<void>;
   unlink(parent: number, name: string, ctx: OpContext): MaybePromise<void>;
-  rename(parent: number, name: string, newParent: number, newName: string, flags: number, ctx: OpContext): MaybePromise<void>;
-  create(parent: number, name: string, mode: number, flags: number, ctx: OpContext): MaybePromise<{ entry: Entry; open: OpenResult }>;
+  rename(
+    parent: number,
+    name: string,
+    newParent: number,
+    newName: string,
+    flags: number,
+    ctx: OpContext,
+  ): MaybePromise<void>;
+  create(
+    parent: number,
+    name: string,
+    mode: number,
+    flags: number,
+    ctx: OpContext,
+  ): MaybePromise<{ entry: Entry; open: OpenResult }>;
   mknod(parent: number, name: string, mode: number, rdev: number, ctx: OpContext): MaybePromise<Entry>;
   symlink(parent: number, name: string, target: string, ctx: OpContext): MaybePromise<Entry>;
   link(ino: number, newParent: number, newName: string, ctx: OpContext): MaybePromise<Entry>;
