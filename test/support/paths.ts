@@ -9,7 +9,7 @@ function findRepoRoot(): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'ntrace') return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error('ntrace checkout root not found above ' + import.meta.url);
+    if (up === dir) throw new Error(`ntrace checkout root not found above ${import.meta.url}`);
     dir = up;
   }
 }
