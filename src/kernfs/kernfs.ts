@@ -1,0 +1,1056 @@
+/**
+ * A kernfs tree: the tree-building API its user (tracefs) calls, and the VFS face (./vfs.ts) a transport serves.
+ * See docs/KERNFS.md for the model and where it differs from Linux kernfs.
+ */
+import { FsError, fail } from './errors.js';
+import {
+  inGroup,
+  mayAccess,
+  O_ACCMODE,
+  O_RDONLY,
+  O_WRONLY,
+  openAccessMask,
+  PERM_MASK,
+  R_OK,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  W_OK,
+  X_OK,
+} from './mode.js';
+import {
+  type AnyFile,
+  BUSY,
+  DirChildren,
+  DirNode,
+  FileNode,
+  type KernfsNode,
+  MAX_SLOTS,
+  NodeAttrs,
+  REMOVED,
+  SlottedNode,
+  SymlinkNode,
+  TemplateFile,
+  templateIno,
+} from './node.js';
+import { OpenFile } from './open-file.js';
+import type { FileOps, TemplateTable } from './ops.js';
+import { SlotAllocator } from './slots.js';
+import { checkName, tableIndex } from './template.js';
+import {
+  type AttrChanges,
+  type Attributes,
+  type CacheHints,
+  type Credentials,
+  type DirFiller,
+  type Entry,
+  type MaybePromise,
+  type NodeKind,
+  type OpContext,
+  type OpenResult,
+  POLLERR,
+  POLLIN,
+  POLLOUT,
+  POLLPRI,
+  POLLRDNORM,
+  ROOT_INO,
+  type StatFs,
+  type Vfs,
+  type VfsChange,
+} from './vfs.js';
+
+export interface Owner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/**
+ * Directory-changing syscalls, per tree. Each is called after kernfs's own checks (existence, permission on the
+ * parent) and does the work through the tree-building API. Absent hooks answer EPERM, as Linux kernfs does.
+ */
+export interface SyscallHooks {
+  /** Create `name` in `parent` (e.g. with `tree.createDir`) and return it. */
+  mkdir?(parent: DirNode, name: string, mode: number, ctx: OpContext): MaybePromise<DirNode>;
+  /** Remove `node` (e.g. with `tree.remove`, which answers EBUSY for a busy node). */
+  rmdir?(node: DirNode, ctx: OpContext): MaybePromise<void>;
+  /** Move `node` (e.g. with `tree.move`). `flags` are renameat2's. */
+  rename?(node: SlottedNode, newParent: DirNode, newName: string, flags: number, ctx: OpContext): MaybePromise<void>;
+}
+
+/**
+ * The owner of a node on which no uid/gid was set explicitly (or whose explicit one was reset). Called for non-root
+ * nodes only, when someone asks (stat, permission check): nothing is stored per node. Default: the parent's owner.
+ */
+export type OwnershipPolicy = (node: KernfsNode, tree: Kernfs) => Owner;
+
+export interface KernfsOptions {
+  /** Owner and permission bits of the root, like tracefs's uid=/gid=/mode= mount options. Default 0:0 0755. */
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly mode?: number;
+  readonly hooks?: SyscallHooks;
+  readonly ownership?: OwnershipPolicy;
+  /** How long the kernel may cache entries and attributes. Default 1 s each (changes are notified anyway). */
+  readonly cache?: Partial<CacheHints>;
+  /** Clock for timestamps, ms since the epoch. Default Date.now. */
+  readonly now?: () => number;
+  /** Number of inode slots before the allocator wraps (tests use a small one). Default 2^37. */
+  readonly slotLimit?: number;
+}
+
+/** A counted kernel reference ("inode") to a node; exists only while the lookup count is positive. */
+class Inode {
+  nlookup = 0;
+  constructor(readonly node: KernfsNode) {}
+}
+
+/** What poll answers for a file whose node is gone, like Linux kernfs (DEFAULT_POLLMASK | EPOLLERR | EPOLLPRI). */
+const POLLWRNORM = 0x100;
+const STALE_POLL = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM | POLLERR | POLLPRI;
+
+const encoder = new TextEncoder();
+
+function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/** Apply `f` to a value that may still be pending. */
+function then<T, U>(value: MaybePromise<T>, f: (v: T) => U): MaybePromise<U> {
+  return isPromise(value) ? Promise.resolve(value).then(f) : f(value);
+}
+
+function toBytes(data: string | Uint8Array): Uint8Array {
+  return typeof data === 'string' ? encoder.encode(data) : data;
+}
+
+function kindOf(mode: number): NodeKind {
+  const type = mode & S_IFMT;
+  return type === S_IFDIR ? 'dir' : type === S_IFLNK ? 'symlink' : 'file';
+}
+
+function isAncestorOrSelf(ancestor: KernfsNode, node: KernfsNode): boolean {
+  for (let n: KernfsNode | null = node; n !== null; n = n.parent) if (n === ancestor) return true;
+  return false;
+}
+
+export class Kernfs implements Vfs {
+  readonly root: DirNode;
+  private readonly hooks: SyscallHooks;
+  private readonly policy: OwnershipPolicy | undefined;
+  private readonly cache: CacheHints;
+  private readonly now: () => number;
+  private readonly mountTimeMs: number;
+  private readonly slots: SlotAllocator;
+  private mountUid: number;
+  private mountGid: number;
+  /** Explicit uids/gids set under an older epoch are ignored (remount-style reset without a walk). */
+  private uidEpoch = 0;
+  private gidEpoch = 0;
+
+  private readonly inodes = new Map<number, Inode>();
+  private readonly files = new Map<number, OpenFile>();
+  private readonly dirHandles = new Map<number, DirNode>();
+  private nextHandle = 1;
+  /** In-flight ops per node (only nodes with some). */
+  private readonly active = new Map<KernfsNode, number>();
+  /** Removals waiting for their subtree's in-flight ops to finish. */
+  private drains: { top: KernfsNode; done: () => void }[] = [];
+  private readonly removals = new Map<KernfsNode, Promise<void>>();
+  /** Open files with a pending poll wake, by inode number. */
+  private readonly pollers = new Map<number, Set<OpenFile>>();
+  private readonly listeners = new Set<(change: VfsChange) => void>();
+  private readonly unpollFn = (file: OpenFile): void => this.unpoll(file);
+
+  constructor(options: KernfsOptions = {}) {
+    this.hooks = options.hooks ?? {};
+    this.policy = options.ownership;
+    this.cache = Object.freeze({
+      entryValidMs: options.cache?.entryValidMs ?? 1000,
+      attrValidMs: options.cache?.attrValidMs ?? 1000,
+    });
+    this.now = options.now ?? Date.now;
+    this.mountTimeMs = this.now();
+    this.mountUid = options.uid ?? 0;
+    this.mountGid = options.gid ?? 0;
+    this.slots = new SlotAllocator(Math.min(options.slotLimit ?? MAX_SLOTS, MAX_SLOTS), () => this.liveSlots());
+    this.root = new DirNode('', null, S_IFDIR | ((options.mode ?? 0o755) & PERM_MASK), undefined, 0, 1);
+    const rootInode = new Inode(this.root);
+    rootInode.nlookup = 1;
+    this.inodes.set(ROOT_INO, rootInode);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Tree-building API
+
+  /** A directory under `parent`. Throws FsError EEXIST / ENOENT (parent removed) / EINVAL (bad name). */
+  createDir(parent: DirNode, name: string, options: { mode?: number; priv?: unknown } = {}): DirNode {
+    this.checkNewChild(parent, name);
+    const [slot, gen] = this.slots.allocate();
+    const dir = new DirNode(name, parent, S_IFDIR | ((options.mode ?? 0o755) & PERM_MASK), options.priv, slot, gen);
+    this.attach(parent, dir);
+    return dir;
+  }
+
+  /** A regular file whose content and behaviour come from `ops`. */
+  createFile(
+    parent: DirNode,
+    name: string,
+    ops: FileOps,
+    options: { mode?: number; priv?: unknown; size?: number } = {},
+  ): FileNode {
+    this.checkNewChild(parent, name);
+    const [slot, gen] = this.slots.allocate();
+    const mode = S_IFREG | ((options.mode ?? 0o644) & PERM_MASK);
+    const file = new FileNode(name, parent, mode, options.priv, slot, gen, ops, options.size ?? 0);
+    this.attach(parent, file);
+    return file;
+  }
+
+  createSymlink(parent: DirNode, name: string, target: string, options: { mode?: number } = {}): SymlinkNode {
+    this.checkNewChild(parent, name);
+    if (typeof target !== 'string' || target === '' || target.includes('\0')) fail('EINVAL', 'invalid symlink target');
+    const [slot, gen] = this.slots.allocate();
+    const link = new SymlinkNode(name, parent, S_IFLNK | ((options.mode ?? 0o777) & PERM_MASK), slot, gen, target);
+    this.attach(parent, link);
+    return link;
+  }
+
+  /**
+   * A directory whose files are the rows of `table` (frozen, shared by every directory of the kind): no object exists
+   * per file until the kernel looks one up. `data` is what the callbacks receive (and the directory's `priv`).
+   * The directory may also hold child directories (and files) created under it as usual.
+   */
+  createTemplateDir<D>(
+    parent: DirNode,
+    name: string,
+    table: TemplateTable<D>,
+    data: D,
+    options: { mode?: number } = {},
+  ): DirNode {
+    tableIndex(table as TemplateTable<unknown>);
+    this.checkNewChild(parent, name);
+    const [slot, gen] = this.slots.allocate();
+    const dir = new DirNode(name, parent, S_IFDIR | ((options.mode ?? 0o755) & PERM_MASK), data, slot, gen);
+    dir.table = table as TemplateTable<unknown>;
+    this.attach(parent, dir);
+    return dir;
+  }
+
+  /**
+   * Remove `node` and everything under it. Synchronously: it leaves the tree (lookups miss it), every op on it or on
+   * an open file in it starts failing with ENODEV (directory handles list with EINVAL), and open files' signals abort.
+   * The Promise resolves once the ops already in flight have settled and `release` ran once for every open file.
+   * Throws FsError EBUSY when the node or a descendant is marked busy, EINVAL for the root.
+   */
+  remove(node: SlottedNode): Promise<void> {
+    const pending = this.removals.get(node);
+    if (pending) return pending;
+    if (node.removed) return Promise.resolve();
+    if (node === this.root || node.parent === null) fail('EINVAL', 'the root cannot be removed');
+    if (this.busyWithin(node)) fail('EBUSY');
+
+    const parent = node.parent;
+    this.detach(parent, node);
+    this.markRemoved(node);
+
+    const doomed: OpenFile[] = [];
+    for (const file of this.files.values()) {
+      if (!isAncestorOrSelf(node, file.node)) continue;
+      file.stale = true;
+      file.ending = true;
+      file.abort();
+      doomed.push(file);
+      file.wake();
+    }
+    const finish = (): void => {
+      for (const file of doomed) this.doRelease(file);
+      this.removals.delete(node);
+    };
+    if (!this.activeWithin(node)) {
+      finish();
+      return Promise.resolve();
+    }
+    const promise = new Promise<void>((resolve) => {
+      this.drains.push({
+        top: node,
+        done: () => {
+          finish();
+          resolve();
+        },
+      });
+    });
+    this.removals.set(node, promise);
+    return promise;
+  }
+
+  /** A busy node (and its ancestors' removal) answers EBUSY to `remove`. */
+  setBusy(node: SlottedNode, busy: boolean): void {
+    node.state = busy ? node.state | BUSY : node.state & ~BUSY;
+  }
+
+  /** chmod from the tree's side (permission bits only). */
+  setMode(node: SlottedNode, mode: number): void {
+    node.mode = (node.mode & S_IFMT) | (mode & PERM_MASK);
+    this.notify(node);
+  }
+
+  /** chown from the tree's side; an omitted id keeps following the ownership policy. */
+  setOwner(node: SlottedNode, owner: { uid?: number; gid?: number }): void {
+    node.attrs ??= new NodeAttrs();
+    const attrs = node.attrs;
+    if (owner.uid !== undefined) {
+      attrs.uid = owner.uid;
+      attrs.uidEpoch = this.uidEpoch;
+    }
+    if (owner.gid !== undefined) {
+      attrs.gid = owner.gid;
+      attrs.gidEpoch = this.gidEpoch;
+    }
+    this.notify(node);
+  }
+
+  /** The child `name` of `dir` that is an object (not a template file), if any. */
+  child(dir: DirNode, name: string): SlottedNode | undefined {
+    return dir.children?.byName.get(name);
+  }
+
+  /** Walk `a/b/c` from the root (or `from`) through object nodes; undefined if any step is missing. */
+  resolve(path: string, from: DirNode = this.root): SlottedNode | undefined {
+    let node: SlottedNode = from;
+    for (const part of path.split('/')) {
+      if (part === '' || part === '.') continue;
+      if (!(node instanceof DirNode)) return undefined;
+      const next: SlottedNode | undefined = part === '..' ? (node.parent ?? node) : node.children?.byName.get(part);
+      if (!next) return undefined;
+      node = next;
+    }
+    return node;
+  }
+
+  /**
+   * Content or attributes of `node` changed (or, for a directory, its listing): tells the transport if the kernel
+   * knows the inode, and wakes pollers of its open files.
+   */
+  notify(node: KernfsNode): void {
+    this.changed(node.ino);
+  }
+
+  /** Same as notify() for the file `name` of a template directory (which has no object at rest). */
+  notifyTemplateFile(dir: DirNode, name: string): void {
+    const index = dir.table ? tableIndex(dir.table).get(name) : undefined;
+    if (index === undefined) fail('ENOENT');
+    this.changed(templateIno(dir, index));
+  }
+
+  /**
+   * The name `name` in `dir` may have appeared or disappeared without a create/remove (a template callback now
+   * answers differently): drops the kernel's cached entry and listing.
+   */
+  notifyEntry(dir: DirNode, name: string): void {
+    this.entryChanged(dir, name);
+  }
+
+  /** Readiness of `node`'s open files may have changed: wake their pending polls. */
+  wake(node: KernfsNode): void {
+    this.wakeIno(node.ino);
+  }
+
+  /** Remount-style ownership reset: new mount owner; every explicit uid and/or gid is forgotten (no walk). */
+  resetOwnership(owner: { uid?: number; gid?: number }): void {
+    if (owner.uid !== undefined) {
+      this.mountUid = owner.uid;
+      this.uidEpoch++;
+    }
+    if (owner.gid !== undefined) {
+      this.mountGid = owner.gid;
+      this.gidEpoch++;
+    }
+    for (const ino of this.inodes.keys()) this.emit({ type: 'inode', ino });
+  }
+
+  /** The owner given by the mount options (or the last reset). */
+  get mountOwner(): Owner {
+    return { uid: this.mountUid, gid: this.mountGid };
+  }
+
+  /** Effective owner of a node: explicit (and not reset) ids, else the ownership policy's. */
+  ownerOf(node: KernfsNode): Owner {
+    const a = this.explicitAttrs(node);
+    const uidSet = a !== null && a.uid >= 0 && a.uidEpoch === this.uidEpoch;
+    const gidSet = a !== null && a.gid >= 0 && a.gidEpoch === this.gidEpoch;
+    if (uidSet && gidSet) return { uid: a.uid, gid: a.gid };
+    const d = this.defaultOwner(node);
+    return { uid: uidSet ? a.uid : d.uid, gid: gidSet ? a.gid : d.gid };
+  }
+
+  /** Effective mode (type | permission bits). */
+  modeOf(node: KernfsNode): number {
+    if (node instanceof TemplateFile) {
+      const o = node.parent.tplAttrs?.[node.index];
+      if (o && o.mode >= 0) return S_IFREG | o.mode;
+    }
+    return node.mode;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // VFS face
+
+  lookup(parent: number, name: string, ctx: OpContext): Entry {
+    const dir = this.dirOf(parent);
+    this.checkAccess(dir, ctx.cred, X_OK);
+    if (dir.removed) fail('ENOENT');
+    if (name.length > 255 && encoder.encode(name).length > 255) fail('ENAMETOOLONG');
+    const node = name === '.' ? dir : name === '..' ? (dir.parent ?? dir) : this.findChild(dir, name);
+    if (!node) fail('ENOENT');
+    return this.ref(node);
+  }
+
+  forget(ino: number, nlookup: number): void {
+    const inode = this.inodes.get(ino);
+    if (!inode || ino === ROOT_INO) return;
+    inode.nlookup -= nlookup;
+    if (!(inode.nlookup > 0)) this.inodes.delete(ino);
+  }
+
+  getattr(ino: number, _ctx: OpContext): Attributes {
+    return this.attrOf(this.nodeOf(ino));
+  }
+
+  setattr(ino: number, changes: AttrChanges, ctx: OpContext, fh?: number): Attributes {
+    const node = this.nodeOf(ino);
+    const cred = ctx.cred;
+    const isRoot = cred.uid === 0;
+    const owner = this.ownerOf(node);
+    const isOwner = cred.uid === owner.uid;
+
+    // Validate everything before changing anything (setattr is all or nothing).
+    if (changes.mode !== undefined && !isRoot && !isOwner) fail('EPERM');
+    if (changes.uid !== undefined && !isRoot && !(isOwner && changes.uid === owner.uid)) fail('EPERM');
+    if (changes.gid !== undefined && !isRoot && !(isOwner && inGroup(cred, changes.gid))) fail('EPERM');
+    const times = [changes.atimeMs, changes.mtimeMs];
+    if (times.some((t) => t !== undefined) && !isRoot && !isOwner) {
+      // Setting both times to "now" needs only write permission (utimes(NULL)).
+      if (times.some((t) => t !== undefined && t !== 'now')) fail('EPERM');
+      this.checkAccess(node, cred, W_OK);
+    }
+    if (changes.size !== undefined) {
+      if (node instanceof DirNode) fail('EISDIR');
+      if (node instanceof SymlinkNode) fail('EINVAL');
+      if (fh === undefined) this.checkAccess(node, cred, W_OK);
+      // Generated files have no stored content: truncation (O_TRUNC from a shell) is accepted and changes nothing.
+    }
+
+    const now = this.now();
+    const needsAttrs =
+      changes.uid !== undefined ||
+      changes.gid !== undefined ||
+      times.some((t) => t !== undefined) ||
+      (changes.mode !== undefined && node instanceof TemplateFile);
+    const attrs = needsAttrs || changes.mode !== undefined ? this.ensureAttrs(node) : null;
+    if (changes.mode !== undefined) {
+      const perms = changes.mode & PERM_MASK;
+      if (node instanceof TemplateFile) attrs!.mode = perms;
+      else node.mode = (node.mode & S_IFMT) | perms;
+    }
+    if (attrs) {
+      if (changes.uid !== undefined) {
+        attrs.uid = changes.uid;
+        attrs.uidEpoch = this.uidEpoch;
+      }
+      if (changes.gid !== undefined) {
+        attrs.gid = changes.gid;
+        attrs.gidEpoch = this.gidEpoch;
+      }
+      if (changes.atimeMs !== undefined) attrs.atimeMs = changes.atimeMs === 'now' ? now : changes.atimeMs;
+      if (changes.mtimeMs !== undefined) attrs.mtimeMs = changes.mtimeMs === 'now' ? now : changes.mtimeMs;
+      attrs.ctimeMs = now;
+    }
+    return this.attrOf(node);
+  }
+
+  access(ino: number, mask: number, ctx: OpContext): void {
+    this.checkAccess(this.nodeOf(ino), ctx.cred, mask);
+  }
+
+  readlink(ino: number, _ctx: OpContext): string {
+    const node = this.nodeOf(ino);
+    if (!(node instanceof SymlinkNode)) fail('EINVAL');
+    return node.target;
+  }
+
+  open(ino: number, flags: number, ctx: OpContext): MaybePromise<OpenResult> {
+    const node = this.nodeOf(ino);
+    if (node instanceof DirNode) fail('EISDIR');
+    if (node instanceof SymlinkNode) fail('ELOOP');
+    const fnode = node as AnyFile;
+    if (fnode.removed) fail('ENODEV');
+    this.checkAccess(fnode, ctx.cred, openAccessMask(flags));
+    const ops = fnode.ops;
+    const acc = flags & O_ACCMODE;
+    if (acc !== O_WRONLY && !ops.show && !ops.read) fail('EACCES');
+    if (acc !== O_RDONLY && !ops.write) fail('EACCES');
+
+    const fh = this.nextHandle++;
+    const file = new OpenFile(fh, fnode, flags, ctx.cred, this.unpollFn);
+    const result: OpenResult = { fh, directIo: true, stream: ops.stream === true, pollable: !!ops.poll };
+    const openOp = ops.open;
+    if (!openOp) {
+      this.files.set(fh, file);
+      return result;
+    }
+    // A failed open is never released: mark it before the in-flight count drops (removal may be waiting on it).
+    const failed = (err: unknown): never => {
+      file.released = true;
+      this.files.delete(fh);
+      throw err;
+    };
+    this.files.set(fh, file);
+    let r: MaybePromise<void>;
+    try {
+      // Not raced against ctx.signal: an open that succeeds after the caller left would leak a handle.
+      r = this.runFile(file, undefined, () => {
+        const v = openOp.call(ops, file, ctx);
+        return isPromise(v) ? Promise.resolve(v).catch(failed) : v;
+      });
+    } catch (err) {
+      return failed(err);
+    }
+    return then(r, () => {
+      if (file.stale) fail('ENODEV');
+      return result;
+    });
+  }
+
+  read(fh: number, offset: number, size: number, ctx: OpContext): MaybePromise<Uint8Array> {
+    const file = this.liveFile(fh);
+    if ((file.flags & O_ACCMODE) === O_WRONLY) fail('EBADF');
+    if (!(offset >= 0) || !(size >= 0)) fail('EINVAL');
+    const ops = file.node.ops;
+    const show = ops.show;
+    if (show) {
+      if (offset !== 0 && file.content !== null) return file.content.subarray(offset, offset + size);
+      return then(
+        this.runFile(file, ctx.signal, () => show.call(ops, file, ctx)),
+        (content) => {
+          const bytes = toBytes(content);
+          file.content = bytes;
+          return bytes.subarray(offset, offset + size);
+        },
+      );
+    }
+    const read = ops.read!;
+    return then(
+      this.runFile(file, ctx.signal, () => read.call(ops, file, offset, size, ctx)),
+      (data) => {
+        const bytes = toBytes(data);
+        return bytes.length > size ? bytes.subarray(0, size) : bytes;
+      },
+    );
+  }
+
+  write(fh: number, offset: number, data: Uint8Array, ctx: OpContext): MaybePromise<number> {
+    const file = this.liveFile(fh);
+    if ((file.flags & O_ACCMODE) === O_RDONLY) fail('EBADF');
+    if (!(offset >= 0)) fail('EINVAL');
+    const ops = file.node.ops;
+    const write = ops.write!;
+    if (ops.atomicWriteLen !== undefined && data.length > ops.atomicWriteLen) fail('E2BIG');
+    const length = data.length;
+    return then(
+      this.runFile(file, ctx.signal, () => write.call(ops, file, data, offset, ctx)),
+      (consumed) => {
+        if (!ops.shortWrites || consumed === undefined) return length;
+        const n = Math.trunc(Number(consumed));
+        return n >= 0 && n <= length ? n : length;
+      },
+    );
+  }
+
+  flush(fh: number, _ctx: OpContext): void {
+    if (!this.files.has(fh)) fail('EBADF');
+  }
+
+  release(fh: number): void {
+    const file = this.files.get(fh);
+    if (!file) return;
+    this.files.delete(fh);
+    this.unpoll(file);
+    file.pollWake = null;
+    if (file.stale) return; // its removal releases it, after draining
+    file.ending = true;
+    file.abort();
+    if (file.inflight === 0) this.doRelease(file);
+  }
+
+  poll(fh: number, wake: (() => void) | undefined, ctx: OpContext): number {
+    const file = this.files.get(fh);
+    if (!file) fail('EBADF');
+    if (file.stale || file.node.removed) return STALE_POLL;
+    const ops = file.node.ops;
+    const poll = ops.poll;
+    if (!poll) fail('ENOSYS');
+    if (wake) {
+      file.pollWake = wake;
+      const ino = file.node.ino;
+      let set = this.pollers.get(ino);
+      if (!set) {
+        set = new Set();
+        this.pollers.set(ino, set);
+      }
+      set.add(file);
+    }
+    return this.runFile(file, undefined, () => poll.call(ops, file, ctx)) as number;
+  }
+
+  opendir(ino: number, ctx: OpContext): number {
+    const node = this.nodeOf(ino);
+    if (!(node instanceof DirNode)) fail('ENOTDIR');
+    if (node.removed) fail('ENODEV');
+    this.checkAccess(node, ctx.cred, R_OK);
+    const dh = this.nextHandle++;
+    this.dirHandles.set(dh, node);
+    return dh;
+  }
+
+  /**
+   * Positions: 0 `.`, 1 `..`, 2+i table row i, 2+T+seq the child with creation number `seq`. A cookie is the position
+   * to resume at. Rows never move and children keep their `seq`, so a cookie stays meaningful while entries come and
+   * go: removed ones are simply not there, new children come after every existing one.
+   */
+  readdir(dh: number, cookie: number, fill: DirFiller, _ctx: OpContext): void {
+    const dir = this.dirHandles.get(dh);
+    if (!dir) fail('EBADF');
+    if (dir.removed) fail('EINVAL');
+    if (!(cookie >= 0)) fail('EINVAL');
+    let pos = cookie;
+    if (pos === 0) {
+      if (!fill({ name: '.', ino: dir.ino, kind: 'dir', next: 1 })) return;
+      pos = 1;
+    }
+    if (pos === 1) {
+      if (!fill({ name: '..', ino: (dir.parent ?? dir).ino, kind: 'dir', next: 2 })) return;
+      pos = 2;
+    }
+    const table = dir.table;
+    const rows = table ? table.length : 0;
+    if (table) {
+      for (let i = pos - 2; i < rows; i++) {
+        const row = table[i];
+        if (!row.callback(row.name, dir.priv)) continue;
+        if (!fill({ name: row.name, ino: templateIno(dir, i), kind: 'file', next: 3 + i })) return;
+      }
+    }
+    const children = dir.children;
+    if (!children) return;
+    const firstSeq = pos - 2 - rows;
+    for (const child of children.byName.values()) {
+      if (child.seq < firstSeq) continue;
+      if (!fill({ name: child.name, ino: child.ino, kind: kindOf(child.mode), next: 3 + rows + child.seq })) return;
+    }
+  }
+
+  releasedir(dh: number): void {
+    this.dirHandles.delete(dh);
+  }
+
+  mkdir(parent: number, name: string, mode: number, ctx: OpContext): MaybePromise<Entry> {
+    const dir = this.dirForChange(parent, name, ctx, false);
+    const mkdir = this.hooks.mkdir;
+    if (!mkdir) fail('EPERM');
+    return then(mkdir.call(this.hooks, dir, name, mode & PERM_MASK, ctx), (node) => {
+      if (!(node instanceof DirNode)) fail('EIO', 'mkdir hook returned no directory');
+      return this.ref(node);
+    });
+  }
+
+  rmdir(parent: number, name: string, ctx: OpContext): MaybePromise<void> {
+    const dir = this.dirForChange(parent, name, ctx, true);
+    const node = this.findChild(dir, name);
+    if (!(node instanceof DirNode)) fail('ENOTDIR');
+    const rmdir = this.hooks.rmdir;
+    if (!rmdir) fail('EPERM');
+    return rmdir.call(this.hooks, node, ctx);
+  }
+
+  unlink(parent: number, name: string, ctx: OpContext): void {
+    const dir = this.dirForChange(parent, name, ctx, true);
+    if (this.findChild(dir, name) instanceof DirNode) fail('EISDIR');
+    fail('EPERM');
+  }
+
+  rename(
+    parent: number,
+    name: string,
+    newParent: number,
+    newName: string,
+    flags: number,
+    ctx: OpContext,
+  ): MaybePromise<void> {
+    const from = this.dirForChange(parent, name, ctx, true);
+    const to = this.dirOf(newParent);
+    this.checkAccess(to, ctx.cred, W_OK | X_OK);
+    checkName(newName);
+    const node = this.findChild(from, name);
+    const hook = this.hooks.rename;
+    if (!hook || !(node instanceof SlottedNode)) fail('EPERM');
+    return hook.call(this.hooks, node, to, newName, flags, ctx);
+  }
+
+  create(
+    parent: number,
+    name: string,
+    _mode: number,
+    _flags: number,
+    ctx: OpContext,
+  ): { entry: Entry; open: OpenResult } {
+    this.dirForChange(parent, name, ctx, false);
+    fail('EACCES'); // Linux: a directory without ->create refuses O_CREAT with EACCES
+  }
+
+  mknod(parent: number, name: string, _mode: number, _rdev: number, ctx: OpContext): Entry {
+    this.dirForChange(parent, name, ctx, false);
+    fail('EPERM');
+  }
+
+  symlink(parent: number, name: string, _target: string, ctx: OpContext): Entry {
+    this.dirForChange(parent, name, ctx, false);
+    fail('EPERM');
+  }
+
+  link(ino: number, newParent: number, newName: string, ctx: OpContext): Entry {
+    const node = this.nodeOf(ino);
+    if (node instanceof DirNode) fail('EPERM');
+    this.dirForChange(newParent, newName, ctx, false);
+    fail('EPERM');
+  }
+
+  statfs(ino: number, _ctx: OpContext): StatFs {
+    this.nodeOf(ino);
+    return STATFS;
+  }
+
+  onChange(listener: (change: VfsChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  liveInodes(): number {
+    return this.inodes.size;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Internals
+
+  private nodeOf(ino: number): KernfsNode {
+    const inode = this.inodes.get(ino);
+    if (!inode) fail('ESTALE');
+    return inode.node;
+  }
+
+  private dirOf(ino: number): DirNode {
+    const node = this.nodeOf(ino);
+    if (!(node instanceof DirNode)) fail('ENOTDIR');
+    return node;
+  }
+
+  /** Common checks of the name-changing syscalls, in Linux's order: existence, then permission on the parent. */
+  private dirForChange(parent: number, name: string, ctx: OpContext, mustExist: boolean): DirNode {
+    const dir = this.dirOf(parent);
+    if (dir.removed) fail('ENOENT');
+    if (name === '.' || name === '..') fail(mustExist ? 'EINVAL' : 'EEXIST');
+    checkName(name);
+    const exists = this.findChild(dir, name) !== undefined;
+    if (mustExist && !exists) fail('ENOENT');
+    if (!mustExist && exists) fail('EEXIST');
+    this.checkAccess(dir, ctx.cred, W_OK | X_OK);
+    return dir;
+  }
+
+  private checkAccess(node: KernfsNode, cred: Credentials, mask: number): void {
+    if ((mask & 7) === 0) return;
+    const owner = this.ownerOf(node);
+    if (!mayAccess(this.modeOf(node), owner.uid, owner.gid, cred, mask)) fail('EACCES');
+  }
+
+  /** A visible child of `dir`: a table row the callback accepts (materialised if the kernel doesn't hold it), or an object. */
+  private findChild(dir: DirNode, name: string): KernfsNode | undefined {
+    const table = dir.table;
+    if (table) {
+      const index = tableIndex(table).get(name);
+      if (index !== undefined) {
+        const row = table[index];
+        const spec = row.callback(name, dir.priv);
+        if (!spec) return undefined;
+        const live = this.inodes.get(templateIno(dir, index));
+        if (live) return live.node;
+        const mode = S_IFREG | (spec.mode & PERM_MASK);
+        return new TemplateFile(name, dir, index, mode, spec.priv, spec.ops, spec.size ?? 0);
+      }
+    }
+    return dir.children?.byName.get(name);
+  }
+
+  private ref(node: KernfsNode): Entry {
+    const ino = node.ino;
+    let inode = this.inodes.get(ino);
+    if (!inode) {
+      inode = new Inode(node);
+      this.inodes.set(ino, inode);
+    }
+    inode.nlookup++;
+    return { ino, generation: node.generation, attr: this.attrOf(inode.node), cache: this.cache };
+  }
+
+  private attrOf(node: KernfsNode): Attributes {
+    const mode = this.modeOf(node);
+    const owner = this.ownerOf(node);
+    const a = this.explicitAttrs(node);
+    const t = this.mountTimeMs;
+    let size = 0;
+    let nlink = 1;
+    if (node instanceof DirNode) nlink = 2 + (node.children?.subdirs ?? 0);
+    else if (node instanceof SymlinkNode) size = encoder.encode(node.target).length;
+    else size = (node as AnyFile).size;
+    return {
+      ino: node.ino,
+      kind: kindOf(mode),
+      mode,
+      nlink,
+      uid: owner.uid,
+      gid: owner.gid,
+      size,
+      atimeMs: a && !Number.isNaN(a.atimeMs) ? a.atimeMs : t,
+      mtimeMs: a && !Number.isNaN(a.mtimeMs) ? a.mtimeMs : t,
+      ctimeMs: a && !Number.isNaN(a.ctimeMs) ? a.ctimeMs : t,
+    };
+  }
+
+  private explicitAttrs(node: KernfsNode): NodeAttrs | null {
+    if (node instanceof TemplateFile) return node.parent.tplAttrs?.[node.index] ?? null;
+    return (node as SlottedNode).attrs;
+  }
+
+  private ensureAttrs(node: KernfsNode): NodeAttrs {
+    if (node instanceof TemplateFile) {
+      const dir = node.parent;
+      dir.tplAttrs ??= new Array<NodeAttrs | undefined>(dir.table!.length);
+      const rows = dir.tplAttrs;
+      let a = rows[node.index];
+      if (!a) rows[node.index] = a = new NodeAttrs();
+      return a;
+    }
+    const slotted = node as SlottedNode;
+    slotted.attrs ??= new NodeAttrs();
+    return slotted.attrs;
+  }
+
+  private defaultOwner(node: KernfsNode): Owner {
+    if (node.parent === null) return { uid: this.mountUid, gid: this.mountGid };
+    return this.policy ? this.policy(node, this) : this.ownerOf(node.parent);
+  }
+
+  private checkNewChild(parent: DirNode, name: string): void {
+    if (!(parent instanceof DirNode)) fail('ENOTDIR');
+    if (parent.removed) fail('ENOENT');
+    checkName(name);
+    if (parent.table && tableIndex(parent.table).has(name)) fail('EEXIST');
+    if (parent.children?.byName.has(name)) fail('EEXIST');
+  }
+
+  private attach(parent: DirNode, node: SlottedNode): void {
+    parent.children ??= new DirChildren();
+    const children = parent.children;
+    node.seq = children.nextSeq++;
+    children.byName.set(node.name, node);
+    if (node instanceof DirNode) children.subdirs++;
+    this.entryChanged(parent, node.name);
+  }
+
+  private detach(parent: DirNode, node: SlottedNode): void {
+    const children = parent.children!;
+    children.byName.delete(node.name);
+    if (node instanceof DirNode) children.subdirs--;
+    this.entryChanged(parent, node.name);
+  }
+
+  private entryChanged(dir: DirNode, name: string): void {
+    const ino = dir.ino;
+    if (!this.inodes.has(ino)) return;
+    this.emit({ type: 'entry', parent: ino, name });
+    this.emit({ type: 'inode', ino });
+  }
+
+  private changed(ino: number): void {
+    if (this.inodes.has(ino)) this.emit({ type: 'inode', ino });
+    this.wakeIno(ino);
+  }
+
+  private emit(change: VfsChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure is the transport's problem; the tree's change stands.
+      }
+    }
+  }
+
+  private wakeIno(ino: number): void {
+    const set = this.pollers.get(ino);
+    if (!set) return;
+    for (const file of [...set]) file.wake();
+  }
+
+  private unpoll(file: OpenFile): void {
+    const ino = file.node.ino;
+    const set = this.pollers.get(ino);
+    if (!set) return;
+    set.delete(file);
+    if (set.size === 0) this.pollers.delete(ino);
+  }
+
+  private markRemoved(node: SlottedNode): void {
+    node.state |= REMOVED;
+    if (node instanceof DirNode && node.children)
+      for (const child of node.children.byName.values()) this.markRemoved(child);
+  }
+
+  private busyWithin(node: SlottedNode): boolean {
+    if (node.state & BUSY) return true;
+    if (node instanceof DirNode && node.children) {
+      for (const child of node.children.byName.values()) if (this.busyWithin(child)) return true;
+    }
+    return false;
+  }
+
+  private activeWithin(top: KernfsNode): boolean {
+    for (const node of this.active.keys()) if (isAncestorOrSelf(top, node)) return true;
+    return false;
+  }
+
+  private liveFile(fh: number): OpenFile {
+    const file = this.files.get(fh);
+    if (!file) fail('EBADF');
+    if (file.stale || file.node.removed) fail('ENODEV');
+    return file;
+  }
+
+  /**
+   * Run a file op holding an active reference on its node and open. A parked op may be answered with EINTR when
+   * `signal` aborts; the reference is still held until the op's Promise settles, so removal waits for it.
+   */
+  private runFile<T>(file: OpenFile, signal: AbortSignal | undefined, op: () => MaybePromise<T>): MaybePromise<T> {
+    const node = this.enter(file.node);
+    file.inflight++;
+    let result: MaybePromise<T>;
+    try {
+      result = op();
+    } catch (err) {
+      this.leaveFile(file, node);
+      throw err;
+    }
+    if (!isPromise(result)) {
+      this.leaveFile(file, node);
+      return result;
+    }
+    const settled = Promise.resolve(result).finally(() => this.leaveFile(file, node));
+    if (!signal) return settled;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(new FsError('EINTR'));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      settled.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  private enter(node: KernfsNode): KernfsNode {
+    this.active.set(node, (this.active.get(node) ?? 0) + 1);
+    return node;
+  }
+
+  private leaveFile(file: OpenFile, node: KernfsNode): void {
+    file.inflight--;
+    const n = (this.active.get(node) ?? 1) - 1;
+    if (n > 0) this.active.set(node, n);
+    else this.active.delete(node);
+    if (file.ending && !file.stale && file.inflight === 0) this.doRelease(file);
+    if (n === 0 && this.drains.length > 0) {
+      const ready = this.drains.filter((d) => !this.activeWithin(d.top));
+      if (ready.length > 0) {
+        this.drains = this.drains.filter((d) => !ready.includes(d));
+        for (const d of ready) d.done();
+      }
+    }
+  }
+
+  private doRelease(file: OpenFile): void {
+    if (file.released) return;
+    file.released = true;
+    this.unpoll(file);
+    file.pollWake = null;
+    const ops = file.node.ops;
+    try {
+      ops.release?.(file);
+    } catch {
+      // release has no caller to report to (close(2) already returned).
+    }
+  }
+
+  /** Every slot something may still refer to; asked by the slot allocator once per wrap. */
+  private liveSlots(): Set<number> {
+    const live = new Set<number>([0]);
+    const visit = (node: SlottedNode): void => {
+      live.add(node.slot);
+      if (node instanceof DirNode && node.children) for (const child of node.children.byName.values()) visit(child);
+    };
+    visit(this.root);
+    const add = (node: KernfsNode): void => {
+      live.add(node instanceof TemplateFile ? node.parent.slot : (node as SlottedNode).slot);
+    };
+    for (const inode of this.inodes.values()) add(inode.node);
+    for (const file of this.files.values()) add(file.node);
+    for (const dir of this.dirHandles.values()) add(dir);
+    for (const node of this.active.keys()) add(node);
+    return live;
+  }
+
+  /** Move/rename a node (what a `rename` hook does). Throws EEXIST if the name is taken, EINVAL for a loop. */
+  move(node: SlottedNode, newParent: DirNode, newName: string): void {
+    if (node.removed || node.parent === null) fail('ENOENT');
+    if (node instanceof DirNode && isAncestorOrSelf(node, newParent)) fail('EINVAL');
+    if (node.parent === newParent && node.name === newName) return;
+    this.checkNewChild(newParent, newName);
+    this.detach(node.parent, node);
+    node.name = newName;
+    node.parent = newParent;
+    this.attach(newParent, node);
+  }
+}
+
+const STATFS: StatFs = Object.freeze({
+  blocks: 0,
+  bfree: 0,
+  bavail: 0,
+  files: 0,
+  ffree: 0,
+  bsize: 4096,
+  namelen: 255,
+  frsize: 4096,
+});
+
+/** A new, empty tree (just the root). */
+export function createKernfs(options?: KernfsOptions): Kernfs {
+  return new Kernfs(options);
+}
