@@ -1,0 +1,116 @@
+/**
+ * Text streams over records: the consuming `trace_pipe` reader (reads of any size, a line cut by a short read
+ * continues on the next one) and the `trace` file's header-then-lines sequence.
+ */
+import type { TraceRecord } from '../record.js';
+import {
+  DEFAULT_TRACE_TEXT_OPTIONS,
+  type TraceHeaderInfo,
+  type TraceTextOptions,
+  traceHeader,
+  traceLine,
+} from './trace-line.js';
+
+/** A record from a consuming reader, with the events lost on its CPU just before it (overwritten unread). */
+export interface PipeItem {
+  readonly record: TraceRecord;
+  readonly lostEvents: number;
+}
+
+/** Returns the next record (consuming it), or undefined when none is available right now. */
+export type NextRecord = () => TraceRecord | PipeItem | undefined;
+
+/** The kernel formats trace_pipe output through one page-sized trace_seq: at most this many bytes per read. */
+export const PIPE_READ_MAX = 4095;
+
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+
+function isPipeItem(x: TraceRecord | PipeItem): x is PipeItem {
+  return 'record' in x;
+}
+
+export class TracePipeText {
+  readonly #next: NextRecord;
+  readonly #options: () => TraceTextOptions;
+  /** Bytes of an already consumed line that a short read did not take. */
+  #pending: Uint8Array = EMPTY;
+  /** A whole line that did not fit in the last read's page. */
+  #held: Uint8Array | undefined;
+
+  /** `options` may be a function so that `trace_options` changes apply to an open trace_pipe. */
+  constructor(next: NextRecord, options: TraceTextOptions | (() => TraceTextOptions) = DEFAULT_TRACE_TEXT_OPTIONS) {
+    this.#next = next;
+    this.#options = typeof options === 'function' ? options : () => options;
+  }
+
+  /** True when bytes are waiting without asking the source (a read will not block). */
+  get hasBuffered(): boolean {
+    return this.#pending.length > 0 || this.#held !== undefined;
+  }
+
+  /**
+   * Up to `max` bytes of text. Returns an empty array when no record is available now: the caller decides whether
+   * to block (wait for data and call again) or answer EAGAIN. Like the kernel, a read that finds a partly returned
+   * line gives the rest of that line only, and one read never formats more than a page of lines.
+   */
+  read(max: number): Uint8Array {
+    if (!(max > 0)) return EMPTY;
+    if (this.#pending.length > 0) {
+      const out = this.#pending.subarray(0, max);
+      this.#pending = this.#pending.subarray(out.length);
+      return out;
+    }
+    const cap = Math.min(max, PIPE_READ_MAX);
+    const chunks: Uint8Array[] = [];
+    let used = 0;
+    while (used < cap) {
+      let line = this.#held;
+      this.#held = undefined;
+      if (!line) {
+        let item: TraceRecord | PipeItem | undefined;
+        try {
+          item = this.#next();
+        } catch {
+          item = undefined;
+        }
+        if (!item) break;
+        const text = isPipeItem(item)
+          ? traceLine(item.record, this.#options(), item.lostEvents)
+          : traceLine(item, this.#options());
+        line = encoder.encode(text);
+      }
+      if (used > 0 && used + line.length > PIPE_READ_MAX) {
+        this.#held = line;
+        break;
+      }
+      chunks.push(line);
+      used += line.length;
+    }
+    if (used === 0) return EMPTY;
+    const all = chunks.length === 1 ? chunks[0] : concat(chunks, used);
+    const out = all.subarray(0, Math.min(max, all.length));
+    this.#pending = all.subarray(out.length);
+    return out;
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+/** The `trace` file as a sequence of strings: the header, then one line per record. */
+export function* traceFileText(
+  info: TraceHeaderInfo,
+  records: Iterable<TraceRecord>,
+  options: TraceTextOptions = DEFAULT_TRACE_TEXT_OPTIONS,
+): Generator<string> {
+  yield traceHeader(info, options);
+  for (const r of records) yield traceLine(r, options);
+}

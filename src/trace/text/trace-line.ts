@@ -1,0 +1,310 @@
+/**
+ * The `trace` / `trace_pipe` text: the header the kernel prints for the nop tracer and one line per record, with
+ * the kernel's column widths and the output options that mean something for ntrace.
+ */
+import type { FieldLayout } from '../layout.js';
+import type { EventDescriptor, TraceRecord } from '../record.js';
+import { rendererFor } from './print-format.js';
+import { byteLength } from './printf.js';
+import { dataLocBytes, readInteger, readStringField } from './record-fields.js';
+import { formatSecondsUsecs } from './timestamp.js';
+
+/** The `trace_options` that change the text. Everything else the kernel has is listed in docs/TRACE-TEXT.md. */
+export interface TraceTextOptions {
+  /** `irq-info` (on): the five-character flags column. */
+  readonly irqInfo: boolean;
+  /** `context-info` (on): comm-pid, CPU, flags and timestamp before each line; the column header. */
+  readonly contextInfo: boolean;
+  /** `record-tgid` (off): a `(  tgid)` column. ntrace's threads all belong to one process: tgid = pid. */
+  readonly recordTgid: boolean;
+  /** `raw` (off): `<pid> <cpu> <ts-ns> ` and the kernel's raw event output (`type: <id>` for trace events). */
+  readonly raw: boolean;
+  /** `hex` (off): context as hex words, raw event output. */
+  readonly hex: boolean;
+  /** `fields` (off): every field as `name=value` in the kernel's generic field printer's format. */
+  readonly fields: boolean;
+  /** `printk-msg-only` (off): trace_marker lines show the message only. */
+  readonly printkMsgOnly: boolean;
+  /** `verbose` (off): for the non-latency format it only drops the column legend from the header. */
+  readonly verbose: boolean;
+  /** False for counter-like trace clocks (`counter`, `uptime`): timestamps print as raw numbers. */
+  readonly clockInNs: boolean;
+}
+
+export const DEFAULT_TRACE_TEXT_OPTIONS: TraceTextOptions = Object.freeze({
+  irqInfo: true,
+  contextInfo: true,
+  recordTgid: false,
+  raw: false,
+  hex: false,
+  fields: false,
+  printkMsgOnly: false,
+  verbose: false,
+  clockInNs: true,
+});
+
+/** The trace_marker event: `ftrace:print` with a `buf` string (and optionally an `ip` word) prints as the kernel's. */
+export const MARKER_SYSTEM = 'ftrace';
+export const MARKER_EVENT = 'print';
+/** The symbol the kernel prints for its marker's ip. */
+export const MARKER_SYMBOL = 'tracing_mark_write';
+/** trace_marker_raw's event: `ftrace:raw_data` with an `id` u32 and a `buf` byte string. */
+export const RAW_MARKER_EVENT = 'raw_data';
+
+const TASK_COMM_LEN = 16;
+
+export interface TraceHeaderInfo {
+  /** Entries currently in the buffer(s) being read. */
+  readonly entries: number;
+  /** Entries written: in the buffer plus overwritten (the kernel adds the overrun count). */
+  readonly written: number;
+  /** Number of "CPUs" (`#P:`): ring buffers of the instance. */
+  readonly cpus: number;
+  /** The tracer's name; always `nop` in ntrace. */
+  readonly tracer?: string;
+}
+
+/** The header the `trace` file starts with (not `trace_pipe`). */
+export function traceHeader(info: TraceHeaderInfo, options: TraceTextOptions = DEFAULT_TRACE_TEXT_OPTIONS): string {
+  let s = `# tracer: ${info.tracer ?? 'nop'}\n#\n`;
+  if (!options.contextInfo || options.verbose) return s;
+  s += `# entries-in-buffer/entries-written: ${info.entries}/${info.written}   #P:${info.cpus}\n#\n`;
+  const tgid = options.recordTgid;
+  if (options.irqInfo) {
+    const pad = tgid ? '          ' : '';
+    s +=
+      `#                            ${pad}    _-----=> irqs-off/BH-disabled\n` +
+      `#                            ${pad}   / _----=> need-resched\n` +
+      `#                            ${pad}  | / _---=> hardirq/softirq\n` +
+      `#                            ${pad}  || / _--=> preempt-depth\n` +
+      `#                            ${pad}  ||| / _-=> migrate-disable\n` +
+      `#                            ${pad}  |||| /     delay\n`;
+    s += tgid
+      ? '#           TASK-PID       TGID    CPU#  |||||  TIMESTAMP  FUNCTION\n' +
+        '#              | |           |       |   |||||     |         |\n'
+      : '#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION\n' +
+        '#              | |         |   |||||     |         |\n';
+  } else {
+    s += tgid
+      ? '#           TASK-PID       TGID    CPU#     TIMESTAMP  FUNCTION\n' +
+        '#              | |           |       |         |         |\n'
+      : '#           TASK-PID     CPU#     TIMESTAMP  FUNCTION\n' +
+        '#              | |         |         |         |\n';
+  }
+  return s;
+}
+
+/** The kernel's trace_print_lat_fmt(): irqs-off, need-resched, hard/softirq, preempt depth, migrate-disable. */
+export function latencyFlags(flags: number, preemptCount: number): string {
+  const IRQS_OFF = 0x01;
+  const NEED_RESCHED_LAZY = 0x02;
+  const NEED_RESCHED = 0x04;
+  const HARDIRQ = 0x08;
+  const SOFTIRQ = 0x10;
+  const PREEMPT_RESCHED = 0x20;
+  const NMI = 0x40;
+  const BH_OFF = 0x80;
+  const irqsOff = flags & IRQS_OFF && flags & BH_OFF ? 'D' : flags & IRQS_OFF ? 'd' : flags & BH_OFF ? 'b' : '.';
+  let resched: string;
+  switch (flags & (NEED_RESCHED | NEED_RESCHED_LAZY | PREEMPT_RESCHED)) {
+    case NEED_RESCHED | NEED_RESCHED_LAZY | PREEMPT_RESCHED:
+      resched = 'B';
+      break;
+    case NEED_RESCHED | PREEMPT_RESCHED:
+      resched = 'N';
+      break;
+    case NEED_RESCHED_LAZY | PREEMPT_RESCHED:
+      resched = 'L';
+      break;
+    case NEED_RESCHED | NEED_RESCHED_LAZY:
+      resched = 'b';
+      break;
+    case NEED_RESCHED:
+      resched = 'n';
+      break;
+    case PREEMPT_RESCHED:
+      resched = 'p';
+      break;
+    case NEED_RESCHED_LAZY:
+      resched = 'l';
+      break;
+    default:
+      resched = '.';
+  }
+  const nmi = flags & NMI;
+  const hard = flags & HARDIRQ;
+  const soft = flags & SOFTIRQ;
+  const irq = nmi && hard ? 'Z' : nmi ? 'z' : hard && soft ? 'H' : hard ? 'h' : soft ? 's' : '.';
+  const depth = preemptCount & 0xf ? (preemptCount & 0xf).toString(16) : '.';
+  const migrate = preemptCount & 0xf0 ? (preemptCount >> 4).toString(16) : '.';
+  return irqsOff + resched + irq + depth + migrate;
+}
+
+/** The comm column: at most TASK_COMM_LEN-1 bytes like a kernel task name; `<...>` when unknown. */
+function commText(comm: string): string {
+  if (!comm) return '<...>';
+  if (byteLength(comm) < TASK_COMM_LEN) return comm;
+  let out = '';
+  for (const ch of comm) {
+    if (byteLength(out + ch) >= TASK_COMM_LEN) break;
+    out += ch;
+  }
+  return out;
+}
+
+function padStartBytes(s: string, width: number): string {
+  const n = width - byteLength(s);
+  return n > 0 ? ' '.repeat(n) + s : s;
+}
+
+/** Timestamp column: ` %5lu.%06lu` for time clocks, ` %12llu` for counters. */
+export function formatTimestamp(ts: bigint, clockInNs: boolean): string {
+  return clockInNs ? formatSecondsUsecs(ts) : (ts < 0n ? 0n : ts).toString().padStart(12);
+}
+
+/** The context part of a line: `            bash-5453    [000] ...1.   347.876374: `. */
+export function contextText(rec: TraceRecord, options: TraceTextOptions): string {
+  let s = `${padStartBytes(commText(rec.comm), 16)}-${String(rec.pid).padEnd(7)} `;
+  if (options.recordTgid) s += `(${String(rec.pid).padStart(7)}) `;
+  s += `[${String(rec.cpu).padStart(3, '0')}] `;
+  if (options.irqInfo) s += latencyFlags(rec.data[2] ?? 0, rec.data[3] ?? 0);
+  return `${s} ${formatTimestamp(rec.ts, options.clockInNs)}: `;
+}
+
+function isMarker(e: EventDescriptor): boolean {
+  return e.system === MARKER_SYSTEM && e.name === MARKER_EVENT;
+}
+
+function isRawMarker(e: EventDescriptor): boolean {
+  return e.system === MARKER_SYSTEM && e.name === RAW_MARKER_EVENT;
+}
+
+function field(e: EventDescriptor, name: string): FieldLayout | undefined {
+  return e.layout.fields.find((f) => f.name === name);
+}
+
+/** The marker's text, ending with exactly the newline the kernel's trace_marker write guarantees. */
+function markerText(rec: TraceRecord, e: EventDescriptor): string {
+  const buf = field(e, 'buf');
+  const text = buf ? readStringField(rec.data, buf) : '';
+  return text.endsWith('\n') ? text : `${text}\n`;
+}
+
+function markerIp(rec: TraceRecord, e: EventDescriptor): bigint {
+  const ip = field(e, 'ip');
+  return ip && ip.kind === 'int' ? readInteger(rec.data, ip.offset, ip.elemSize, false) : 0n;
+}
+
+function rawMarkerText(rec: TraceRecord, e: EventDescriptor): string {
+  const id = field(e, 'id');
+  const buf = field(e, 'buf');
+  let s = `# ${(id ? readInteger(rec.data, id.offset, id.elemSize, false) : 0n).toString(16)} buf:`;
+  if (buf) {
+    let bytes: Uint8Array;
+    if (buf.kind === 'string') {
+      bytes = dataLocBytes(rec.data, buf);
+      // A string's stored length counts its terminating NUL, which is not part of the written data.
+      if (bytes.length > 0 && bytes[bytes.length - 1] === 0) bytes = bytes.subarray(0, bytes.length - 1);
+    } else bytes = rec.data.subarray(buf.offset, buf.offset + buf.size);
+    for (const b of bytes) s += ` ${b.toString(16).padStart(2, '0')}`;
+  }
+  return `${s}\n`;
+}
+
+/** The kernel's generic field printer (the `fields` option). */
+function fieldsText(rec: TraceRecord, e: EventDescriptor): string {
+  const d = rec.data;
+  let s = `${e.name}:`;
+  for (const f of e.layout.fields) {
+    s += ` ${f.name}=`;
+    if (f.kind === 'string' || f.kind === 'chars') {
+      s += readStringField(d, f);
+      continue;
+    }
+    if (f.offset + f.size > d.length) {
+      s += '<OVERFLOW>';
+      continue;
+    }
+    switch (f.size) {
+      case 1: {
+        const v = d[f.offset];
+        if (v >= 0x20 && v < 0x7f) s += `'${String.fromCharCode(v)}'`;
+        s += `(${v})`;
+        break;
+      }
+      case 2: {
+        const v = readInteger(d, f.offset, 2, false);
+        s += `0x${v.toString(16)} (${v})`;
+        break;
+      }
+      case 4: {
+        const v = readInteger(d, f.offset, 4, false);
+        s += `0x${v.toString(16)} (${BigInt.asIntN(32, v)})`;
+        break;
+      }
+      case 8: {
+        const v = readInteger(d, f.offset, 8, false);
+        s += `0x${v.toString(16)} (${BigInt.asIntN(64, v)})`;
+        break;
+      }
+      default:
+        s += '<INVALID-SIZE>';
+    }
+  }
+  return `${s}\n`;
+}
+
+/** trace_seq_putmem_hex(): the value's bytes, most significant first, then a space. */
+function hexWord(v: bigint, bytes: number): string {
+  return `${BigInt.asUintN(bytes * 8, v)
+    .toString(16)
+    .padStart(bytes * 2, '0')} `;
+}
+
+/**
+ * One record as the `trace` and `trace_pipe` files print it, newline included. `lostEvents` > 0 prefixes the
+ * kernel's `CPU:N [LOST M EVENTS]` line (trace_pipe after an overrun). Never throws.
+ */
+export function traceLine(
+  rec: TraceRecord,
+  options: TraceTextOptions = DEFAULT_TRACE_TEXT_OPTIONS,
+  lostEvents = 0,
+): string {
+  const lost = lostEvents > 0 ? `CPU:${rec.cpu} [LOST ${lostEvents} EVENTS]\n` : '';
+  try {
+    return lost + lineBody(rec, options);
+  } catch (e) {
+    return `${lost}<render error: ${(e as Error)?.message}>\n`;
+  }
+}
+
+function lineBody(rec: TraceRecord, o: TraceTextOptions): string {
+  const e = rec.event;
+  if (e && isMarker(e) && o.printkMsgOnly) return markerText(rec, e);
+  if (o.hex) {
+    let s = o.contextInfo ? hexWord(BigInt(rec.pid), 4) + hexWord(BigInt(rec.cpu), 4) + hexWord(rec.ts, 8) : '';
+    if (e) s += `type: ${rec.id}\n`;
+    return `${s}\n`;
+  }
+  if (o.raw) {
+    const s = o.contextInfo ? `${rec.pid} ${rec.cpu} ${rec.ts} ` : '';
+    if (!e) return `${s}${rec.id} ?\n`;
+    if (isMarker(e)) return `${s}# ${markerIp(rec, e).toString(16)} ${markerText(rec, e)}`;
+    if (isRawMarker(e)) return s + rawMarkerText(rec, e);
+    return `${s}type: ${rec.id}\n`;
+  }
+  const s = o.contextInfo ? contextText(rec, o) : '';
+  if (!e) return `${s}Unknown type ${rec.id}\n`;
+  if (o.fields) return s + fieldsText(rec, e);
+  if (isMarker(e)) return `${s}${MARKER_SYMBOL}: ${markerText(rec, e)}`;
+  if (isRawMarker(e)) return s + rawMarkerText(rec, e);
+  return `${s}${e.name}: ${rendererFor(e)(rec.data)}\n`;
+}
+
+/** The event part only (`<event>: <output>`, no newline): what a filter or hist consumer may want to show. */
+export function eventText(rec: TraceRecord): string {
+  const e = rec.event;
+  if (!e) return `Unknown type ${rec.id}`;
+  if (isMarker(e)) return `${MARKER_SYMBOL}: ${markerText(rec, e).slice(0, -1)}`;
+  return `${e.name}: ${rendererFor(e)(rec.data)}`;
+}
