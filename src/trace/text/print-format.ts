@@ -39,15 +39,17 @@ export function parsePrintFormat(print: string): PrintPart[] {
     }
     let left = false;
     let plus = false;
-    let space = false;
+    const space = false;
     let alt = false;
     let zero = false;
     for (;;) {
       const f = print[i];
       if (f === '-') left = true;
       else if (f === '+') plus = true;
-      else if (f === ' ') space = true;
-      else if (f === '#') alt = true;
+      else if (f === ' ') {
+        // The kernel knows it, but libtraceevent (trace-cmd, perf) cannot print it: keep formats both can read.
+        throw new TypeError(`print format: the ' ' flag is not supported at offset ${start}`);
+      } else if (f === '#') alt = true;
       else if (f === '0') zero = true;
       else break;
       i++;

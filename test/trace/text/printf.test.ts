@@ -21,7 +21,6 @@ test('integers: kernel vsnprintf number() rules', () => {
     ['%05d', -5, '-0005'],
     ['%+d', 5, '+5'],
     ['%+d', -5, '-5'],
-    ['% d', 5, ' 5'],
     ['%+u', 5, '5'],
     ['%x', 255, 'ff'],
     ['%X', 255, 'FF'],
@@ -66,6 +65,13 @@ test('integers: the argument is cast like C va_arg for the length modifier', () 
   assert.equal(int('%llx', -1n), 'ffffffffffffffff');
   assert.equal(int('%lx', 0x123456789abcdefn), '123456789abcdef');
   assert.equal(int('%ld', -9007199254740993n), '-9007199254740993');
+});
+
+test('the space flag (parsed by the kernel, refused at definition) still formats like the kernel', () => {
+  const s = { ...spec('%d'), space: true };
+  assert.equal(formatInteger(5n, s), ' 5');
+  assert.equal(formatInteger(-5n, s), '-5');
+  assert.throws(() => parsePrintFormat('% d'), /' ' flag/);
 });
 
 test('%p prints 16 zero-padded hex digits like the kernel %px', () => {
