@@ -1,0 +1,47 @@
+/** Synthetic events for the language tests, shaped like kernel events whose behaviour was observed on a real kernel. */
+import { computeLayout, type FieldSpec } from '../../../src/trace/layout.js';
+import type { EventDescriptor } from '../../../src/trace/record.js';
+
+export function makeEvent(id: number, system: string, name: string, fields: FieldSpec[]): EventDescriptor {
+  return Object.freeze({ id, system, name, fields, layout: computeLayout(fields) });
+}
+
+/** Same fields, sizes and signedness as the kernel's sched:sched_switch (pid_t/int = s32, long = s64). */
+export const schedSwitch = makeEvent(372, 'sched', 'sched_switch', [
+  { name: 'prev_comm', type: 'char[16]' },
+  { name: 'prev_pid', type: 's32' },
+  { name: 'prev_prio', type: 's32' },
+  { name: 'prev_state', type: 's64' },
+  { name: 'next_comm', type: 'char[16]' },
+  { name: 'next_pid', type: 's32' },
+  { name: 'next_prio', type: 's32' },
+]);
+
+/** One field of every type. */
+export const allTypes = makeEvent(900, 'test', 'all_types', [
+  { name: 'a_u8', type: 'u8' },
+  { name: 'a_u16', type: 'u16' },
+  { name: 'a_u32', type: 'u32' },
+  { name: 'a_u64', type: 'u64' },
+  { name: 'a_s8', type: 's8' },
+  { name: 'a_s16', type: 's16' },
+  { name: 'a_s32', type: 's32' },
+  { name: 'a_s64', type: 's64' },
+  { name: 'flag', type: 'bool' },
+  { name: 'url', type: 'string' },
+  { name: 'name', type: 'char[8]' },
+  { name: 'bytes4', type: 'u8[4]' },
+  { name: 'words', type: 'u32[3]' },
+]);
+
+export const httpRequest = makeEvent(901, 'http', 'request', [
+  { name: 'method', type: 'string' },
+  { name: 'url', type: 'string' },
+  { name: 'status', type: 'u16' },
+  { name: 'bytes', type: 'u32' },
+]);
+
+export const httpResponse = makeEvent(902, 'http', 'response', [
+  { name: 'status', type: 'u16' },
+  { name: 'duration', type: 'u64' },
+]);
