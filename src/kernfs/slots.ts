@@ -1,3 +1,5 @@
+import { FsError } from './errors.js';
+
 /**
  * Cyclic allocator of inode slots with a generation (see SLOT_SPAN in ./node.ts for how slots become inode numbers).
  *
@@ -23,12 +25,12 @@ export class SlotAllocator {
     return this.gen;
   }
 
-  /** Returns [slot, generation]. Throws ENOSPC-like RangeError when every slot is live. */
+  /** Returns [slot, generation]. Throws FsError ENOSPC when every slot is live. */
   allocate(): [number, number] {
     let wrapped = false;
     for (;;) {
       if (this.next >= this.limit) {
-        if (wrapped) throw new RangeError('no free inode slot');
+        if (wrapped) throw new FsError('ENOSPC', 'no free inode number');
         wrapped = true;
         this.next = 1;
         this.gen++;
