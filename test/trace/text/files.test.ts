@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ERROR_LOG_MAX_ENTRIES, ErrorLog } from '../../../src/trace/text/error-log.js';
+import { availableEventsText, savedCmdlinesText } from '../../../src/trace/text/lists.js';
+import { statsText } from '../../../src/trace/text/stats.js';
+import { clockInNs } from '../../../src/trace/text/timestamp.js';
+
+test('stats: the kernel layout, time and counter clocks', () => {
+  const s = {
+    entries: 2,
+    overrun: 0,
+    commitOverrun: 0,
+    bytes: 64,
+    oldestEventTs: 347876373539n,
+    nowTs: 347886266600n,
+    droppedEvents: 0,
+    readEvents: 0,
+  };
+  // Captured from /tmp/k/per_cpu/cpu0/stats after two trace_marker writes.
+  assert.equal(
+    statsText(s),
+    'entries: 2\noverrun: 0\ncommit overrun: 0\nbytes: 64\noldest event ts:   347.876374\nnow ts:   347.886267\n' +
+      'dropped events: 0\nread events: 0\n',
+  );
+  assert.equal(
+    statsText({ ...s, oldestEventTs: 0n, nowTs: 0n, overrun: 5, readEvents: 7 }),
+    'entries: 2\noverrun: 5\ncommit overrun: 0\nbytes: 64\noldest event ts:     0.000000\nnow ts:     0.000000\n' +
+      'dropped events: 0\nread events: 7\n',
+  );
+  assert.match(statsText({ ...s, oldestEventTs: 17n, nowTs: 99n }, false), /oldest event ts: 17\nnow ts: 99\n/);
+  assert.equal(clockInNs('local'), true);
+  assert.equal(clockInNs('mono_raw'), true);
+  assert.equal(clockInNs('counter'), false);
+  assert.equal(clockInNs('uptime'), false);
+});
+
+test('error_log: kernel layout and caret position', () => {
+  let now = 365536981123n;
+  const log = new ErrorLog(() => now);
+  assert.equal(log.text(), '');
+  log.log('event filter parse error', 'prev_pid == 1 && foo == 1', 'Field not found', 21);
+  // Captured from /tmp/k/error_log after a bad sched_switch filter.
+  assert.equal(
+    log.text(),
+    '[  365.536981] event filter parse error: error: Field not found\n' +
+      '  Command: prev_pid == 1 && foo == 1\n' +
+      '                                ^\n',
+  );
+  now = 5n;
+  log.log('hist:sched:sched_switch', 'keys=x', "Couldn't find field", 0);
+  assert.equal(log.size, 2);
+  assert.ok(
+    log
+      .text()
+      .endsWith(
+        "[    0.000000] hist:sched:sched_switch: error: Couldn't find field\n  Command: keys=x\n           ^\n",
+      ),
+  );
+  log.clear();
+  assert.equal(log.text(), '');
+});
+
+test('error_log: keeps the newest 8 entries, oldest first; survives a throwing clock and odd positions', () => {
+  assert.equal(ERROR_LOG_MAX_ENTRIES, 8);
+  let t = 0n;
+  const log = new ErrorLog(() => (t += 1_000_000_000n));
+  for (let i = 0; i < 12; i++) log.log('loc', `cmd${i}`, `err${i}`, 0);
+  assert.equal(log.size, 8);
+  const entries = log.entries();
+  assert.deepEqual(
+    entries.map((e) => e.command),
+    ['cmd4', 'cmd5', 'cmd6', 'cmd7', 'cmd8', 'cmd9', 'cmd10', 'cmd11'],
+  );
+  assert.match(log.text(), /^\[ {4}5\.000000\] loc: error: err4\n/);
+  const bad = new ErrorLog(() => {
+    throw new Error('no clock');
+  });
+  bad.log('l', 'c', 'm', -3);
+  bad.log('x'.repeat(300), 'c', 'm', Number.NaN);
+  const text = bad.text();
+  assert.match(text, /^\[ {4}0\.000000\] l: error: m\n {2}Command: c\n {11}\^\n/);
+  // The location is cut at 127 bytes like the kernel's 128-byte buffer.
+  assert.ok(text.includes(`] ${'x'.repeat(127)}m\n`));
+});
+
+test('saved_cmdlines and available_events', () => {
+  assert.equal(
+    savedCmdlinesText([
+      { pid: 5372, comm: 'true' },
+      { pid: 5453, comm: 'bash' },
+    ]),
+    '5372 true\n5453 bash\n',
+  );
+  assert.equal(savedCmdlinesText([]), '');
+  assert.equal(
+    availableEventsText([
+      { system: 'initcall', name: 'initcall_finish' },
+      { system: 'http', name: 'request' },
+    ]),
+    'initcall:initcall_finish\nhttp:request\n',
+  );
+});

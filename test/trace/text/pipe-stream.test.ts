@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { TraceRecord } from '../../../src/trace/record.js';
+import { PIPE_READ_MAX, type PipeItem, TracePipeText, traceFileText } from '../../../src/trace/text/pipe-stream.js';
+import { DEFAULT_TRACE_TEXT_OPTIONS, traceLine } from '../../../src/trace/text/trace-line.js';
+import { encodeRecord, makeEvent, makeRecord } from './support.js';
+
+const e = makeEvent(40, 'app', 'msg', { n: 'u32', s: 'string' });
+const rec = (n: number, s = `message number ${n}`) =>
+  makeRecord(e, encodeRecord(e, { n, s }), { comm: 'node', pid: 100, cpu: n % 4, ts: BigInt(n) * 1000n });
+
+function source(records: (TraceRecord | PipeItem)[]): () => TraceRecord | PipeItem | undefined {
+  let i = 0;
+  return () => records[i++];
+}
+
+const decoder = new TextDecoder();
+
+test('trace_pipe: reads of any size return the same bytes as the lines, continuing mid-line', () => {
+  const records = Array.from({ length: 50 }, (_, i) => rec(i));
+  const want = records.map((r) => traceLine(r)).join('');
+  for (const size of [1, 7, 64, 100, 4095, 65536]) {
+    const pipe = new TracePipeText(source(records));
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const b = pipe.read(size);
+      if (b.length === 0) break;
+      assert.ok(b.length <= Math.min(size, PIPE_READ_MAX), `read ${b.length} > ${size}`);
+      parts.push(b.slice());
+    }
+    assert.equal(decoder.decode(Buffer.concat(parts)), want, `read size ${size}`);
+    assert.equal(pipe.hasBuffered, false);
+  }
+});
+
+test('trace_pipe: a read after a cut line returns only the rest of that line', () => {
+  const pipe = new TracePipeText(source([rec(1), rec(2)]));
+  const line1 = traceLine(rec(1));
+  const first = decoder.decode(pipe.read(10));
+  assert.equal(first, line1.slice(0, 10));
+  assert.ok(pipe.hasBuffered);
+  assert.equal(decoder.decode(pipe.read(4096)), line1.slice(10));
+  assert.equal(decoder.decode(pipe.read(4096)), traceLine(rec(2)));
+  assert.equal(pipe.read(4096).length, 0);
+});
+
+test('trace_pipe: empty source returns nothing, then data as it arrives; lost events are announced', () => {
+  const queue: (TraceRecord | PipeItem)[] = [];
+  const pipe = new TracePipeText(() => queue.shift());
+  assert.equal(pipe.read(4096).length, 0);
+  assert.equal(pipe.read(0).length, 0);
+  queue.push({ record: rec(3), lostEvents: 12 });
+  assert.equal(decoder.decode(pipe.read(4096)), `CPU:3 [LOST 12 EVENTS]\n${traceLine(rec(3))}`);
+  assert.equal(pipe.read(4096).length, 0);
+});
+
+test('trace_pipe: one read never formats more than a page of whole lines; long lines still come out whole', () => {
+  const records = Array.from({ length: 200 }, (_, i) => rec(i));
+  const pipe = new TracePipeText(source(records));
+  const b = pipe.read(1 << 20);
+  assert.ok(b.length <= PIPE_READ_MAX && b.length > PIPE_READ_MAX - 200);
+  assert.ok(decoder.decode(b).endsWith('\n'), 'a full-page read ends on a line boundary');
+  const big = rec(1, 'x'.repeat(10000));
+  const pipe2 = new TracePipeText(source([big, rec(2)]));
+  let text = '';
+  for (let b2 = pipe2.read(65536); b2.length; b2 = pipe2.read(65536)) text += decoder.decode(b2);
+  assert.equal(text, traceLine(big) + traceLine(rec(2)));
+});
+
+test('trace_pipe: options changes apply to the next line; a throwing source reads as empty', () => {
+  let o = DEFAULT_TRACE_TEXT_OPTIONS;
+  const queue: TraceRecord[] = [rec(1)];
+  const pipe = new TracePipeText(
+    () => queue.shift(),
+    () => o,
+  );
+  assert.equal(decoder.decode(pipe.read(4096)), traceLine(rec(1)));
+  o = { ...o, contextInfo: false };
+  queue.push(rec(5));
+  assert.equal(decoder.decode(pipe.read(4096)), 'msg: n=5 s=message number 5\n');
+  const p3 = new TracePipeText(() => {
+    throw new Error('boom');
+  });
+  assert.equal(p3.read(100).length, 0);
+});
+
+test('trace file text: header then lines', () => {
+  const parts = [...traceFileText({ entries: 2, written: 2, cpus: 4 }, [rec(1), rec(2)])];
+  assert.equal(parts.length, 3);
+  assert.match(parts[0], /^# tracer: nop\n#\n# entries-in-buffer\/entries-written: 2\/2 {3}#P:4\n/);
+  assert.equal(parts[1], traceLine(rec(1)));
+});
