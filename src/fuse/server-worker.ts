@@ -1,0 +1,136 @@
+/**
+ * Entry point of the serving thread: builds the tree from the tree module, then runs the FUSE request loop on the
+ * /dev/fuse descriptor the mounting thread hands over once the mount exists.
+ */
+import { closeSync, openSync } from 'node:fs';
+import {
+  type MessagePort,
+  parentPort,
+  receiveMessageOnPort,
+  type TransferListItem,
+  workerData,
+} from 'node:worker_threads';
+import type { Vfs } from '../kernfs/vfs.js';
+import { nudgeHelper, ringDoorbell } from './doorbell.js';
+import { FuseServer, type ServerOptions } from './server.js';
+import type { VfsEnv, VfsFactory } from './vfs-module.js';
+
+export interface ServerWorkerData {
+  readonly vfsModule: string;
+  readonly vfsData: unknown;
+  readonly doorbell: SharedArrayBuffer;
+  readonly stats: SharedArrayBuffer;
+  readonly userPort: MessagePort;
+  readonly options: ServerOptions;
+  /** Open /dev/fuse here (root path), so the descriptor belongs to this thread, which also closes it. */
+  readonly openDevice: boolean;
+}
+
+/** Messages between the mounting thread and this one. */
+export type ToServer = { type: 'start'; fd: number; notePort: MessagePort } | { type: 'abandon' };
+export type FromServer =
+  | { type: 'loaded'; fd: number }
+  | { type: 'initialized'; minor: number; flags: number }
+  | { type: 'stopped' }
+  | { type: 'failed'; message: string };
+
+const data = workerData as ServerWorkerData;
+const port = parentPort!;
+const wakeListeners = new Set<() => void>();
+const messageListeners = new Set<(message: unknown) => void>();
+
+function drainMessages(): void {
+  for (;;) {
+    const m = receiveMessageOnPort(data.userPort);
+    if (!m) return;
+    for (const l of messageListeners) {
+      try {
+        l(m.message);
+      } catch (err) {
+        reportError(err);
+      }
+    }
+  }
+}
+
+function reportError(err: unknown): void {
+  // A tree module's callback failing must not stop the mount; make it visible instead.
+  process.stderr.write(`ntrace fuse: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+}
+
+const env: VfsEnv = {
+  doorbell: data.doorbell,
+  ring: () => ringDoorbell(data.doorbell),
+  onWake(listener) {
+    wakeListeners.add(listener);
+    return () => wakeListeners.delete(listener);
+  },
+  onMessage(listener) {
+    messageListeners.add(listener);
+    return () => messageListeners.delete(listener);
+  },
+  postMessage(message, transfer) {
+    data.userPort.postMessage(message, transfer as TransferListItem[] | undefined);
+  },
+};
+
+async function loadTree(): Promise<Vfs> {
+  const mod = (await import(data.vfsModule)) as { createVfs?: VfsFactory; default?: VfsFactory };
+  const factory = mod.createVfs ?? mod.default;
+  if (typeof factory !== 'function') throw new Error(`${data.vfsModule} exports no createVfs (or default) factory`);
+  return await factory(data.vfsData, env);
+}
+
+async function serve(vfs: Vfs, fd: number, notePort: MessagePort): Promise<void> {
+  const words = new Int32Array(data.doorbell);
+  const server = new FuseServer(
+    fd,
+    vfs,
+    data.options,
+    {
+      initialized: (info) => port.postMessage({ type: 'initialized', ...info } satisfies FromServer),
+      woken: () => {
+        drainMessages();
+        for (const l of wakeListeners) {
+          try {
+            l();
+          } catch (err) {
+            reportError(err);
+          }
+        }
+      },
+      notifyOffThread: (message) => {
+        notePort.postMessage(message);
+        nudgeHelper(words);
+      },
+    },
+    data.doorbell,
+    data.stats,
+  );
+  drainMessages();
+  try {
+    await server.run();
+  } finally {
+    // Closing the last reference to the connection aborts it: any request still waiting fails instead of hanging.
+    closeSync(fd);
+    notePort.close();
+  }
+}
+
+try {
+  const vfs = await loadTree();
+  const fd = data.openDevice ? openSync('/dev/fuse', 'r+') : -1;
+  port.postMessage({ type: 'loaded', fd } satisfies FromServer);
+  const msg = await new Promise<ToServer>((resolve) => port.once('message', resolve));
+  if (msg.type !== 'start' && fd >= 0) closeSync(fd);
+  if (msg.type === 'start') {
+    await serve(vfs, msg.fd, msg.notePort);
+    port.postMessage({ type: 'stopped' } satisfies FromServer);
+  }
+} catch (err) {
+  port.postMessage({
+    type: 'failed',
+    message: err instanceof Error ? (err.stack ?? err.message) : String(err),
+  } satisfies FromServer);
+}
+data.userPort.close();
