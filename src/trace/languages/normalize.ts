@@ -1,32 +1,31 @@
 /**
  * How a JS value passed to `emit` becomes the bytes of a record — and therefore what a filter, trigger or histogram
- * must compare. These are the conversions the encoder is expected to apply (typed-array semantics for integers, UTF-8
- * for strings); the filter's emit-time predicate and its record-time evaluator both go through them, so the two agree.
+ * must compare. These mirror the engine's encoder (src/trace/encoder.ts) so that the filter's emit-time predicate,
+ * its record-time evaluator and the stored record agree (a test runs the real encoder to check it):
  *
- * - integers up to 32 bits: ToNumber then wrap (like storing into a typed array); bigint: wrap; other values: 0.
- * - 64-bit integers: bigint wraps with asIntN/asUintN; a number is truncated toward zero then wrapped; NaN/±Inf → 0.
+ * - integers up to 32 bits: a number is stored with typed-array wrapping (fraction dropped, NaN/±Inf → 0); a string
+ *   through Number(); a bigint wrapped to 32 bits; a boolean as 0/1; anything else as 0.
+ * - 64-bit integers: a bigint wraps; a finite number is truncated then wrapped; a boolean is 0/1; anything else 0.
  * - bool: truthiness → 0/1.
- * - string / char[N]: a string as is, anything else through String() (null/undefined → ''); UTF-8 encoded; a string
- *   stops at its first NUL (C sees nothing after it); char[N] keeps the first N bytes without splitting a character.
+ * - string / char[N]: a string as is, anything else through String() (null/undefined → ''); UTF-8; char[N] keeps
+ *   the first N bytes without splitting a character. Embedded NULs are stored, so C string functions stop there.
  */
 
+/** Best-effort number of a ≤32-bit integer field value (before wrapping), as the encoder computes it. */
 export function toNumberSafe(v: unknown): number {
   if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') return Number(BigInt.asIntN(64, v));
+  if (typeof v === 'bigint') return Number(BigInt.asIntN(32, v));
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (v === undefined || v === null) return 0;
-  try {
-    return Number(v);
-  } catch {
-    return 0;
+  if (typeof v === 'string') {
+    const n = Number(v);
+    return Number.isFinite(n) ? Math.trunc(n) : 0;
   }
+  return 0;
 }
 
 /** Wraps to an integer of `size` bytes (1, 2 or 4), signed or not, like a typed-array store. */
 export function toInt32Like(v: unknown, size: number, signed: boolean): number {
-  let n: number;
-  if (typeof v === 'bigint') n = Number(BigInt.asIntN(32, v));
-  else n = toNumberSafe(v) | 0;
+  const n = toNumberSafe(v) | 0;
   switch (size) {
     case 1:
       return signed ? (n << 24) >> 24 : n & 0xff;
@@ -39,12 +38,10 @@ export function toInt32Like(v: unknown, size: number, signed: boolean): number {
 
 /** Wraps to a 64-bit integer as a bigint. */
 export function toInt64(v: unknown, signed: boolean): bigint {
-  let b: bigint;
+  let b = 0n;
   if (typeof v === 'bigint') b = v;
-  else {
-    const n = toNumberSafe(v);
-    b = Number.isFinite(n) ? BigInt(Math.trunc(n)) : 0n;
-  }
+  else if (typeof v === 'number') b = Number.isFinite(v) ? BigInt(Math.trunc(v)) : 0n;
+  else if (typeof v === 'boolean') b = v ? 1n : 0n;
   return signed ? BigInt.asIntN(64, b) : BigInt.asUintN(64, b);
 }
 
@@ -58,25 +55,26 @@ export function toBool(v: unknown): number {
   return v ? 1 : 0;
 }
 
-/** The JS string the encoder writes, cut at the first NUL. */
+/** The JS string the encoder writes for a string or char[N] field. */
 export function toStringValue(v: unknown): string {
-  let s: string;
-  if (typeof v === 'string') s = v;
-  else if (v === undefined || v === null) s = '';
-  else {
-    try {
-      s = String(v);
-    } catch {
-      s = '';
-    }
+  if (typeof v === 'string') return v;
+  if (v === undefined || v === null) return '';
+  try {
+    return String(v);
+  } catch {
+    return '';
   }
+}
+
+/** What C string functions see of a stored string: everything before the first NUL. */
+export function cutAtNul(s: string): string {
   const nul = s.indexOf('\0');
   return nul < 0 ? s : s.slice(0, nul);
 }
 
 const encoder = new TextEncoder();
 
-/** UTF-8 bytes of a string value (after toStringValue). */
+/** UTF-8 bytes of a string value. */
 export function utf8(s: string): Uint8Array {
   return encoder.encode(s);
 }

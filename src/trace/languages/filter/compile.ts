@@ -91,13 +91,17 @@ class CodeGen {
     const p = pred.pattern;
     const neg = pred.not ? '!' : '';
     const pk = this.konst(p.text);
+    // C stops at a NUL for ==, != and prefixes; infix/suffix matches scan the stored bytes whole.
     let m: string;
+    let guard = 'typeof t === "string"';
     switch (p.type) {
       case MatchType.Full:
         m = `t === ${pk}`;
+        guard += ' && t.indexOf("\\0") < 0';
         break;
       case MatchType.Front:
         m = `t.startsWith(${pk})`;
+        guard += ' && t.indexOf("\\0") < 0';
         break;
       case MatchType.Middle:
         m = `t.includes(${pk})`;
@@ -108,7 +112,7 @@ class CodeGen {
       default:
         return this.slow(pred);
     }
-    return `((t = v[${JSON.stringify(f.name)}]), typeof t === "string" && t.indexOf("\\0") < 0 ? ${neg}(${m}) : ${this.slow(pred)})`;
+    return `((t = v[${JSON.stringify(f.name)}]), ${guard} ? ${neg}(${m}) : ${this.slow(pred)})`;
   }
 
   predExpr(pred: Predicate): string {

@@ -5,7 +5,16 @@
  */
 
 import type { EventDescriptor, TraceRecord } from '../../record.js';
-import { readIntLE, toArrayBytes, toBool, toCharsBytes, toInt32Like, toInt64, toStringValue } from '../normalize.js';
+import {
+  cutAtNul,
+  readIntLE,
+  toArrayBytes,
+  toBool,
+  toCharsBytes,
+  toInt32Like,
+  toInt64,
+  toStringValue,
+} from '../normalize.js';
 import { COMM_LEN } from './fields.js';
 import { globMatch, MatchType, matchBytes, type StringPattern } from './match.js';
 import type { FilterProgram, NumOp, Predicate } from './parse.js';
@@ -63,15 +72,15 @@ const encoder = new TextEncoder();
 export function matchString(p: StringPattern, s: string): boolean {
   switch (p.type) {
     case MatchType.Full:
-      return s === p.text;
+      return cutAtNul(s) === p.text;
     case MatchType.Front:
-      return s.startsWith(p.text);
+      return cutAtNul(s).startsWith(p.text);
     case MatchType.Middle:
       return s.includes(p.text);
     case MatchType.End:
       return s.endsWith(p.text);
     default: {
-      const b = encoder.encode(s);
+      const b = encoder.encode(cutAtNul(s));
       return globMatch(p.bytes, b, 0, b.length + 1);
     }
   }

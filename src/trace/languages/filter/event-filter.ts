@@ -9,6 +9,7 @@ import type { EventDescriptor } from '../../record.js';
 import { stripTrailing } from '../cstring.js';
 import { EINVAL } from '../errno.js';
 import type { ErrorLogSink } from '../error-log.js';
+import { cutAtNul } from '../normalize.js';
 import { type CompiledFilter, compileFilter } from './compile.js';
 import { fieldTable } from './fields.js';
 import { FILTER_ERRORS, type FilterParseError, type FilterProgram, parseFilter } from './parse.js';
@@ -88,7 +89,8 @@ export function compileEventFilter(
 
 /** A write to `events/SYS/EV/filter`. A rejected filter replaces (and disables) the previous one, as in the kernel. */
 export function writeEventFilter(event: EventDescriptor, input: string, log: ErrorLogSink): FilterWriteResult {
-  const text = stripTrailing(input);
+  // The kernel sees the written bytes as a C string.
+  const text = stripTrailing(cutAtNul(input));
   if (text.trimStart() === '0') return { errno: 0, state: NO_FILTER };
   const r = compileEventFilter(event, text, log);
   if (!r.ok) {
@@ -118,7 +120,7 @@ export function writeSystemFilter(
   input: string,
   log: ErrorLogSink,
 ): SystemFilterWriteResult {
-  const text = stripTrailing(input);
+  const text = stripTrailing(cutAtNul(input));
   const out = new Map<EventDescriptor, FilterState>();
   if (text.trimStart() === '0') {
     for (const ev of events) out.set(ev, NO_FILTER);
