@@ -51,8 +51,11 @@ export class ErrorLog {
     this.#max = maxEntries;
   }
 
-  /** Records an error; the oldest entry goes when the log is full. `pos` is the caret's offset in `command`. */
-  log(location: string, command: string, message: string, pos: number): void {
+  /**
+   * Records an error; the oldest entry goes when the log is full. `pos` is the caret's offset in `command`. Same
+   * shape as the languages' ErrorLogSink, so an ErrorLog can be handed to the filter/trigger parsers directly.
+   */
+  add(location: string, message: string, command: string, pos: number): void {
     let ts: bigint;
     try {
       ts = this.#clock();

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { ErrorLogSink } from '../../../src/trace/languages/error-log.js';
+import { logFilterError } from '../../../src/trace/languages/filter/event-filter.js';
 import { ERROR_LOG_MAX_ENTRIES, ErrorLog } from '../../../src/trace/text/error-log.js';
 import { availableEventsText, savedCmdlinesText } from '../../../src/trace/text/lists.js';
 import { statsText } from '../../../src/trace/text/stats.js';
@@ -38,7 +40,7 @@ test('error_log: kernel layout and caret position', () => {
   let now = 365536981123n;
   const log = new ErrorLog(() => now);
   assert.equal(log.text(), '');
-  log.log('event filter parse error', 'prev_pid == 1 && foo == 1', 'Field not found', 21);
+  log.add('event filter parse error', 'Field not found', 'prev_pid == 1 && foo == 1', 21);
   // Captured from /tmp/k/error_log after a bad sched_switch filter.
   assert.equal(
     log.text(),
@@ -47,7 +49,7 @@ test('error_log: kernel layout and caret position', () => {
       '                                ^\n',
   );
   now = 5n;
-  log.log('hist:sched:sched_switch', 'keys=x', "Couldn't find field", 0);
+  log.add('hist:sched:sched_switch', "Couldn't find field", 'keys=x', 0);
   assert.equal(log.size, 2);
   assert.ok(
     log
@@ -60,11 +62,23 @@ test('error_log: kernel layout and caret position', () => {
   assert.equal(log.text(), '');
 });
 
+test('error_log: is the sink the filter language logs into', () => {
+  const log = new ErrorLog(() => 365536981123n);
+  const sink: ErrorLogSink = log;
+  logFilterError(sink, 'prev_pid == 1 && foo == 1', { message: 'Field not found', pos: 21 });
+  assert.equal(
+    log.text(),
+    '[  365.536981] event filter parse error: error: Field not found\n' +
+      '  Command: prev_pid == 1 && foo == 1\n' +
+      '                                ^\n',
+  );
+});
+
 test('error_log: keeps the newest 8 entries, oldest first; survives a throwing clock and odd positions', () => {
   assert.equal(ERROR_LOG_MAX_ENTRIES, 8);
   let t = 0n;
   const log = new ErrorLog(() => (t += 1_000_000_000n));
-  for (let i = 0; i < 12; i++) log.log('loc', `cmd${i}`, `err${i}`, 0);
+  for (let i = 0; i < 12; i++) log.add('loc', `err${i}`, `cmd${i}`, 0);
   assert.equal(log.size, 8);
   const entries = log.entries();
   assert.deepEqual(
@@ -75,8 +89,8 @@ test('error_log: keeps the newest 8 entries, oldest first; survives a throwing c
   const bad = new ErrorLog(() => {
     throw new Error('no clock');
   });
-  bad.log('l', 'c', 'm', -3);
-  bad.log('x'.repeat(300), 'c', 'm', Number.NaN);
+  bad.add('l', 'm', 'c', -3);
+  bad.add('x'.repeat(300), 'm', 'c', Number.NaN);
   const text = bad.text();
   assert.match(text, /^\[ {4}0\.000000\] l: error: m\n {2}Command: c\n {11}\^\n/);
   // The location is cut at 127 bytes like the kernel's 128-byte buffer.
