@@ -182,10 +182,23 @@ export function cStringLiteral(s: string): string {
   return `${out}"`;
 }
 
+/** Conversion letters of a print string, scanned leniently (engine-defined events may use `%ps`). */
+function conversionLetters(print: string): string[] {
+  const out: string[] = [];
+  for (const m of print.matchAll(/%[-+ #0]*[0-9]*(?:\.[0-9]*)?(?:hh|h|ll|l|z|t)?([A-Za-z%])/g)) {
+    if (m[1] !== '%') out.push(m[1]);
+  }
+  return out;
+}
+
 /** The full `print fmt: ...` line (without newline) for an event. */
 export function printFmtLine(event: Pick<EventDescriptor, 'print' | 'fields' | 'layout'>): string {
   const print = event.print ?? defaultPrintFormat(event.fields);
-  const args = event.layout.fields.map(printArgument);
+  const convs = conversionLetters(print);
+  // Pointers are cast as the kernel's own formats do, so readers print them as addresses (or symbols for %ps).
+  const args = event.layout.fields.map((f, i) =>
+    convs[i] === 'p' && f.kind === 'int' ? `(void *)REC->${f.name}` : printArgument(f),
+  );
   return `print fmt: ${cStringLiteral(print)}${args.length ? `, ${args.join(', ')}` : ''}`;
 }
 

@@ -200,12 +200,9 @@ function rawMarkerText(rec: TraceRecord, e: EventDescriptor): string {
   const buf = field(e, 'buf');
   let s = `# ${(id ? readInteger(rec.data, id.offset, id.elemSize, false) : 0n).toString(16)} buf:`;
   if (buf) {
-    let bytes: Uint8Array;
-    if (buf.kind === 'string') {
-      bytes = dataLocBytes(rec.data, buf);
-      // A string's stored length counts its terminating NUL, which is not part of the written data.
-      if (bytes.length > 0 && bytes[bytes.length - 1] === 0) bytes = bytes.subarray(0, bytes.length - 1);
-    } else bytes = rec.data.subarray(buf.offset, buf.offset + buf.size);
+    // The engine stores trace_marker_raw's bytes as written (no terminating NUL) under the __data_loc word.
+    const bytes =
+      buf.kind === 'string' ? dataLocBytes(rec.data, buf) : rec.data.subarray(buf.offset, buf.offset + buf.size);
     for (const b of bytes) s += ` ${b.toString(16).padStart(2, '0')}`;
   }
   return `${s}\n`;

@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { BUILTIN_EVENTS } from '../../../src/trace/builtin-events.js';
+import { computeLayout } from '../../../src/trace/layout.js';
 import type { EventDescriptor } from '../../../src/trace/record.js';
 import { formatFileText } from '../../../src/trace/text/format-file.js';
 import { headerPageText } from '../../../src/trace/text/header-page.js';
@@ -187,6 +189,15 @@ test('libtraceevent agrees on user print strings with flags, widths and casts', 
     id++;
   }
   assert.deepEqual(runChecker(cmds), want);
+});
+
+test('libtraceevent parses the built-in events of the engine (ftrace:print, ftrace:raw_data)', (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const events = BUILTIN_EVENTS.map((b): EventDescriptor => ({ ...b, layout: computeLayout(b.fields) }));
+  assert.deepEqual(
+    runChecker(events.map((e) => ({ kind: 'F', system: e.system, text: formatFileText(e) }))),
+    events.map((e) => `OK ${e.id} ${e.name} ${e.fields.length}`),
+  );
 });
 
 test('libtraceevent parses header_page with the sub-buffer size we give', (t) => {

@@ -99,6 +99,10 @@ test('print fmt line: escaped format, REC->, __get_str, __print_array', () => {
     'print fmt: "q=\\"%u\\"\\t%s\\\\%s\\n%s", REC->n, __get_str(s), REC->c, __print_array(REC->a, 3, 2)',
   );
   assert.equal(printFmtLine(makeEvent(2, 's', 'none', {})), 'print fmt: ""');
+  assert.equal(
+    printFmtLine(makeEvent(3, 's', 'ptr', { ip: 'u64', p: 'u64', n: 'u32' }, '%ps %p %u%%')),
+    'print fmt: "%ps %p %u%%", (void *)REC->ip, (void *)REC->p, REC->n',
+  );
   assert.equal(cStringLiteral('\x01\x7f'), '"\\001\\177"');
 });
 
