@@ -7,7 +7,7 @@ import type { EventLayout, FieldLayout } from '../layout.js';
 import { parseFieldType } from '../layout.js';
 import type { EventDescriptor } from '../record.js';
 import { type ConversionSpec, formatChar, formatInteger, formatString } from './printf.js';
-import { formatArray, readIntField, readStringField } from './record-fields.js';
+import { formatArray, readIntField, readSmallInt, readStringField } from './record-fields.js';
 
 /** Widths and precisions above this are refused: a line is one kernel page at most anyway. */
 export const MAX_PRINT_WIDTH = 4096;
@@ -222,7 +222,10 @@ function compileConversion(spec: ConversionSpec, f: FieldLayout): RecordRenderer
     const size = f.elemSize * 8;
     // The C cast is a no-op when every value of the field fits the conversion's argument type.
     const fits = signedConv ? (f.signed ? size <= bits : size < bits) : !f.signed && size <= bits;
-    if (fits) return (d) => readIntField(d, f).toString();
+    if (fits) {
+      if (f.elemSize === 8) return (d) => readIntField(d, f).toString();
+      return (d) => String(readSmallInt(d, f.offset, f.elemSize, f.signed));
+    }
   }
   return (d) => formatInteger(readIntField(d, f), spec);
 }

@@ -9,26 +9,31 @@ export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0]
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
-function view(data: Uint8Array): DataView {
-  return new DataView(data.buffer, data.byteOffset, data.byteLength);
+/** Reads an integer of 1, 2 or 4 bytes as a number without allocating; out of range reads as 0. */
+export function readSmallInt(data: Uint8Array, offset: number, size: number, signed: boolean): number {
+  if (offset < 0 || offset + size > data.length) return 0;
+  let v: number;
+  if (size === 1) v = data[offset];
+  else if (size === 2)
+    v = HOST_LITTLE_ENDIAN ? data[offset] | (data[offset + 1] << 8) : (data[offset] << 8) | data[offset + 1];
+  else if (size === 4) {
+    v = HOST_LITTLE_ENDIAN
+      ? (data[offset] | (data[offset + 1] << 8) | (data[offset + 2] << 16) | (data[offset + 3] << 24)) >>> 0
+      : ((data[offset] << 24) | (data[offset + 1] << 16) | (data[offset + 2] << 8) | data[offset + 3]) >>> 0;
+  } else return 0;
+  if (signed) {
+    const bits = 32 - size * 8;
+    v = bits === 0 ? v | 0 : (v << bits) >> bits;
+  }
+  return v;
 }
 
 /** Reads one integer of `size` bytes at `offset`; sign-extends when `signed`. Out of range reads as 0. */
 export function readInteger(data: Uint8Array, offset: number, size: number, signed: boolean): bigint {
-  if (offset < 0 || offset + size > data.length) return 0n;
-  const v = view(data);
-  switch (size) {
-    case 1:
-      return BigInt(signed ? v.getInt8(offset) : v.getUint8(offset));
-    case 2:
-      return BigInt(signed ? v.getInt16(offset, HOST_LITTLE_ENDIAN) : v.getUint16(offset, HOST_LITTLE_ENDIAN));
-    case 4:
-      return BigInt(signed ? v.getInt32(offset, HOST_LITTLE_ENDIAN) : v.getUint32(offset, HOST_LITTLE_ENDIAN));
-    case 8:
-      return signed ? v.getBigInt64(offset, HOST_LITTLE_ENDIAN) : v.getBigUint64(offset, HOST_LITTLE_ENDIAN);
-    default:
-      return 0n;
-  }
+  if (size !== 8) return BigInt(readSmallInt(data, offset, size, signed));
+  if (offset < 0 || offset + 8 > data.length) return 0n;
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return signed ? v.getBigInt64(offset, HOST_LITTLE_ENDIAN) : v.getBigUint64(offset, HOST_LITTLE_ENDIAN);
 }
 
 /** Reads a scalar field (int or bool) as C would promote it. */
@@ -43,16 +48,8 @@ function untilNul(bytes: Uint8Array): Uint8Array {
 }
 
 export function decodeBytes(bytes: Uint8Array): string {
-  // Pure ASCII is by far the common case and needs no decoder.
-  let ascii = true;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii && bytes.length < 64) return String.fromCharCode(...bytes);
-  return decoder.decode(bytes);
+  // TextDecoder beats hand-rolled ASCII loops even for short strings.
+  return bytes.length === 0 ? '' : decoder.decode(bytes);
 }
 
 /** Where a `__data_loc` field's bytes are: clamped to the record. */

@@ -162,12 +162,30 @@ export function formatTimestamp(ts: bigint, clockInNs: boolean): string {
   return clockInNs ? formatSecondsUsecs(ts) : (ts < 0n ? 0n : ts).toString().padStart(12);
 }
 
+/** `comm-pid ` prefixes seen recently: the same few threads print millions of lines. */
+const taskColumns = new Map<string, string>();
+
+function taskColumn(comm: string, pid: number): string {
+  const key = `${pid}\0${comm}`;
+  let col = taskColumns.get(key);
+  if (col === undefined) {
+    col = `${padStartBytes(commText(comm), 16)}-${String(pid).padEnd(7)} `;
+    if (taskColumns.size >= 1024) taskColumns.clear();
+    taskColumns.set(key, col);
+  }
+  return col;
+}
+
 /** The context part of a line: `            bash-5453    [000] ...1.   347.876374: `. */
 export function contextText(rec: TraceRecord, options: TraceTextOptions): string {
-  let s = `${padStartBytes(commText(rec.comm), 16)}-${String(rec.pid).padEnd(7)} `;
+  let s = taskColumn(rec.comm, rec.pid);
   if (options.recordTgid) s += `(${String(rec.pid).padStart(7)}) `;
-  s += `[${String(rec.cpu).padStart(3, '0')}] `;
-  if (options.irqInfo) s += latencyFlags(rec.data[2] ?? 0, rec.data[3] ?? 0);
+  s += rec.cpu < 10 ? `[00${rec.cpu}] ` : `[${String(rec.cpu).padStart(3, '0')}] `;
+  if (options.irqInfo) {
+    const flags = rec.data[2] ?? 0;
+    const preempt = rec.data[3] ?? 0;
+    s += flags === 0 && preempt === 0 ? '.....' : latencyFlags(flags, preempt);
+  }
   return `${s} ${formatTimestamp(rec.ts, options.clockInNs)}: `;
 }
 
