@@ -1,1 +1,13 @@
-export {};
+/** ntrace's public API: typed tracepoints for Node.js applications. */
+export {
+  type DefineEventOptions,
+  defineEvent,
+  type EventValues,
+  type FieldDeclarations,
+  type FieldValue,
+  TraceEvent,
+} from './trace/event.js';
+export type { FieldType } from './trace/layout.js';
+export { DuplicateEventError } from './trace/registry.js';
+export { attachSharedState, type SharedHandles, sharedHandles } from './trace/shared-state.js';
+export { setThreadName } from './trace/threads.js';

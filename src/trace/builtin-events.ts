@@ -1,0 +1,40 @@
+/**
+ * Events the engine defines itself, with the kernel's ids: ftrace:print (what trace_marker writes) and
+ * ftrace:raw_data (trace_marker_raw). The kernel's `buf` is a flexible array; here it is a __data_loc string
+ * (raw_data's bytes are stored as they are, NUL included, under the same __data_loc word).
+ */
+import type { FieldSpec } from './layout.js';
+
+export interface BuiltinEvent {
+  readonly id: number;
+  readonly system: string;
+  readonly name: string;
+  readonly fields: readonly FieldSpec[];
+  readonly print: string;
+}
+
+export const FTRACE_PRINT_ID = 5;
+export const FTRACE_RAW_DATA_ID = 19;
+
+export const BUILTIN_EVENTS: readonly BuiltinEvent[] = [
+  {
+    id: FTRACE_PRINT_ID,
+    system: 'ftrace',
+    name: 'print',
+    fields: [
+      { name: 'ip', type: 'u64' },
+      { name: 'buf', type: 'string' },
+    ],
+    print: '%ps: %s',
+  },
+  {
+    id: FTRACE_RAW_DATA_ID,
+    system: 'ftrace',
+    name: 'raw_data',
+    fields: [
+      { name: 'id', type: 'u32' },
+      { name: 'buf', type: 'string' },
+    ],
+    print: 'id:%04x %08x',
+  },
+];

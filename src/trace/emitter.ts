@@ -1,0 +1,212 @@
+/**
+ * The emit path of one thread: for each live instance where the event is enabled and tracing is on, take a
+ * timestamp of the instance's clock, encode into this thread's ring of that instance, apply the filter hook,
+ * commit, and ring the doorbell if a reader waits. Never throws.
+ */
+import { monoNs, readClock } from './clocks.js';
+import { compileEncoder, EncodeHelpers, type Encoder, safeEncoder } from './encoder.js';
+import { isLiveInstance, OPT_OVERWRITE, ringFor } from './instances.js';
+import type { EventLayout } from './layout.js';
+import { openRing, RingWriter } from './ring.js';
+import {
+  H_CONFIG_GEN,
+  H_INTERNAL_ERRORS,
+  I_CLOCK,
+  I_OPTIONS,
+  I_TRACING_ON,
+  I_WAITERS,
+  IE_ENABLED,
+  IE_FILTER,
+  INST_WORDS,
+  MAX_CPUS,
+  MAX_EVENTS,
+  MAX_INSTANCES,
+  type SharedState,
+} from './shared-state.js';
+import { currentCpu } from './threads.js';
+import { ringDoorbell } from './wake.js';
+
+/** What emit needs of an event: its id and encoders. */
+export interface CompiledEvent {
+  readonly id: number;
+  readonly layout: EventLayout;
+  readonly encode: Encoder;
+  readonly slow: Encoder;
+}
+
+/**
+ * A record predicate installed by the filter language: gets the ring bytes and the payload start; false discards
+ * the record (as the kernel discards a filtered event after reserving it).
+ */
+export type RecordFilter = (bytes: Uint8Array, at: number) => boolean;
+/** Returns the filter of (instance, event) for the given filter generation, or undefined for "no filter". */
+export type FilterProvider = (instance: number, id: number, generation: number) => RecordFilter | undefined;
+
+let filterProvider: FilterProvider | undefined;
+
+/** Installs the filter provider of this thread (the control languages call this in every emitting thread). */
+export function setFilterProvider(p: FilterProvider | undefined): void {
+  filterProvider = p;
+}
+
+const pid = process.pid;
+
+export function compileEvent(s: SharedState, id: number, layout: EventLayout): CompiledEvent {
+  const h = new EncodeHelpers(s);
+  const slow = safeEncoder(id, layout, pid, h);
+  let encode: Encoder;
+  try {
+    encode = compileEncoder(id, layout, pid, h, slow);
+  } catch {
+    encode = slow; // e.g. code generation disallowed (--disallow-code-generation-from-strings)
+  }
+  return { id, layout, encode, slow };
+}
+
+class ThreadEmitter {
+  readonly s: SharedState;
+  readonly cpu: number;
+  configGen = -1;
+  live: number[] = [];
+  readonly rings: Array<RingWriter | undefined> = new Array(MAX_INSTANCES).fill(undefined);
+  private readonly filters = new Map<number, { gen: number; f: RecordFilter | undefined }>();
+
+  constructor(s: SharedState, cpu: number) {
+    this.s = s;
+    this.cpu = cpu;
+  }
+
+  refresh(): void {
+    const s = this.s;
+    this.configGen = Atomics.load(s.header, H_CONFIG_GEN);
+    const live: number[] = [];
+    for (let i = 0; i < MAX_INSTANCES; i++) {
+      if (!isLiveInstance(s, i)) {
+        this.rings[i] = undefined;
+        continue;
+      }
+      live.push(i);
+      const base = Atomics.load(s.ringTable, i * MAX_CPUS + this.cpu);
+      const w = this.rings[i];
+      if (w && (w.v.base !== base || w.v.h[6] !== w.uid)) this.rings[i] = undefined;
+    }
+    this.live = live;
+  }
+
+  attach(i: number): RingWriter | undefined {
+    const base = ringFor(this.s, i, this.cpu);
+    const v = base ? openRing(this.s, base) : undefined;
+    if (!v) return undefined;
+    const w = new RingWriter(v);
+    this.rings[i] = w;
+    return w;
+  }
+
+  filter(i: number, id: number): RecordFilter | undefined {
+    if (!filterProvider) return undefined;
+    const k = i * MAX_EVENTS + id;
+    const gen = Atomics.load(this.s.instFilterGen, k);
+    const c = this.filters.get(k);
+    if (c && c.gen === gen) return c.f;
+    let f: RecordFilter | undefined;
+    try {
+      f = filterProvider(i, id, gen);
+    } catch {
+      f = undefined;
+    }
+    this.filters.set(k, { gen, f });
+    return f;
+  }
+}
+
+let thread: ThreadEmitter | undefined;
+
+function threadEmitter(s: SharedState): ThreadEmitter | undefined {
+  if (thread) return thread;
+  const cpu = currentCpu(s);
+  if (cpu < 0) return undefined;
+  thread = new ThreadEmitter(s, cpu);
+  return thread;
+}
+
+/** Emits one record of `ev` (whose combined flag is non-zero) into every instance recording it. */
+export function emitRecord(s: SharedState, ev: CompiledEvent, values: unknown): void {
+  try {
+    const t = thread ?? threadEmitter(s);
+    if (t === undefined) return;
+    if (t.configGen !== s.header[H_CONFIG_GEN]) t.refresh();
+    const live = t.live;
+    const ie = s.instEvent;
+    const inst = s.instances;
+    let clock = -1;
+    let ts = 0;
+    for (let k = 0; k < live.length; k++) {
+      const i = live[k];
+      const st = ie[i * MAX_EVENTS + ev.id];
+      if ((st & IE_ENABLED) === 0) continue;
+      const ib = i * INST_WORDS;
+      if (inst[ib + I_TRACING_ON] === 0) continue;
+      const w = t.rings[i] ?? t.attach(i);
+      if (w === undefined) continue;
+      w.overwrite = (inst[ib + I_OPTIONS] & OPT_OVERWRITE) !== 0;
+      const c = inst[ib + I_CLOCK];
+      if (c !== clock) {
+        ts = c === 0 ? monoNs() : readClock(s, c);
+        clock = c;
+      }
+      let at: number;
+      try {
+        at = ev.encode(values, w, ts);
+      } catch {
+        w.abort();
+        at = ev.slow(values, w, ts);
+      }
+      if (at < 0) continue;
+      if ((st & IE_FILTER) !== 0) {
+        const f = t.filter(i, ev.id);
+        if (f !== undefined && !f(w.u8, at)) {
+          w.abort();
+          continue;
+        }
+      }
+      w.commit();
+      if (inst[ib + I_WAITERS] !== 0 && Atomics.exchange(inst, ib + I_WAITERS, 0) !== 0) ringDoorbell(s);
+    }
+  } catch {
+    if (thread) for (const w of thread.rings) w?.abort();
+    Atomics.add(s.header, H_INTERNAL_ERRORS, 1);
+  }
+}
+
+/**
+ * Writes one record into this thread's ring of instance `i` through `write` (which reserves and fills, returning
+ * the payload index or -1), regardless of event enable state: trace_marker and trace_marker_raw. Honors
+ * tracing_on. Returns whether a record was committed.
+ */
+export function emitInto(s: SharedState, i: number, write: (w: RingWriter, ts: number) => number): boolean {
+  try {
+    const t = thread ?? threadEmitter(s);
+    if (t === undefined || !isLiveInstance(s, i)) return false;
+    if (t.configGen !== s.header[H_CONFIG_GEN]) t.refresh();
+    const ib = i * INST_WORDS;
+    if (s.instances[ib + I_TRACING_ON] === 0) return false;
+    const w = t.rings[i] ?? t.attach(i);
+    if (w === undefined) return false;
+    w.overwrite = (s.instances[ib + I_OPTIONS] & OPT_OVERWRITE) !== 0;
+    const c = s.instances[ib + I_CLOCK];
+    let at: number;
+    try {
+      at = write(w, c === 0 ? monoNs() : readClock(s, c));
+    } catch {
+      w.abort();
+      return false;
+    }
+    if (at < 0) return false;
+    w.commit();
+    if (s.instances[ib + I_WAITERS] !== 0 && Atomics.exchange(s.instances, ib + I_WAITERS, 0) !== 0) ringDoorbell(s);
+    return true;
+  } catch {
+    Atomics.add(s.header, H_INTERNAL_ERRORS, 1);
+    return false;
+  }
+}

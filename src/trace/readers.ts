@@ -1,0 +1,136 @@
+/**
+ * Readers over an instance's per-thread rings, usable from any thread: records come out merged by timestamp
+ * (the smallest head among all CPUs first) as TraceRecords. New CPUs (threads that start emitting) and replaced
+ * rings (buffer resize) are picked up on every call.
+ */
+import { type Context, context } from './context.js';
+import { isLiveInstance } from './instances.js';
+import type { TraceRecord } from './record.js';
+import { openRing } from './ring.js';
+import { RingCursor } from './ring-cursor.js';
+import { I_WAITERS, INST_WORDS, MAX_CPUS } from './shared-state.js';
+import { cpuCount } from './threads.js';
+
+abstract class MergedReader {
+  readonly instance: number;
+  /** Only this CPU, or all when undefined (per_cpu/cpuN files). */
+  readonly cpu: number | undefined;
+  protected readonly ctx: Context;
+  protected readonly cursors: Array<RingCursor | undefined> = [];
+  private readonly consume: boolean;
+
+  constructor(instance: number, cpu: number | undefined, consume: boolean) {
+    this.ctx = context();
+    this.instance = instance;
+    this.cpu = cpu;
+    this.consume = consume;
+    this.refreshRings();
+  }
+
+  /** Adopts rings that appeared or were replaced since the last call. */
+  protected refreshRings(): void {
+    const s = this.ctx.s;
+    const n = cpuCount(s);
+    const from = this.cpu ?? 0;
+    const to = this.cpu === undefined ? n : Math.min(n, this.cpu + 1);
+    for (let cpu = from; cpu < to; cpu++) {
+      const base = Atomics.load(s.ringTable, this.instance * MAX_CPUS + cpu);
+      const c = this.cursors[cpu];
+      if (c && c.v.base === base && c.valid()) continue;
+      if (base === 0) {
+        this.cursors[cpu] = undefined;
+        continue;
+      }
+      const v = openRing(s, base);
+      this.cursors[cpu] = v ? new RingCursor(v, cpu, this.consume) : undefined;
+    }
+  }
+
+  /** The cursor with the oldest available record, or undefined. */
+  protected oldest(): RingCursor | undefined {
+    let best: RingCursor | undefined;
+    let bestTs = 0;
+    for (const c of this.cursors) {
+      if (!c) continue;
+      const r = c.peek();
+      if (r && (!best || r.ts < bestTs)) {
+        best = c;
+        bestTs = r.ts;
+      }
+    }
+    return best;
+  }
+
+  protected toRecord(cpu: number, ts: number, data: Uint8Array): TraceRecord {
+    const id = data.length >= 2 ? data[0] | (data[1] << 8) : 0;
+    const pid = data.length >= 8 ? data[4] | (data[5] << 8) | (data[6] << 16) | (data[7] << 24) : 0;
+    return {
+      cpu,
+      ts: BigInt(ts),
+      id,
+      event: this.ctx.registry.get(id),
+      data,
+      comm: this.ctx.names.name(cpu),
+      pid,
+    };
+  }
+
+  /** The next record, or undefined when none is available now. */
+  next(): TraceRecord | undefined {
+    if (!isLiveInstance(this.ctx.s, this.instance)) return undefined;
+    this.refreshRings();
+    for (let tries = 0; tries < 1000; tries++) {
+      const c = this.oldest();
+      if (!c) return undefined;
+      const r = c.peek();
+      if (r && c.take()) return this.toRecord(r.cpu, r.ts, r.data);
+    }
+    return undefined;
+  }
+
+  /** Timestamp of the next record without taking it (for merging or `stats`). */
+  peekTs(): number | undefined {
+    this.refreshRings();
+    const c = this.oldest();
+    return c?.peek()?.ts;
+  }
+
+  *[Symbol.iterator](): Iterator<TraceRecord> {
+    for (let r = this.next(); r !== undefined; r = this.next()) yield r;
+  }
+}
+
+/**
+ * The `trace` file: a non-consuming pass over what the buffers hold now (records written after it was opened
+ * are not shown, except those of threads that started emitting meanwhile).
+ */
+export class TraceIterator extends MergedReader {
+  constructor(instance: number, cpu?: number) {
+    super(instance, cpu, false);
+  }
+}
+
+/**
+ * The `trace_pipe` file: consumes records; its position is shared (another consumer continues where it stopped).
+ * `hasData` is cheap enough for poll; `armWakeup` + the doorbell implement blocking reads (see wake.ts).
+ */
+export class ConsumingReader extends MergedReader {
+  constructor(instance: number, cpu?: number) {
+    super(instance, cpu, true);
+  }
+
+  /** Whether a record is available now. */
+  hasData(): boolean {
+    if (!isLiveInstance(this.ctx.s, this.instance)) return false;
+    this.refreshRings();
+    return this.oldest() !== undefined;
+  }
+
+  /**
+   * Asks emitters of this instance to ring the doorbell at their next record (one-shot). Call it, then check
+   * `hasData()`, then sleep on the doorbell value read before arming: no wake-up can be lost.
+   */
+  armWakeup(): void {
+    Atomics.store(this.ctx.s.instances, this.instance * INST_WORDS + I_WAITERS, 1);
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The event registry in shared memory. Ids are allocated under a shared lock (so a duplicate definition in another
+ * thread is detected), definitions are appended as JSON to the growable registry buffer, and a generation word is
+ * bumped on every change: any thread — the filesystem thread included — sees new and removed events by polling
+ * that word, with no message from the defining thread. Removed events keep their definition (records of them may
+ * remain in buffers) and their id is never reused.
+ */
+import { asGrowable } from './growable.js';
+import { computeLayout, type FieldSpec, type FieldType } from './layout.js';
+import { withLock } from './lock.js';
+import type { EventDescriptor } from './record.js';
+import {
+  COMBINED_RECORDING_UNIT,
+  EV_LIVE,
+  EV_REMOVED,
+  H_NEXT_ID,
+  H_REG_GEN,
+  H_REG_LOCK,
+  H_REG_WAITERS,
+  IE_ENABLED,
+  MAX_EVENTS,
+  MAX_INSTANCES,
+  REGISTRY_DATA,
+  type SharedState,
+} from './shared-state.js';
+import { ringDoorbell } from './wake.js';
+
+interface StoredDefinition {
+  system: string;
+  name: string;
+  fields: FieldSpec[];
+  print?: string;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** This thread's cache of the registry, refreshed when the generation word moves. */
+export class RegistryView {
+  private readonly s: SharedState;
+  private gen = -1;
+  private scanned = 1;
+  private readonly byId = new Map<number, EventDescriptor>();
+  private readonly live = new Map<string, number>();
+
+  constructor(s: SharedState) {
+    this.s = s;
+  }
+
+  /** Registry generation (changes on every define/remove in any thread). */
+  generation(): number {
+    return Atomics.load(this.s.header, H_REG_GEN);
+  }
+
+  sync(): void {
+    const s = this.s;
+    const gen = Atomics.load(s.header, H_REG_GEN);
+    if (gen === this.gen) return;
+    this.gen = gen;
+    for (const [key, id] of this.live) if (Atomics.load(s.eventStatus, id) !== EV_LIVE) this.live.delete(key);
+    const end = Math.min(MAX_EVENTS, Atomics.load(s.header, H_NEXT_ID));
+    for (let id = 1; id < end; id++) {
+      if (id >= this.scanned || (id < 100 && !this.byId.has(id))) {
+        const st = Atomics.load(s.eventStatus, id);
+        if (st !== EV_LIVE && st !== EV_REMOVED) continue;
+        const d = this.load(id);
+        if (d && st === EV_LIVE) this.live.set(`${d.system}:${d.name}`, id);
+      }
+    }
+    this.scanned = end;
+  }
+
+  private load(id: number): EventDescriptor | undefined {
+    const cached = this.byId.get(id);
+    if (cached) return cached;
+    const off = Atomics.load(this.s.eventDef, id);
+    if (off < REGISTRY_DATA) return undefined;
+    const bytes = this.s.registryBytes;
+    const len = this.s.registryWords[off >> 2];
+    if (len <= 0 || off + 4 + len > bytes.length) return undefined;
+    try {
+      const def = JSON.parse(decoder.decode(bytes.slice(off + 4, off + 4 + len))) as StoredDefinition;
+      const fields = Object.freeze(def.fields.map((f) => Object.freeze({ name: f.name, type: f.type as FieldType })));
+      const d: EventDescriptor = Object.freeze({
+        id,
+        system: def.system,
+        name: def.name,
+        fields,
+        layout: computeLayout(fields),
+        ...(def.print !== undefined ? { print: def.print } : {}),
+      });
+      this.byId.set(id, d);
+      return d;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The descriptor of `id`, live or removed (records of removed events still render). */
+  get(id: number): EventDescriptor | undefined {
+    const d = this.byId.get(id);
+    if (d) return d;
+    this.sync();
+    return this.byId.get(id) ?? this.load(id);
+  }
+
+  /** Id of the live event `system:name`, or undefined. */
+  find(system: string, name: string): number | undefined {
+    this.sync();
+    return this.live.get(`${system}:${name}`);
+  }
+
+  /** Live events, ordered by id. */
+  list(): EventDescriptor[] {
+    this.sync();
+    const out: EventDescriptor[] = [];
+    for (const id of this.live.values()) {
+      const d = this.byId.get(id);
+      if (d) out.push(d);
+    }
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  isLive(id: number): boolean {
+    return id > 0 && id < MAX_EVENTS && Atomics.load(this.s.eventStatus, id) === EV_LIVE;
+  }
+}
+
+function append(s: SharedState, json: string): number {
+  const bytes = encoder.encode(json);
+  const words = s.registryWords;
+  const off = words[0];
+  const need = off + 4 + ((bytes.length + 3) & ~3);
+  const buf = asGrowable(s.handles.registry);
+  if (need > buf.byteLength) {
+    if (need > buf.maxByteLength) throw new RangeError('ntrace: event registry is full');
+    buf.grow(Math.min(buf.maxByteLength, Math.max(need, buf.byteLength * 2)));
+  }
+  s.registryBytes.set(bytes, off + 4);
+  s.registryWords[off >> 2] = bytes.length;
+  words[0] = need;
+  return off;
+}
+
+export class DuplicateEventError extends Error {
+  readonly code = 'EEXIST';
+}
+
+/**
+ * Adds an event to the shared registry and returns its id. Throws DuplicateEventError when `system:name` is live,
+ * RangeError when ids or registry space run out. `fixedId` is for the built-in events.
+ */
+export function registerEvent(s: SharedState, view: RegistryView, def: StoredDefinition, fixedId?: number): number {
+  return withLock(s.header, H_REG_LOCK, () => {
+    view.sync();
+    if (view.find(def.system, def.name) !== undefined)
+      throw new DuplicateEventError(`ntrace: event ${def.system}:${def.name} is already defined`);
+    let id: number;
+    if (fixedId !== undefined) {
+      if (Atomics.load(s.eventStatus, fixedId) !== 0) throw new DuplicateEventError(`ntrace: id ${fixedId} is taken`);
+      id = fixedId;
+    } else {
+      id = s.header[H_NEXT_ID];
+      if (id >= MAX_EVENTS) throw new RangeError(`ntrace: no event ids left (${MAX_EVENTS})`);
+    }
+    const off = append(s, JSON.stringify(def));
+    Atomics.store(s.eventDef, id, off);
+    Atomics.store(s.eventStatus, id, EV_LIVE);
+    if (fixedId === undefined) Atomics.store(s.header, H_NEXT_ID, id + 1);
+    bumpGeneration(s);
+    view.sync();
+    return id;
+  });
+}
+
+/** Marks `id` removed: it stops recording everywhere; its definition stays readable. Returns false if not live. */
+export function unregisterEvent(s: SharedState, id: number): boolean {
+  if (Atomics.compareExchange(s.eventStatus, id, EV_LIVE, EV_REMOVED) !== EV_LIVE) return false;
+  for (let i = 0; i < MAX_INSTANCES; i++) {
+    const k = i * MAX_EVENTS + id;
+    const old = Atomics.and(s.instEvent, k, ~IE_ENABLED);
+    if (old & IE_ENABLED) Atomics.sub(s.combined, id, COMBINED_RECORDING_UNIT);
+  }
+  Atomics.store(s.combined, id, 0);
+  bumpGeneration(s);
+  return true;
+}
+
+function bumpGeneration(s: SharedState): void {
+  Atomics.add(s.header, H_REG_GEN, 1);
+  if (s.header[H_REG_WAITERS] !== 0 && Atomics.exchange(s.header, H_REG_WAITERS, 0) !== 0) ringDoorbell(s);
+}

@@ -1,0 +1,214 @@
+/**
+ * Reading one ring from any thread, without locks. A cursor walks pages in sequence order, decoding event headers
+ * (time extends, absolute stamps, padding) up to each page's commit word. Every record is copied out and then
+ * validated against the page's tag: if the writer reclaimed the page meanwhile, the copy is discarded and the
+ * cursor jumps to the oldest page still in the ring.
+ *
+ * Two modes: `iterate` (the `trace` file: reads what is unconsumed, stops at the end seen when it was created) and
+ * `consume` (trace_pipe: takes records by bumping the page's consumed count with a compare-and-swap, so each
+ * record is consumed once and the writer's overrun count stays exact).
+ */
+import {
+  F_READ,
+  F_READ_BYTES,
+  MAX_SMALL_DATA,
+  PAGE_HEADER,
+  PAGE_SIZE,
+  R_READ_SEQ,
+  R_TAIL_SEQ,
+  R_UID,
+  type RingViews,
+  TYPE_PADDING,
+  TYPE_TIME_EXTEND,
+  TYPE_TIME_STAMP,
+} from './ring.js';
+
+const DELTA_UNIT = 1 << 27;
+const TWO32 = 4294967296;
+
+/** A record copied out of a ring. */
+export interface RawRecord {
+  readonly cpu: number;
+  /** Timestamp (ns, or ticks for raw clocks). */
+  readonly ts: number;
+  /** Payload from common_type. */
+  readonly data: Uint8Array;
+}
+
+export class RingCursor {
+  readonly v: RingViews;
+  readonly cpu: number;
+  readonly consume: boolean;
+  private readonly uid: number;
+  private readonly n: number;
+  private seq = -1;
+  private off = PAGE_HEADER;
+  private idx = 0;
+  private ts = 0;
+  /** The record `peek` found, not yet taken. */
+  private head: RawRecord | undefined;
+  private headIdx = 0;
+  private limitSeq = Number.MAX_SAFE_INTEGER;
+  private limitOff = Number.MAX_SAFE_INTEGER;
+
+  constructor(v: RingViews, cpu: number, consume: boolean) {
+    this.v = v;
+    this.cpu = cpu;
+    this.consume = consume;
+    this.uid = v.h[R_UID];
+    this.n = v.geo.nPages;
+    if (!consume) {
+      // `trace` shows what is in the buffer now; records written while it is being read are left for later.
+      const tail = Atomics.load(v.h, R_TAIL_SEQ);
+      this.limitSeq = tail;
+      this.limitOff = tail < 0 ? 0 : PAGE_HEADER + Atomics.load(v.i32, ((tail % this.n) * PAGE_SIZE + 8) >> 2);
+    }
+  }
+
+  /** Whether the ring memory still belongs to the ring this cursor was opened on. */
+  valid(): boolean {
+    return this.v.h[R_UID] === this.uid;
+  }
+
+  private tagOk(seq: number): boolean {
+    return Atomics.load(this.v.pageState, seq % this.n) >>> 16 === (seq & 0xffff);
+  }
+
+  private enter(seq: number): void {
+    this.seq = seq;
+    this.off = PAGE_HEADER;
+    this.idx = 0;
+    const pb = (seq % this.n) * PAGE_SIZE;
+    this.ts = this.v.u32[pb >> 2] + this.v.u32[(pb >> 2) + 1] * TWO32;
+    this.head = undefined;
+  }
+
+  /**
+   * Decodes the event at this.off; returns 1 for a data record (this.head set, not copied yet validated), 0 for
+   * a non-data event (consumed into the running timestamp), -1 at the end of committed data.
+   */
+  private step(pb: number, end: number, copy: boolean): number {
+    const v = this.v;
+    const off = this.off;
+    if (off + 4 > end) return -1;
+    const hdr = v.u32[(pb + off) >> 2];
+    const type = hdr & 31;
+    const delta = hdr >>> 5;
+    if (type === TYPE_PADDING) {
+      if (delta === 0 || off + 8 > end) return -1; // the rest of the page is padding
+      const len = v.u32[(pb + off + 4) >> 2];
+      this.off = off + 4 + Math.max(4, len);
+      return 0;
+    }
+    if (type === TYPE_TIME_EXTEND || type === TYPE_TIME_STAMP) {
+      if (off + 8 > end) return -1;
+      const hi = v.u32[(pb + off + 4) >> 2];
+      const value = delta + hi * DELTA_UNIT;
+      this.ts = type === TYPE_TIME_EXTEND ? this.ts + value : value;
+      this.off = off + 8;
+      return 0;
+    }
+    let len: number;
+    let data: number;
+    if (type === 0) {
+      if (off + 8 > end) return -1;
+      len = v.u32[(pb + off + 4) >> 2] - 4;
+      data = off + 8;
+      if (len <= MAX_SMALL_DATA - 4 || len < 0) return -1; // corrupt: stop at this page's end
+    } else {
+      len = type * 4;
+      data = off + 4;
+    }
+    if (data + len > end) return -1;
+    const ts = this.ts + delta;
+    this.ts = ts;
+    this.headIdx = this.idx;
+    this.head = copy ? { cpu: this.cpu, ts, data: v.u8.slice(pb + data, pb + data + len) } : undefined;
+    this.off = data + len;
+    this.idx++;
+    return 1;
+  }
+
+  /** The next record without taking it, or undefined when none is available now. */
+  peek(): RawRecord | undefined {
+    if (this.head) return this.head;
+    const v = this.v;
+    for (let guard = 0; guard < 1 << 20; guard++) {
+      if (!this.valid()) return undefined;
+      const tail = Atomics.load(v.h, R_TAIL_SEQ);
+      if (tail < 0) return undefined;
+      const oldest = Math.max(0, tail - this.n + 1);
+      let want = Math.max(this.seq, oldest);
+      want = Math.max(want, Atomics.load(v.h, R_READ_SEQ));
+      if (want > tail) want = tail;
+      if (want !== this.seq) this.enter(want);
+      const seq = this.seq;
+      if (!this.consume && (seq > this.limitSeq || (seq === this.limitSeq && this.off >= this.limitOff)))
+        return undefined;
+      const slot = seq % this.n;
+      const st = Atomics.load(v.pageState, slot);
+      if (st >>> 16 !== (seq & 0xffff)) {
+        // Reclaimed under us (or not yet started): move on.
+        if (seq < tail) this.enter(seq + 1);
+        else return undefined;
+        continue;
+      }
+      const pb = slot * PAGE_SIZE;
+      // Consumed records are skipped by both modes (what trace_pipe took is gone from `trace` too).
+      const consumed = st & 0xffff;
+      let end = PAGE_HEADER + Atomics.load(v.i32, (pb + 8) >> 2);
+      if (!this.consume && seq === this.limitSeq) end = Math.min(end, this.limitOff);
+      if (this.idx > consumed && this.consume) this.enter(seq);
+      let r = 0;
+      while (this.idx < consumed) {
+        r = this.step(pb, end, false);
+        if (r < 0) break;
+      }
+      if (this.idx < consumed && r < 0) {
+        // Consumed count beyond what we can parse: the page changed. Re-check from the top.
+        if (!this.tagOk(seq)) continue;
+        this.enter(Math.min(seq + 1, tail));
+        continue;
+      }
+      do r = this.step(pb, end, true);
+      while (r === 0);
+      if (r === 1) {
+        if (this.tagOk(seq)) return this.head;
+        this.head = undefined;
+        continue;
+      }
+      // End of this page's committed data.
+      if (seq < tail && this.tagOk(seq)) {
+        const pageEnd = PAGE_HEADER + Atomics.load(v.i32, (pb + 8) >> 2);
+        if (this.off < pageEnd) continue; // the writer committed more meanwhile
+        if (this.consume) Atomics.compareExchange(v.h, R_READ_SEQ, seq, seq + 1);
+        this.enter(seq + 1);
+        continue;
+      }
+      if (!this.tagOk(seq)) continue;
+      return undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Takes the record `peek` returned. In consume mode this claims it (false when the writer overwrote it or
+   * another consumer took it first; peek again).
+   */
+  take(): boolean {
+    const h = this.head;
+    if (!h) return false;
+    this.head = undefined;
+    if (!this.consume) return true;
+    const slot = this.seq % this.n;
+    const tag = (this.seq & 0xffff) << 16;
+    const idx = this.headIdx;
+    if (Atomics.compareExchange(this.v.pageState, slot, tag | idx, tag | (idx + 1)) !== (tag | idx)) {
+      this.enter(this.seq);
+      return false;
+    }
+    this.v.f[F_READ]++;
+    this.v.f[F_READ_BYTES] += h.data.length;
+    return true;
+  }
+}
