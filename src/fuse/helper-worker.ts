@@ -6,7 +6,7 @@
  *   answered, so the serving thread writing it would deadlock.
  */
 import { statSync, writeSync } from 'node:fs';
-import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { RING, SEQ, STOP } from './doorbell.js';
 
 export interface HelperWorkerData {
@@ -19,7 +19,9 @@ export interface HelperWorkerData {
 
 const { fd, doorbell, wakePath, notePort } = workerData as HelperWorkerData;
 const words = new Int32Array(doorbell);
-let lastRing = Atomics.load(words, RING);
+// Rings that came before this thread started count too: start from "never served".
+let lastRing = 0;
+parentPort?.postMessage('ready');
 
 for (;;) {
   const seq = Atomics.load(words, SEQ);

@@ -172,6 +172,14 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
     workerData: helperData,
     transferList: [notes.port2] as never,
   });
+  await new Promise<void>((resolve, reject) => {
+    helper.once('message', () => resolve());
+    helper.once('error', reject);
+  }).catch(async (err) => {
+    unmountSync(req.mountpoint, privileged);
+    await server.terminate();
+    throw err;
+  });
   helper.unref();
   // A mount does not keep the process alive by itself: the exit hook unmounts when the application is done.
   server.unref();

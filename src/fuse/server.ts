@@ -154,7 +154,8 @@ export class FuseServer {
           throw err;
         }
         this.dispatch(n);
-        if (this.needYield) {
+        // Parked requests may have been settled by this request (a write feeding a waiting read): let them answer.
+        if (this.needYield || this.parked.size > 0) {
           this.needYield = false;
           // Let settled Promises run their continuations (and write their replies) before blocking again.
           await yieldToEventLoop();

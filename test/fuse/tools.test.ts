@@ -1,0 +1,147 @@
+/**
+ * The fixture tree mounted for real and used with the ordinary tools: ls, stat, find, cat, echo, chmod, chown,
+ * mkdir/rmdir, touch, mv.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { mountForTest } from '../support/mount.js';
+
+function sh(script: string): { code: number; out: string; err: string } {
+  const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', timeout: 10_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+test('ls -l, stat, find and cat see the tree', async (t) => {
+  const m = await mountForTest(t);
+  const mnt = m.mountpoint;
+
+  const ls = sh(`ls -l ${mnt}`);
+  assert.equal(ls.code, 0, ls.err);
+  assert.match(ls.out, /^-r--r--r-- 1 root root 0 .* hello$/m);
+  assert.match(ls.out, /^-rw-r--r-- 1 root root 0 .* rw$/m);
+  assert.match(ls.out, /^dr-?w?x.* events$/m);
+
+  const st = sh(`stat -c '%F %a %s %u:%g' ${mnt}/hello ${mnt}/dir ${mnt}/events/sys1/ev2/id`);
+  assert.equal(st.code, 0, st.err);
+  assert.deepEqual(st.out.trim().split('\n'), [
+    'regular empty file 444 0 0:0',
+    'directory 755 0 0:0',
+    'regular empty file 444 0 0:0',
+  ]);
+
+  const find = sh(`cd ${mnt} && find . | sort`);
+  assert.equal(find.code, 0, find.err);
+  const paths = find.out.trim().split('\n');
+  assert.ok(paths.includes('./dir/sub/leaf'));
+  assert.ok(paths.includes('./events/sys2/ev3/format'));
+  // 3 systems × 4 events × 3 files, plus the dirs: template files are listed like any file.
+  assert.equal(paths.filter((p) => /^\.\/events\/sys\d\/ev\d\/\w+$/.test(p)).length, 36);
+
+  assert.equal(sh(`cat ${mnt}/hello`).out, 'hello world\n');
+  assert.equal(sh(`cat ${mnt}/events/sys0/ev1/id`).out, '2\n');
+  assert.equal(sh(`cat ${mnt}/events/*/*/id | wc -l`).out.trim(), '12');
+  assert.equal(readFileSync(join(mnt, 'dir/sub/leaf'), 'utf8'), 'leaf\n');
+  assert.deepEqual(readdirSync(join(mnt, 'events/sys0/ev0')).sort(), ['enable', 'format', 'id']);
+
+  const missing = sh(`cat ${mnt}/nope`);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.err, /No such file or directory/);
+});
+
+test('echo > writes (O_TRUNC reaches the file), >> appends, bad input gets its errno', async (t) => {
+  const m = await mountForTest(t);
+  const mnt = m.mountpoint;
+  assert.equal(sh(`cat ${mnt}/rw`).out, 'initial\n');
+  assert.equal(sh(`echo one > ${mnt}/rw`).code, 0);
+  assert.equal(sh(`cat ${mnt}/rw`).out, 'one\n');
+  assert.equal(sh(`echo two >> ${mnt}/rw`).code, 0);
+  assert.equal(sh(`cat ${mnt}/rw`).out, 'one\ntwo\n');
+
+  assert.equal(sh(`echo 1 > ${mnt}/events/sys0/ev0/enable`).code, 0);
+  assert.equal(sh(`cat ${mnt}/events/sys0/ev0/enable`).out, '1\n');
+  const bad = sh(`/bin/echo bogus > ${mnt}/events/sys0/ev0/enable`); // coreutils echo reports the errno
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /Invalid argument/);
+});
+
+test('chmod and chown change what stat shows, at once', async (t) => {
+  const m = await mountForTest(t);
+  const mnt = m.mountpoint;
+  assert.equal(sh(`chmod 600 ${mnt}/rw`).code, 0);
+  assert.equal(sh(`stat -c %a ${mnt}/rw`).out.trim(), '600');
+  assert.equal(sh(`chown 65534:65534 ${mnt}/rw`).code, 0);
+  assert.equal(sh(`stat -c %u:%g ${mnt}/rw`).out.trim(), '65534:65534');
+  assert.equal(statSync(join(mnt, 'rw')).uid, 65534);
+
+  // A change made by the tree itself (not through the mount) is visible immediately too: kernfs notifies, we
+  // invalidate the kernel's cached attributes.
+  assert.equal(sh(`stat -c %a ${mnt}/hello`).out.trim(), '444');
+  m.post({ type: 'chmod', path: 'hello', mode: 0o400 });
+  let seen = '';
+  for (let i = 0; i < 50 && seen !== '400'; i++) {
+    seen = sh(`stat -c %a ${mnt}/hello`).out.trim();
+    if (seen !== '400') await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(seen, '400');
+});
+
+test('mkdir/rmdir where the tree allows it, EPERM elsewhere; touch EACCES; mv EPERM', async (t) => {
+  const m = await mountForTest(t);
+  const mnt = m.mountpoint;
+  assert.equal(sh(`mkdir ${mnt}/instances/foo`).code, 0);
+  assert.equal(sh(`ls ${mnt}/instances`).out, 'foo\n');
+  assert.ok(statSync(join(mnt, 'instances/foo')).isDirectory());
+  assert.equal(sh(`rmdir ${mnt}/instances/foo`).code, 0);
+  assert.equal(sh(`ls ${mnt}/instances`).out, '');
+
+  const mk = sh(`mkdir ${mnt}/dir/nope`);
+  assert.notEqual(mk.code, 0);
+  assert.match(mk.err, /Operation not permitted/);
+
+  const touch = sh(`touch ${mnt}/newfile`);
+  assert.notEqual(touch.code, 0);
+  assert.match(touch.err, /Permission denied/);
+
+  const mv = sh(`mv ${mnt}/rw ${mnt}/rw2`);
+  assert.notEqual(mv.code, 0);
+  assert.match(mv.err, /Operation not permitted/);
+  assert.equal(sh(`cat ${mnt}/rw`).out, 'initial\n');
+});
+
+test('a directory created by the tree appears in ls at once (cached listings are invalidated)', async (t) => {
+  const m = await mountForTest(t);
+  const mnt = m.mountpoint;
+  const before = sh(`ls ${mnt}`).out;
+  assert.ok(!before.includes('fresh'));
+  m.post({ type: 'mkdir', name: 'fresh' });
+  let listing = '';
+  for (let i = 0; i < 50 && !listing.includes('fresh'); i++) {
+    listing = sh(`ls ${mnt}`).out;
+    if (!listing.includes('fresh')) await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(listing.includes('fresh'), listing);
+  assert.ok(statSync(join(mnt, 'fresh')).isDirectory());
+});
+
+test('a non-owner is refused a write but may read', async (t) => {
+  const m = await mountForTest(t, { options: { allowOther: true } });
+  const mnt = m.mountpoint;
+  const asNobody = (cmd: string) =>
+    spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'sh', '-c', cmd], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+  const read = asNobody(`cat ${mnt}/hello`);
+  assert.equal(read.status, 0, read.stderr);
+  assert.equal(read.stdout, 'hello world\n');
+  const write = asNobody(`echo x > ${mnt}/rw`);
+  assert.notEqual(write.status, 0);
+  assert.match(write.stderr, /Permission denied/);
+  assert.equal(sh(`cat ${mnt}/rw`).out, 'initial\n');
+  const chmod = asNobody(`chmod 666 ${mnt}/rw`);
+  assert.notEqual(chmod.status, 0);
+  assert.match(chmod.stderr, /Operation not permitted/);
+});
