@@ -1,0 +1,456 @@
+/**
+ * The triggers of one event in one instance (`events/S/E/trigger`), with the kernel's rules
+ * (trace_events_trigger.c): one trigger per type per event (traceon and traceoff share a type; enable_event and
+ * disable_event share one per target event; several hist triggers may coexist), `!cmd` removes (and succeeds when
+ * there is nothing to remove), read-back newest first with `:unlimited` / `:count=N` and ` if <filter>`.
+ *
+ * Counts live in SharedArrayBuffer cells so that every emitting thread decrements the same counter; `toSpecs()` /
+ * `TriggerSet.fromSpecs()` hand a set to another thread (the control state stays with the writer).
+ */
+import type { EventDescriptor } from '../../record.js';
+import { isDigit, kstrtoull, strim } from '../cstring.js';
+import { EEXIST, EINVAL } from '../errno.js';
+import type { ErrorLogSink } from '../error-log.js';
+import type { CompiledFilter } from '../filter/compile.js';
+import type { EmitContext, Values } from '../filter/evaluate.js';
+import { compileEventFilter } from '../filter/event-filter.js';
+import type { TriggerActions, TriggerControl } from './types.js';
+
+export type TriggerCommand =
+  | 'traceon'
+  | 'traceoff'
+  | 'snapshot'
+  | 'stacktrace'
+  | 'enable_event'
+  | 'disable_event'
+  | 'hist';
+
+/** Registration order of the kernel's commands: the `# Available triggers:` line lists them in this order. */
+export const TRIGGER_COMMANDS: readonly TriggerCommand[] = [
+  'traceon',
+  'traceoff',
+  'snapshot',
+  'stacktrace',
+  'enable_event',
+  'disable_event',
+  'hist',
+];
+
+export const AVAILABLE_TRIGGERS_TEXT = `# Available triggers:\n# ${TRIGGER_COMMANDS.join(' ')}\n`;
+
+/** The kernel's trigger types: commands of one type exclude each other on an event. */
+const TYPE: Record<TriggerCommand, string> = {
+  traceon: 'onoff',
+  traceoff: 'onoff',
+  snapshot: 'snapshot',
+  stacktrace: 'stacktrace',
+  enable_event: 'enable',
+  disable_event: 'enable',
+  hist: 'hist',
+};
+
+/** A hist trigger as the trigger set sees it; implemented by the hist module. */
+export interface HistTriggerHandle {
+  /** The read-back line without the newline (`hist:keys=...:size=2048 [active]` and the ` if` part). */
+  describe(): string;
+  /** Same histogram definition (keys, vals, sort, size, name, filter) — the kernel's EEXIST / removal match. */
+  sameAs(other: HistTriggerHandle): boolean;
+  update(values: Values, ctx: EmitContext): void;
+  /** Called when the trigger is removed. */
+  release(): void;
+  /** :pause / :cont / :clear applied to an existing trigger. */
+  readonly command: 'add' | 'pause' | 'cont' | 'clear';
+  applyCommandTo(existing: HistTriggerHandle): void;
+  readonly filter: CompiledFilter | undefined;
+  readonly spec: unknown;
+}
+
+/** Parses a `hist:...` trigger; errors are logged by the factory and returned as an errno. */
+export type HistTriggerFactory = (
+  event: EventDescriptor,
+  /** The whole trigger text after strim, without the leading `!`. */
+  text: string,
+  remove: boolean,
+  log: ErrorLogSink,
+) => { ok: true; trigger: HistTriggerHandle } | { ok: false; errno: number };
+
+export interface TriggerSpec {
+  readonly cmd: TriggerCommand;
+  /** One BigInt64 cell: remaining count, -1 = unlimited. */
+  readonly count: SharedArrayBuffer;
+  readonly filterText: string | undefined;
+  readonly target: { readonly system: string; readonly event: string } | undefined;
+  readonly hist: unknown;
+}
+
+interface Trigger {
+  readonly cmd: TriggerCommand;
+  readonly count: BigInt64Array;
+  readonly filterText: string | undefined;
+  readonly filter: CompiledFilter | undefined;
+  readonly target: { readonly system: string; readonly event: string } | undefined;
+  readonly hist: HistTriggerHandle | undefined;
+}
+
+function newCount(v: bigint): BigInt64Array {
+  const a = new BigInt64Array(new SharedArrayBuffer(8));
+  a[0] = v;
+  return a;
+}
+
+/** Decrements a count cell unless it is unlimited (-1); returns false when it was already 0. */
+function takeCount(cell: BigInt64Array): boolean {
+  for (;;) {
+    const c = Atomics.load(cell, 0);
+    if (c === 0n) return false;
+    if (c === -1n) return true;
+    if (Atomics.compareExchange(cell, 0, c, c - 1n) === c) return true;
+  }
+}
+
+function countSuffix(cell: BigInt64Array): string {
+  const c = Atomics.load(cell, 0);
+  return c === -1n ? ':unlimited' : `:count=${c}`;
+}
+
+/** Frames of the current JS stack in the kernel's ` => frame` form, without ntrace's own frames. */
+export function captureStack(): string {
+  const saved = Error.stackTraceLimit;
+  Error.stackTraceLimit = 32;
+  const raw = new Error().stack ?? '';
+  Error.stackTraceLimit = saved;
+  const lines = raw.split('\n').slice(1);
+  const out: string[] = [];
+  for (const l of lines) {
+    const f = l.trim().replace(/^at /, '');
+    // ntrace's own frames (emit path, triggers) are not the application's stack.
+    if (/[\\/]src[\\/]trace[\\/]/.test(f)) continue;
+    out.push(` => ${f}`);
+    if (out.length >= 16) break;
+  }
+  return out.join('\n');
+}
+
+export class TriggerSet {
+  /** Newest first, as the kernel lists them. */
+  private triggers: Trigger[] = [];
+
+  constructor(
+    readonly event: EventDescriptor,
+    private readonly hist?: HistTriggerFactory,
+  ) {}
+
+  get size(): number {
+    return this.triggers.length;
+  }
+
+  /**
+   * True when the set must run after the record is written (some trigger has a filter or is a stacktrace, snapshot
+   * or hist): the kernel's TRIGGER_COND. Otherwise triggers run before the record is written — so an unconditional
+   * `traceoff` keeps its own event out of the buffer, as in the kernel.
+   */
+  get conditional(): boolean {
+    return this.triggers.some((t) => t.filter !== undefined || t.cmd === 'stacktrace' || t.cmd === 'hist');
+  }
+
+  /** Content of the `trigger` file. */
+  read(): string {
+    if (this.triggers.length === 0) return AVAILABLE_TRIGGERS_TEXT;
+    let s = '';
+    for (const t of this.triggers) {
+      if (t.hist) {
+        s += `${t.hist.describe()}\n`;
+        continue;
+      }
+      let line: string = t.cmd;
+      if (t.target) line += `:${t.target.system}:${t.target.event}`;
+      line += countSuffix(t.count);
+      if (t.filterText !== undefined) line += ` if ${t.filterText}`;
+      s += `${line}\n`;
+    }
+    return s;
+  }
+
+  /** A write to the `trigger` file (one command). Returns 0 or the errno. */
+  write(input: string, control: TriggerControl, log: ErrorLogSink): number {
+    const buff = strim(input.includes('\0') ? input.slice(0, input.indexOf('\0')) : input);
+    let cut = buff.length;
+    for (let i = 0; i < buff.length; i++) {
+      const c = buff[i];
+      if (c === ':' || c === ' ' || c === '\t') {
+        cut = i;
+        break;
+      }
+    }
+    let command = buff.slice(0, cut);
+    let next: string | undefined = cut < buff.length ? buff.slice(cut + 1) : undefined;
+    if (next !== undefined) {
+      next = next.replace(/^[ \t\n\v\f\r]+/, '');
+      if (next === '') next = undefined;
+    }
+    const remove = command.startsWith('!');
+    if (remove) command = command.slice(1);
+    if (!(TRIGGER_COMMANDS as readonly string[]).includes(command)) return EINVAL;
+    const cmd = command as TriggerCommand;
+    if (cmd === 'hist') return this.writeHist(buff, remove, control, log);
+    if (cmd === 'enable_event' || cmd === 'disable_event') return this.writeEnable(cmd, next, remove, control, log);
+    return this.writeSimple(cmd, next, remove, control, log);
+  }
+
+  private writeSimple(
+    cmd: TriggerCommand,
+    next: string | undefined,
+    remove: boolean,
+    control: TriggerControl,
+    log: ErrorLogSink,
+  ): number {
+    let param: string | undefined;
+    let filter: string | undefined;
+    if (next !== undefined) {
+      if (!isDigit(next[0])) filter = next;
+      else [param, filter] = splitParam(next);
+    }
+    if (remove) {
+      this.removeWhere((t) => TYPE[t.cmd] === TYPE[cmd], control);
+      return 0;
+    }
+    const count = parseCount(param);
+    if (count === undefined) return EINVAL;
+    const f = this.parseFilter(filter, log);
+    if (typeof f === 'number') return f;
+    if (this.triggers.some((t) => TYPE[t.cmd] === TYPE[cmd])) return EEXIST;
+    this.add(
+      { cmd, count: newCount(count), filterText: f?.text, filter: f?.filter, target: undefined, hist: undefined },
+      control,
+    );
+    return 0;
+  }
+
+  private writeEnable(
+    cmd: TriggerCommand,
+    next: string | undefined,
+    remove: boolean,
+    control: TriggerControl,
+    log: ErrorLogSink,
+  ): number {
+    if (next === undefined) return EINVAL;
+    let [param, filter] = splitParam(next);
+    const c1 = param.indexOf(':');
+    if (c1 < 0) return EINVAL;
+    const system = param.slice(0, c1);
+    param = param.slice(c1 + 1);
+    const c2 = param.indexOf(':');
+    const event = c2 < 0 ? param : param.slice(0, c2);
+    const rest = c2 < 0 ? undefined : param.slice(c2 + 1);
+    if (!control.eventExists(system, event)) return EINVAL;
+    const sameTarget = (t: Trigger) =>
+      TYPE[t.cmd] === 'enable' && t.target?.system === system && t.target.event === event;
+    if (remove) {
+      this.removeWhere(sameTarget, control);
+      return 0;
+    }
+    const count = parseCount(rest);
+    if (count === undefined) return EINVAL;
+    const f = this.parseFilter(filter, log);
+    if (typeof f === 'number') return f;
+    if (this.triggers.some(sameTarget)) return EEXIST;
+    control.softEnable(system, event, true);
+    this.add(
+      {
+        cmd,
+        count: newCount(count),
+        filterText: f?.text,
+        filter: f?.filter,
+        target: { system, event },
+        hist: undefined,
+      },
+      control,
+    );
+    return 0;
+  }
+
+  private writeHist(buff: string, remove: boolean, control: TriggerControl, log: ErrorLogSink): number {
+    if (!this.hist) return EINVAL;
+    const text = remove ? buff.slice(1) : buff;
+    const r = this.hist(this.event, text, remove, log);
+    if (!r.ok) return r.errno;
+    const h = r.trigger;
+    const existing = this.triggers.find((t) => t.hist?.sameAs(h));
+    if (remove) {
+      if (existing) this.removeWhere((t) => t === existing, control);
+      h.release();
+      return 0;
+    }
+    if (h.command !== 'add') {
+      h.release();
+      if (!existing) return this.histNoTrigger(h, log);
+      h.applyCommandTo(existing.hist!);
+      return 0;
+    }
+    if (existing) {
+      h.release();
+      log.add('hist', 'Hist trigger already exists', text, 0);
+      return EEXIST;
+    }
+    this.add(
+      { cmd: 'hist', count: newCount(-1n), filterText: undefined, filter: h.filter, target: undefined, hist: h },
+      control,
+    );
+    return 0;
+  }
+
+  private histNoTrigger(_h: HistTriggerHandle, _log: ErrorLogSink): number {
+    return EINVAL;
+  }
+
+  /** O_TRUNC on the trigger file: the kernel removes hist triggers only. */
+  truncate(control: TriggerControl): void {
+    this.removeWhere((t) => t.cmd === 'hist', control);
+  }
+
+  /** Removes everything (event or instance going away). */
+  clear(control: TriggerControl): void {
+    this.removeWhere(() => true, control);
+  }
+
+  private parseFilter(
+    filter: string | undefined,
+    log: ErrorLogSink,
+  ): { text: string; filter: CompiledFilter } | undefined | number {
+    if (filter === undefined) return undefined;
+    const m = /^([^ \t]*)[ \t]?/.exec(filter)!;
+    if (m[1] !== 'if' || m[0].length === m[1].length) return EINVAL;
+    const text = filter.slice(m[0].length);
+    const r = compileEventFilter(this.event, text, log);
+    if (!r.ok) return r.error.errno;
+    return { text, filter: r.filter };
+  }
+
+  private add(t: Trigger, control: TriggerControl): void {
+    this.triggers.unshift(t);
+    if (this.triggers.length === 1) control.softEnable(this.event.system, this.event.name, true);
+  }
+
+  private removeWhere(pred: (t: Trigger) => boolean, control: TriggerControl): void {
+    const keep: Trigger[] = [];
+    const gone: Trigger[] = [];
+    for (const t of this.triggers) {
+      // The kernel removes only the first match for one-per-type triggers; there is never more than one.
+      if (pred(t) && (gone.length === 0 || t.cmd === 'hist')) gone.push(t);
+      else keep.push(t);
+    }
+    if (gone.length === 0) return;
+    const hadAny = this.triggers.length > 0;
+    this.triggers = keep;
+    for (const t of gone) {
+      if (t.target) control.softEnable(t.target.system, t.target.event, false);
+      t.hist?.release();
+    }
+    if (hadAny && keep.length === 0) control.softEnable(this.event.system, this.event.name, false);
+  }
+
+  /**
+   * Runs the triggers for one emit (emitting thread). Call it before writing the record when `conditional` is
+   * false, after it otherwise. Never throws.
+   */
+  fire(values: Values, ctx: EmitContext, actions: TriggerActions): void {
+    for (const t of this.triggers) {
+      try {
+        if (t.filter && !t.filter.matchValues(values, ctx)) continue;
+        switch (t.cmd) {
+          case 'traceon':
+            if (actions.isTracingOn()) break;
+            if (takeCount(t.count)) actions.traceOn();
+            break;
+          case 'traceoff':
+            if (!actions.isTracingOn()) break;
+            if (takeCount(t.count)) actions.traceOff();
+            break;
+          case 'snapshot':
+            if (takeCount(t.count)) actions.snapshot();
+            break;
+          case 'stacktrace':
+            if (takeCount(t.count)) actions.stacktrace(captureStack());
+            break;
+          case 'enable_event':
+          case 'disable_event': {
+            const { system, event } = t.target!;
+            const enable = t.cmd === 'enable_event';
+            // Only a change of state uses up the count.
+            if (enable === !actions.isSoftDisabled(system, event)) break;
+            if (takeCount(t.count)) actions.setSoftDisabled(system, event, !enable);
+            break;
+          }
+          case 'hist':
+            t.hist!.update(values, ctx);
+            break;
+        }
+      } catch {
+        // A trigger never throws into the application.
+      }
+    }
+  }
+
+  /** Plain data for rebuilding the set in another thread (hist triggers carry their own shareable spec). */
+  toSpecs(): TriggerSpec[] {
+    return this.triggers.map((t) => ({
+      cmd: t.cmd,
+      count: t.count.buffer as SharedArrayBuffer,
+      filterText: t.filterText,
+      target: t.target,
+      hist: t.hist?.spec,
+    }));
+  }
+
+  /**
+   * The firing side of a set in another thread: same triggers, same count cells. `histFromSpec` rebuilds hist
+   * triggers (attaching to the same shared tables).
+   */
+  static fromSpecs(
+    event: EventDescriptor,
+    specs: readonly TriggerSpec[],
+    histFromSpec?: (spec: unknown) => HistTriggerHandle,
+  ): TriggerSet {
+    const set = new TriggerSet(event);
+    for (const s of specs) {
+      let filter: CompiledFilter | undefined;
+      let hist: HistTriggerHandle | undefined;
+      if (s.filterText !== undefined) {
+        const r = compileEventFilter(event, s.filterText, { add() {} });
+        if (r.ok) filter = r.filter;
+      }
+      if (s.cmd === 'hist' && histFromSpec) {
+        hist = histFromSpec(s.hist);
+        filter = hist.filter;
+      }
+      set.triggers.push({
+        cmd: s.cmd,
+        count: new BigInt64Array(s.count),
+        filterText: s.filterText,
+        filter,
+        target: s.target,
+        hist,
+      });
+    }
+    return set;
+  }
+}
+
+/** event_trigger_separate_filter() for a present parameter: `param[ \t]filter`. */
+function splitParam(next: string): [string, string | undefined] {
+  const m = /[ \t]/.exec(next);
+  if (!m) return [next, undefined];
+  const param = next.slice(0, m.index);
+  const filter = next.slice(m.index + 1).replace(/^[ \t\n\v\f\r]+/, '');
+  return [param, filter === '' ? undefined : filter];
+}
+
+/** event_trigger_parse_num(): `N[:anything]`, kstrtoul base 0; -1 (all ones) is "unlimited". */
+function parseCount(param: string | undefined): bigint | undefined {
+  if (param === undefined) return -1n;
+  const number = param.split(':', 1)[0];
+  if (number === '') return undefined;
+  const v = kstrtoull(number);
+  if (v === undefined) return undefined;
+  return BigInt.asIntN(64, v);
+}
