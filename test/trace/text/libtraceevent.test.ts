@@ -157,8 +157,11 @@ test('libtraceevent dialect: arrays and negative s8/s16 (known libtraceevent dif
   // The kernel (and we) print what C would: sign-extended narrow fields, __print_array as {0x..,..}.
   assert.equal(rendererFor(e)(data), 'e=-128 g=-2 m={0x1,0x20,0xff} p={0x10,0x1} q={0xff,0x2}');
   // libtraceevent 1.7 reads narrow signed fields without sign extension and prints __print_array as decimals.
-  // If this starts failing because libtraceevent got closer to the kernel, update docs/TRACE-TEXT.md.
-  assert.equal(answers[1], 'e=128 g=65534 m=1 32 255 p=16 1 q=255 2');
+  // A libtraceevent that learned the kernel's way may print exactly what we do; anything else is a regression.
+  assert.ok(
+    ['e=128 g=65534 m=1 32 255 p=16 1 q=255 2', rendererFor(e)(data)].includes(answers[1]),
+    `libtraceevent printed ${answers[1]}`,
+  );
 });
 
 test('libtraceevent agrees on user print strings with flags, widths and casts', (t) => {
