@@ -1,0 +1,158 @@
+/**
+ * Requests that must wait: a reader of an empty pipe-like file is parked and answered when data comes (from a
+ * writer through the mount, or from the tree's side through the doorbell), INTERRUPT answers it with EINTR, and
+ * poll(2) blocks until NOTIFY_POLL. Also: the doorbell rung from another thread, and a main thread that spins.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { mountForTest } from '../support/mount.js';
+
+interface Done {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+  err: string;
+}
+
+function start(cmd: string, args: string[]): { child: ChildProcess; done: Promise<Done> } {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  const done = once(child, 'close').then(([code, signal]) => ({ code, signal, out, err }) as Done);
+  return { child, done };
+}
+
+/** Settles with 'pending' if `p` has not settled after `ms`. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
+  let timer: NodeJS.Timeout | undefined;
+  const r = await Promise.race([p, new Promise<'pending'>((r) => (timer = setTimeout(() => r('pending'), ms)))]);
+  clearTimeout(timer);
+  return r;
+}
+
+test('a reader blocked on the pipe is woken by a writer through the mount', async (t) => {
+  const m = await mountForTest(t);
+  const reader = start('head', ['-c', '6', `${m.mountpoint}/pipe`]);
+  t.after(() => reader.child.kill('SIGKILL'));
+  assert.equal(await within(reader.done, 300), 'pending', 'the read must wait for data');
+  const w = spawnSync('sh', ['-c', `printf 'hello\\n' > ${m.mountpoint}/pipe`], { encoding: 'utf8' });
+  assert.equal(w.status, 0, w.stderr);
+  const r = await within(reader.done, 5000);
+  assert.notEqual(r, 'pending');
+  assert.deepEqual(r, { code: 0, signal: null, out: 'hello\n', err: '' });
+  assert.ok(m.stats().parked >= 1);
+});
+
+test('a reader blocked on the pipe is woken from the tree side through the doorbell', async (t) => {
+  const m = await mountForTest(t);
+  const reader = start('head', ['-c', '5', `${m.mountpoint}/pipe`]);
+  t.after(() => reader.child.kill('SIGKILL'));
+  assert.equal(await within(reader.done, 300), 'pending');
+  m.post({ type: 'push', text: 'data!' }); // post() rings the doorbell: the serving thread is blocked in read(2)
+  const r = await within(reader.done, 5000);
+  assert.notEqual(r, 'pending');
+  assert.equal((r as Done).out, 'data!');
+  assert.ok(m.stats().wakes >= 1);
+});
+
+test('timeout -s INT interrupts a parked read (INTERRUPT → EINTR) and the mount keeps serving', async (t) => {
+  const m = await mountForTest(t);
+  const began = Date.now();
+  const r = spawnSync('timeout', ['-s', 'INT', '0.3', 'cat', `${m.mountpoint}/pipe`], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  const elapsed = Date.now() - began;
+  assert.equal(r.status, 124, `timeout reports that it had to signal cat (stderr: ${r.stderr})`);
+  assert.ok(elapsed < 5000, `cat ended ${elapsed} ms after start: the interrupt was answered`);
+  assert.equal(m.stats().requests.INTERRUPT, 1);
+  // Nothing left parked: data written now goes to a new reader.
+  const w = spawnSync('sh', ['-c', `printf x > ${m.mountpoint}/pipe; head -c 1 ${m.mountpoint}/pipe`], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  assert.equal(w.stdout, 'x');
+});
+
+test('poll(2) on the pipe blocks, then wakes when data arrives (NOTIFY_POLL)', async (t) => {
+  const m = await mountForTest(t);
+  const script = [
+    'import os, select, sys, time',
+    `fd = os.open(${JSON.stringify(`${m.mountpoint}/pipe`)}, os.O_RDONLY)`,
+    'p = select.poll(); p.register(fd, select.POLLIN)',
+    'print("empty", p.poll(0), flush=True)',
+    't = time.monotonic(); ev = p.poll(10000)',
+    'print("woke", ev[0][1] & select.POLLIN if ev else 0, round(time.monotonic() - t, 3), flush=True)',
+    'print("read", os.read(fd, 100).decode(), flush=True)',
+  ].join('\n');
+  const py = start('python3', ['-c', script]);
+  t.after(() => py.child.kill('SIGKILL'));
+  assert.equal(await within(py.done, 400), 'pending', 'poll must block while the pipe is empty');
+  m.post({ type: 'push', text: 'ping' });
+  const r = await within(py.done, 5000);
+  assert.notEqual(r, 'pending');
+  const lines = (r as Done).out.trim().split('\n');
+  assert.equal(lines[0], 'empty []');
+  const [, pollin, waited] = lines[1].split(' ');
+  assert.equal(pollin, '1');
+  assert.ok(Number(waited) >= 0.2, `poll returned after ${waited} s, before any data existed`);
+  assert.equal(lines[2], 'read ping');
+  assert.ok((m.stats().requests.POLL ?? 0) >= 2);
+});
+
+test('the doorbell rung from another thread runs the wake callbacks on the serving thread', async (t) => {
+  const shared = new SharedArrayBuffer(4);
+  const m = await mountForTest(t, { vfsData: { shared } });
+  assert.equal(spawnSync('cat', [`${m.mountpoint}/shared`], { encoding: 'utf8' }).stdout, '0\n');
+  const ringer = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const words = new Int32Array(workerData.shared);
+     Atomics.store(words, 0, 42);
+     import(workerData.doorbellModule).then((d) => d.ringDoorbell(workerData.doorbell));`,
+    {
+      eval: true,
+      workerData: {
+        shared,
+        doorbell: m.doorbell,
+        doorbellModule: new URL('../../src/fuse/doorbell.js', import.meta.url).href,
+      },
+    },
+  );
+  await once(ringer, 'exit');
+  let seen = '';
+  for (let i = 0; i < 100 && seen !== '42\n'; i++) {
+    seen = spawnSync('cat', [`${m.mountpoint}/shared`], { encoding: 'utf8' }).stdout;
+    if (seen !== '42\n') await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(seen, '42\n');
+});
+
+test('the mount answers while the main thread spins for 3 s', async (t) => {
+  const m = await mountForTest(t);
+  const script = [
+    'import time',
+    't = time.monotonic()',
+    `data = open(${JSON.stringify(`${m.mountpoint}/events/sys1/ev1/format`)}).read()`,
+    'print(round((time.monotonic() - t) * 1000, 1), data.splitlines()[0], flush=True)',
+  ].join('\n');
+  const py = start('python3', ['-c', script]);
+  t.after(() => py.child.kill('SIGKILL'));
+  const spinUntil = Date.now() + 3000;
+  while (Date.now() < spinUntil) {
+    // busy: no event loop turn, no microtask, nothing
+  }
+  const r = await within(py.done, 5000);
+  assert.notEqual(r, 'pending');
+  const [ms, first] = (r as Done).out.trim().split(' ');
+  assert.equal(first, 'name:');
+  assert.ok(Number(ms) < 100, `the read took ${ms} ms while the main thread was busy`);
+});
