@@ -13,10 +13,10 @@ test('stats: the kernel layout, time and counter clocks', () => {
     overrun: 0,
     commitOverrun: 0,
     bytes: 64,
-    oldestEventTs: 347876373539n,
+    oldestTs: 347876373539n as bigint | undefined,
     nowTs: 347886266600n,
-    droppedEvents: 0,
-    readEvents: 0,
+    dropped: 0,
+    read: 0,
   };
   // Captured from /tmp/k/per_cpu/cpu0/stats after two trace_marker writes.
   assert.equal(
@@ -25,11 +25,11 @@ test('stats: the kernel layout, time and counter clocks', () => {
       'dropped events: 0\nread events: 0\n',
   );
   assert.equal(
-    statsText({ ...s, oldestEventTs: 0n, nowTs: 0n, overrun: 5, readEvents: 7 }),
+    statsText({ ...s, oldestTs: undefined, nowTs: 0n, overrun: 5, read: 7 }),
     'entries: 2\noverrun: 5\ncommit overrun: 0\nbytes: 64\noldest event ts:     0.000000\nnow ts:     0.000000\n' +
       'dropped events: 0\nread events: 7\n',
   );
-  assert.match(statsText({ ...s, oldestEventTs: 17n, nowTs: 99n }, false), /oldest event ts: 17\nnow ts: 99\n/);
+  assert.match(statsText({ ...s, oldestTs: 17n, nowTs: 99n }, false), /oldest event ts: 17\nnow ts: 99\n/);
   assert.equal(clockInNs('local'), true);
   assert.equal(clockInNs('mono_raw'), true);
   assert.equal(clockInNs('counter'), false);
