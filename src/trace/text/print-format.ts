@@ -26,6 +26,13 @@ export function parsePrintFormat(print: string): PrintPart[] {
   while (i < print.length) {
     const c = print[i];
     if (c !== '%') {
+      const code = c.charCodeAt(0);
+      if ((code < 0x20 || code > 0x7e) && c !== '\n' && c !== '\t') {
+        // libtraceevent (trace-cmd, perf) fails on such bytes in a format file, or prints escapes wrongly.
+        throw new TypeError(
+          `print format: character ${JSON.stringify(c)} at offset ${i}: only printable ASCII, \\n and \\t are allowed (put other text in a string field)`,
+        );
+      }
       lit += c;
       i++;
       continue;

@@ -13,7 +13,7 @@ import { computeLayout } from '../../../src/trace/layout.js';
 import type { EventDescriptor } from '../../../src/trace/record.js';
 import { formatFileText } from '../../../src/trace/text/format-file.js';
 import { headerPageText } from '../../../src/trace/text/header-page.js';
-import { rendererFor } from '../../../src/trace/text/print-format.js';
+import { rendererFor, validatePrintFormat } from '../../../src/trace/text/print-format.js';
 import { kernelEventsPath } from '../../support/paths.js';
 import { encodeRecord, fixturesDir, makeEvent, type Value } from './support.js';
 
@@ -178,12 +178,15 @@ test('libtraceevent agrees on user print strings with flags, widths and casts', 
     [{ x: 'u64', y: 'u16', z: 's8' }, 'x=%lu y=%hu z=%hhd', { x: 12345678901234n, y: 65535, z: -3 }],
     [{ c: 'char[16]', s: 'string' }, '"%s" \\ %s 100%%', { c: 'comm', s: 'quoted "text"' }],
     [{ a: 'u32', b: 'bool' }, 'a=%#X b=%d', { a: 0xabc, b: true }],
+    [{ a: 'u32', s: 'string', t: 'char[4]' }, 'size=%u %.3s|%-6s|', { a: 7, s: 'abcdef', t: 'xy' }],
+    [{ a: 'u16' }, 'tab\there %u', { a: 1 }],
   ];
   const cmds: Command[] = [];
   const want: string[] = [];
   let id = 500;
   for (const [fields, print, values] of cases) {
     const e = makeEvent(id, 'ntrace', `case${id}`, fields, print);
+    validatePrintFormat(print, e.fields);
     cmds.push({ kind: 'F', system: 'ntrace', text: formatFileText(e) });
     want.push(`OK ${id} case${id} ${e.fields.length}`);
     const data = encodeRecord(e, values);

@@ -54,6 +54,10 @@ test('parse: refuses what cannot print', () => {
     assert.throws(() => parsePrintFormat(bad), TypeError, bad);
   }
   assert.throws(() => parsePrintFormat('x'.repeat(5000)), TypeError);
+  // Text libtraceevent cannot read back: non-ASCII and control characters other than newline and tab.
+  for (const bad of ['größe=%u', '✓ %u', 'a\rb', 'a\x01b', 'a\x7fb'])
+    assert.throws(() => parsePrintFormat(bad), /printable ASCII/);
+  assert.equal(parsePrintFormat('a\tb\nc')[0], 'a\tb\nc');
   // %p followed by punctuation is a plain pointer.
   assert.equal(parsePrintFormat('%p,').length, 2);
 });
@@ -103,6 +107,7 @@ test('print fmt line: escaped format, REC->, __get_str, __print_array', () => {
     printFmtLine(makeEvent(3, 's', 'ptr', { ip: 'u64', p: 'u64', n: 'u32' }, '%ps %p %u%%')),
     'print fmt: "%ps %p %u%%", (void *)REC->ip, (void *)REC->p, REC->n',
   );
+  // Control characters never reach a format file (refused at definition) but would be escaped if they did.
   assert.equal(cStringLiteral('\x01\x7f'), '"\\001\\177"');
 });
 
