@@ -244,9 +244,14 @@ export class Kernfs implements Vfs {
    * Throws FsError EBUSY when the node or a descendant is marked busy, EINVAL for the root.
    */
   remove(node: SlottedNode): Promise<void> {
-    const pending = this.removals.get(node);
-    if (pending) return pending;
-    if (node.removed) return Promise.resolve();
+    if (node.removed) {
+      // Already going or gone: wait for whichever removal (of it or an ancestor) is still draining.
+      for (let n: KernfsNode | null = node; n !== null; n = n.parent) {
+        const pending = this.removals.get(n);
+        if (pending) return pending;
+      }
+      return Promise.resolve();
+    }
     if (node === this.root || node.parent === null) fail('EINVAL', 'the root cannot be removed');
     if (this.busyWithin(node)) fail('EBUSY');
 
