@@ -105,12 +105,27 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-/** The `trace` file as a sequence of strings: the header, then one line per record. */
+/**
+ * The `trace` file as a sequence of strings: the header, then one line per record. When records were overwritten
+ * (written > entries) and `annotate` is on, each CPU's first line but the very first is preceded by the kernel's
+ * `##### CPU N buffer started ####`, telling the reader where that CPU's surviving history begins.
+ */
 export function* traceFileText(
   info: TraceHeaderInfo,
   records: Iterable<TraceRecord>,
   options: TraceTextOptions = DEFAULT_TRACE_TEXT_OPTIONS,
 ): Generator<string> {
   yield traceHeader(info, options);
-  for (const r of records) yield traceLine(r, options);
+  const annotate = options.annotate && info.written > info.entries && !options.raw && !options.hex;
+  const started = new Set<number>();
+  let first = true;
+  for (const r of records) {
+    let prefix = '';
+    if (annotate && !started.has(r.cpu)) {
+      started.add(r.cpu);
+      if (!first) prefix = `##### CPU ${r.cpu} buffer started ####\n`;
+    }
+    first = false;
+    yield prefix + traceLine(r, options);
+  }
 }

@@ -27,6 +27,8 @@ export interface TraceTextOptions {
   readonly printkMsgOnly: boolean;
   /** `verbose` (off): for the non-latency format it only drops the column legend from the header. */
   readonly verbose: boolean;
+  /** `annotate` (on): in `trace` after overruns, `##### CPU N buffer started ####` before each CPU's first line. */
+  readonly annotate: boolean;
   /** False for counter-like trace clocks (`counter`, `uptime`): timestamps print as raw numbers. */
   readonly clockInNs: boolean;
 }
@@ -40,6 +42,7 @@ export const DEFAULT_TRACE_TEXT_OPTIONS: TraceTextOptions = Object.freeze({
   fields: false,
   printkMsgOnly: false,
   verbose: false,
+  annotate: true,
   clockInNs: true,
 });
 

@@ -90,3 +90,24 @@ test('trace file text: header then lines', () => {
   assert.match(parts[0], /^# tracer: nop\n#\n# entries-in-buffer\/entries-written: 2\/2 {3}#P:4\n/);
   assert.equal(parts[1], traceLine(rec(1)));
 });
+
+test('trace file text: after overruns, each CPU but the first announces where its buffer starts', () => {
+  const recs = [rec(1), rec(5), rec(2), rec(6), rec(3)]; // cpus 1, 1, 2, 2, 3
+  const lines = (written: number, annotate = true) =>
+    [...traceFileText({ entries: 5, written, cpus: 4 }, recs, { ...DEFAULT_TRACE_TEXT_OPTIONS, annotate })].slice(1);
+  assert.deepEqual(
+    lines(5),
+    recs.map((r) => traceLine(r)),
+  );
+  assert.deepEqual(lines(9), [
+    traceLine(recs[0]),
+    traceLine(recs[1]),
+    `##### CPU 2 buffer started ####\n${traceLine(recs[2])}`,
+    traceLine(recs[3]),
+    `##### CPU 3 buffer started ####\n${traceLine(recs[4])}`,
+  ]);
+  assert.deepEqual(
+    lines(9, false),
+    recs.map((r) => traceLine(r)),
+  );
+});
