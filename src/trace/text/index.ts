@@ -27,4 +27,5 @@ export {
   type TraceTextOptions,
   traceHeader,
   traceLine,
+  traceTextOptions,
 } from './trace-line.js';

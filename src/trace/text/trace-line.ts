@@ -46,6 +46,27 @@ export const DEFAULT_TRACE_TEXT_OPTIONS: TraceTextOptions = Object.freeze({
   clockInNs: true,
 });
 
+/**
+ * Builds the text options from `trace_options` names (`irq-info`, `raw`, ...): `option(name)` answers whether an
+ * option is on (undefined: use the kernel default). E.g. `traceTextOptions((n) => getOption(i, n), instanceClockInNs(i))`.
+ */
+export function traceTextOptions(option: (name: string) => boolean | undefined, clockInNs = true): TraceTextOptions {
+  const d = DEFAULT_TRACE_TEXT_OPTIONS;
+  const get = (name: string, dflt: boolean) => option(name) ?? dflt;
+  return {
+    irqInfo: get('irq-info', d.irqInfo),
+    contextInfo: get('context-info', d.contextInfo),
+    recordTgid: get('record-tgid', d.recordTgid),
+    raw: get('raw', d.raw),
+    hex: get('hex', d.hex),
+    fields: get('fields', d.fields),
+    printkMsgOnly: get('printk-msg-only', d.printkMsgOnly),
+    verbose: get('verbose', d.verbose),
+    annotate: get('annotate', d.annotate),
+    clockInNs,
+  };
+}
+
 /** The trace_marker event: `ftrace:print` with a `buf` string (and optionally an `ip` word) prints as the kernel's. */
 export const MARKER_SYSTEM = 'ftrace';
 export const MARKER_EVENT = 'print';

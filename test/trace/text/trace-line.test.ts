@@ -7,6 +7,7 @@ import {
   type TraceTextOptions,
   traceHeader,
   traceLine,
+  traceTextOptions,
 } from '../../../src/trace/text/trace-line.js';
 import { encodeRecord, fixture, makeEvent, makeRecord } from './support.js';
 
@@ -193,4 +194,22 @@ test('trace lines: a broken record never throws', () => {
     traceLine(makeRecord(e, new Uint8Array(0), { comm: 'x', pid: 1 })),
     '               x-1       [000] .....     0.000000: e: a=0 s=\n',
   );
+});
+
+test('options from trace_options names', () => {
+  assert.deepEqual(
+    traceTextOptions(() => undefined),
+    DEFAULT_TRACE_TEXT_OPTIONS,
+  );
+  const on = new Set(['raw', 'record-tgid']);
+  const off = new Set(['irq-info', 'annotate']);
+  const o = traceTextOptions((n) => (on.has(n) ? true : off.has(n) ? false : undefined), false);
+  assert.deepEqual(o, {
+    ...DEFAULT_TRACE_TEXT_OPTIONS,
+    raw: true,
+    recordTgid: true,
+    irqInfo: false,
+    annotate: false,
+    clockInNs: false,
+  });
 });
