@@ -9,7 +9,10 @@ import {
   cpuCount,
   cpuStats,
   getEvent,
+  getOption,
+  instanceClockInNs,
   setEventEnabled,
+  setOption,
   TOP_INSTANCE,
   TraceIterator,
   writeMarker,
@@ -19,7 +22,12 @@ import type { TraceRecord } from '../../../src/trace/record.js';
 import { formatFileText } from '../../../src/trace/text/format-file.js';
 import { TracePipeText } from '../../../src/trace/text/pipe-stream.js';
 import { statsText } from '../../../src/trace/text/stats.js';
-import { DEFAULT_TRACE_TEXT_OPTIONS, traceHeader, traceLine } from '../../../src/trace/text/trace-line.js';
+import {
+  DEFAULT_TRACE_TEXT_OPTIONS,
+  traceHeader,
+  traceLine,
+  traceTextOptions,
+} from '../../../src/trace/text/trace-line.js';
 
 // `<comm>-<pid> [CPU] ..... <sec>.<usec>: ` as printed for a record of this process.
 const CONTEXT = new RegExp(`^ *\\S+-${process.pid} *\\[\\d{3}\\] \\.{5} +\\d+\\.\\d{6}: `);
@@ -142,4 +150,26 @@ test('records of a removed event still print', () => {
   ev.remove();
   const lines = drain().map((r) => body(traceLine(r)));
   assert.deepEqual(lines, ['ephemeral: x=-7\n']);
+});
+
+test("the engine's trace_options map onto the text options", () => {
+  const opts = () => traceTextOptions((n) => getOption(TOP_INSTANCE, n), instanceClockInNs(TOP_INSTANCE));
+  assert.deepEqual(opts(), DEFAULT_TRACE_TEXT_OPTIONS);
+  for (const [name, key] of [
+    ['irq-info', 'irqInfo'],
+    ['context-info', 'contextInfo'],
+    ['record-tgid', 'recordTgid'],
+    ['raw', 'raw'],
+    ['hex', 'hex'],
+    ['fields', 'fields'],
+    ['printk-msg-only', 'printkMsgOnly'],
+    ['verbose', 'verbose'],
+    ['annotate', 'annotate'],
+  ] as const) {
+    const was = DEFAULT_TRACE_TEXT_OPTIONS[key];
+    assert.ok(setOption(TOP_INSTANCE, name, !was), name);
+    assert.equal(opts()[key], !was, name);
+    setOption(TOP_INSTANCE, name, was);
+  }
+  assert.deepEqual(opts(), DEFAULT_TRACE_TEXT_OPTIONS);
 });
