@@ -77,9 +77,14 @@ export class TraceEvent<F extends FieldDeclarations = FieldDeclarations> {
   }
 }
 
+/** Ids defined by this thread: defining one of them again here is a duplicate. */
+const definedHere = new Set<number>();
+
 /**
  * Declares a tracepoint `system:name` with typed fields. Throws TypeError on bad names, types or options and
- * DuplicateEventError (code EEXIST) when the event is already defined in this process (by any thread).
+ * DuplicateEventError (code EEXIST) when the event is already defined — by this thread, or by another thread
+ * with different fields or print format. An identical definition from another thread (the same module loaded in
+ * several workers) returns the same tracepoint.
  */
 export function defineEvent<F extends FieldDeclarations>(
   system: string,
@@ -104,6 +109,13 @@ export function defineEvent<F extends FieldDeclarations>(
   if (layout.fixedSize + strings > MAX_PAYLOAD)
     throw new RangeError(`ntrace: records of ${system}:${name} would not fit a ${MAX_PAYLOAD}-byte page`);
   const { s, registry } = context();
-  const id = registerEvent(s, registry, { system, name, fields: specs, ...(print !== undefined ? { print } : {}) });
+  const id = registerEvent(
+    s,
+    registry,
+    { system, name, fields: specs, ...(print !== undefined ? { print } : {}) },
+    undefined,
+    (existing) => !definedHere.has(existing),
+  );
+  definedHere.add(id);
   return new TraceEvent<F>(s, system, name, compileEvent(s, id, layout));
 }

@@ -146,15 +146,36 @@ export class DuplicateEventError extends Error {
   readonly code = 'EEXIST';
 }
 
+function sameDefinition(d: EventDescriptor, def: StoredDefinition): boolean {
+  return (
+    d.print === def.print &&
+    d.fields.length === def.fields.length &&
+    d.fields.every((f, i) => f.name === def.fields[i].name && f.type === def.fields[i].type)
+  );
+}
+
 /**
- * Adds an event to the shared registry and returns its id. Throws DuplicateEventError when `system:name` is live,
+ * Adds an event to the shared registry and returns its id. When `system:name` is live already and `adopt(id)`
+ * agrees (it was defined by another thread) and the definition is identical, returns the existing id. Throws DuplicateEventError when `system:name` is live,
  * RangeError when ids or registry space run out. `fixedId` is for the built-in events.
  */
-export function registerEvent(s: SharedState, view: RegistryView, def: StoredDefinition, fixedId?: number): number {
+export function registerEvent(
+  s: SharedState,
+  view: RegistryView,
+  def: StoredDefinition,
+  fixedId?: number,
+  adopt?: (existingId: number) => boolean,
+): number {
   return withLock(s.header, H_REG_LOCK, () => {
     view.sync();
-    if (view.find(def.system, def.name) !== undefined)
+    const existing = view.find(def.system, def.name);
+    if (existing !== undefined) {
+      // The same module imported in several threads defines the same tracepoint once per thread: an identical
+      // definition made by another thread is that tracepoint, not a duplicate.
+      const d = view.get(existing);
+      if (adopt?.(existing) && d && sameDefinition(d, def)) return existing;
       throw new DuplicateEventError(`ntrace: event ${def.system}:${def.name} is already defined`);
+    }
     let id: number;
     if (fixedId !== undefined) {
       if (Atomics.load(s.eventStatus, fixedId) !== 0) throw new DuplicateEventError(`ntrace: id ${fixedId} is taken`);
