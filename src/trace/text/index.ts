@@ -13,6 +13,7 @@ export {
   rendererFor,
   validatePrintFormat,
 } from './print-format.js';
+export { snapshotHeader, snapshotHelpText } from './snapshot-text.js';
 export { type RingBufferStats, statsText } from './stats.js';
 export { clockInNs, formatSecondsUsecs, ns2usecs } from './timestamp.js';
 export {

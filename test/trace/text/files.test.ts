@@ -4,6 +4,7 @@ import type { ErrorLogSink } from '../../../src/trace/languages/error-log.js';
 import { logFilterError } from '../../../src/trace/languages/filter/event-filter.js';
 import { ERROR_LOG_MAX_ENTRIES, ErrorLog } from '../../../src/trace/text/error-log.js';
 import { availableEventsText, savedCmdlinesText } from '../../../src/trace/text/lists.js';
+import { snapshotHeader } from '../../../src/trace/text/snapshot-text.js';
 import { statsText } from '../../../src/trace/text/stats.js';
 import { clockInNs } from '../../../src/trace/text/timestamp.js';
 
@@ -113,4 +114,24 @@ test('saved_cmdlines and available_events', () => {
     ]),
     'initcall:initcall_finish\nhttp:request\n',
   );
+});
+
+test('snapshot header: help text when empty (allocated or freed, main or per-CPU), trace header otherwise', () => {
+  assert.equal(
+    snapshotHeader({ entries: 0, written: 0, cpus: 2, allocated: false }),
+    '# tracer: nop\n#\n#\n# * Snapshot is freed *\n#\n# Snapshot commands:\n' +
+      '# echo 0 > snapshot : Clears and frees snapshot buffer\n' +
+      '# echo 1 > snapshot : Allocates snapshot buffer, if not already allocated.\n' +
+      '#                      Takes a snapshot of the main buffer.\n' +
+      '# echo 2 > snapshot : Clears snapshot buffer (but does not allocate or free)\n' +
+      "#                      (Doesn't have to be '2' works with any number that\n" +
+      "#                       is not a '0' or '1')\n",
+  );
+  const perCpu = snapshotHeader({ entries: 0, written: 3, cpus: 2, allocated: true, perCpu: true });
+  assert.match(
+    perCpu,
+    /^# tracer: nop\n#\n#\n# \* Snapshot is allocated \*\n#\n# Snapshot commands:\n# echo 0 > snapshot : Invalid for per_cpu snapshot file\.\n/,
+  );
+  assert.match(perCpu, /# echo 2 > snapshot : Clears this cpu's snapshot buffer \(but does not allocate\)\n/);
+  assert.match(snapshotHeader({ entries: 1, written: 1, cpus: 2, allocated: true }), /entries-written: 1\/1 {3}#P:2\n/);
 });
