@@ -522,7 +522,11 @@ export class Kernfs implements Vfs {
       return failed(err);
     }
     return then(r, () => {
-      if (file.stale) fail('ENODEV');
+      if (file.stale) {
+        // Removed while opening: the caller gets ENODEV (and will never close it); the removal releases it.
+        this.files.delete(fh);
+        fail('ENODEV');
+      }
       return result;
     });
   }

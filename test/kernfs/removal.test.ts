@@ -172,3 +172,51 @@ describe('kernfs removal', () => {
     assert.equal(fs.liveInodes(), 1);
   });
 });
+
+describe('kernfs removal during a parked open', () => {
+  it('fails the open with ENODEV and releases the half-opened file once', async () => {
+    const fs = createKernfs();
+    const released: string[] = [];
+    let finishOpen: ((ok: boolean) => void) | undefined;
+    const file = fs.createFile(fs.root, 'f', {
+      open: (f) =>
+        new Promise<void>((resolve, reject) => {
+          finishOpen = (ok) => {
+            f.priv = 'ready';
+            if (ok) resolve();
+            else reject(new Error('refused'));
+          };
+        }),
+      show: () => '',
+      release: (f) => released.push(String(f.priv)),
+    });
+    const ino = lookupPath(fs, 'f');
+    const opening = fs.open(ino, 0, ROOT) as Promise<OpenResult>;
+    const removal = fs.remove(file);
+    finishOpen!(true);
+    await assertErrno(() => opening, 'ENODEV');
+    await removal;
+    assert.deepEqual(released, ['ready']);
+  });
+
+  it('never releases an open that failed', async () => {
+    const fs = createKernfs();
+    const released: string[] = [];
+    let finishOpen: ((ok: boolean) => void) | undefined;
+    const file = fs.createFile(fs.root, 'f', {
+      open: () =>
+        new Promise<void>((resolve, reject) => {
+          finishOpen = (ok) => (ok ? resolve() : reject(Object.assign(new Error('no'), { code: 'EAGAIN' })));
+        }),
+      show: () => '',
+      release: () => released.push('release'),
+    });
+    const ino = lookupPath(fs, 'f');
+    const opening = fs.open(ino, 0, ROOT) as Promise<OpenResult>;
+    const removal = fs.remove(file);
+    finishOpen!(false);
+    await assert.rejects(opening, { code: 'EAGAIN' });
+    await removal;
+    assert.deepEqual(released, []);
+  });
+});

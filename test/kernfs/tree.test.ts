@@ -171,3 +171,48 @@ describe('kernfs tree', () => {
     assert.equal(lookupPath(fs, 'events/sched/sched_switch'), ev.ino);
   });
 });
+
+describe('kernfs tree-side changes', () => {
+  it('setMode/setOwner change attributes and notify a held inode', () => {
+    const fs = createKernfs();
+    const d = fs.createDir(fs.root, 'd');
+    const ino = lookupPath(fs, 'd');
+    const changes: unknown[] = [];
+    fs.onChange((c) => changes.push(c));
+    fs.setMode(d, 0o700);
+    fs.setOwner(d, { gid: 12 });
+    const a = fs.getattr(ino, ROOT) as { mode: number; uid: number; gid: number };
+    assert.deepEqual([a.mode, a.uid, a.gid], [S_IFDIR | 0o700, 0, 12]);
+    assert.deepEqual(changes, [
+      { type: 'inode', ino },
+      { type: 'inode', ino },
+    ]);
+  });
+
+  it('move renames and reparents a node, keeping its inode, and refuses loops and taken names', () => {
+    const fs = createKernfs();
+    const a = fs.createDir(fs.root, 'a');
+    const b = fs.createDir(fs.root, 'b');
+    const x = fs.createDir(a, 'x');
+    fs.createDir(b, 'taken');
+    const ino = x.ino;
+    fs.move(x, b, 'y');
+    assert.equal(fs.resolve('b/y'), x);
+    assert.equal(fs.resolve('a/x'), undefined);
+    assert.equal(lookupPath(fs, 'b/y'), ino);
+    assert.deepEqual(names(listAll(fs, lookupPath(fs, 'b'))), ['.', '..', 'taken', 'y']);
+    throwsErrno(() => fs.move(x, b, 'taken'), 'EEXIST');
+    throwsErrno(() => fs.move(b, x, 'loop'), 'EINVAL');
+    assert.equal((fs.getattr(lookupPath(fs, 'a'), ROOT) as { nlink: number }).nlink, 2);
+  });
+
+  it('answers lookups of . and .. with counted references', () => {
+    const fs = createKernfs();
+    fs.createDir(fs.root, 'd');
+    const d = lookupPath(fs, 'd');
+    assert.equal((fs.lookup(d, '.', ROOT) as Entry).ino, d);
+    assert.equal((fs.lookup(d, '..', ROOT) as Entry).ino, 1);
+    fs.forget(d, 2);
+    assert.equal(fs.liveInodes(), 1);
+  });
+});
