@@ -3,7 +3,14 @@ export { ERROR_LOG_MAX_ENTRIES, ErrorLog, type ErrorLogEntry } from './error-log
 export { formatFileText } from './format-file.js';
 export { DEFAULT_SUBBUF_DATA_SIZE, headerEventText, headerPageText, SUBBUF_HEADER_SIZE } from './header-page.js';
 export { availableEventsText, savedCmdlinesText } from './lists.js';
-export { type NextRecord, PIPE_READ_MAX, type PipeItem, TracePipeText, traceFileText } from './pipe-stream.js';
+export {
+  type NextRecord,
+  PIPE_READ_MAX,
+  type PipeItem,
+  TextFileReader,
+  TracePipeText,
+  traceFileText,
+} from './pipe-stream.js';
 export {
   compilePrintFormat,
   defaultPrintFormat,

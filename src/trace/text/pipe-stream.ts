@@ -129,3 +129,78 @@ export function* traceFileText(
     yield prefix + traceLine(r, options);
   }
 }
+
+/**
+ * Serves a generated text file (`trace`, `snapshot`, ...) by byte offset without building it whole: chunks are
+ * encoded as reads reach them and dropped once read past. Reading backwards regenerates the text from the start
+ * (like seq_file, which restarts its iterator); the text is the one `make()` produces at that moment.
+ */
+export class TextFileReader {
+  readonly #make: () => Iterable<string>;
+  #it: Iterator<string> | undefined;
+  #done = false;
+  /** Encoded chunks not yet read past; `#start` is the file offset of the first one. */
+  #chunks: Uint8Array[] = [];
+  #start = 0;
+  #end = 0;
+
+  constructor(make: () => Iterable<string>) {
+    this.#make = make;
+  }
+
+  #restart(): void {
+    this.#it = undefined;
+    this.#done = false;
+    this.#chunks = [];
+    this.#start = 0;
+    this.#end = 0;
+  }
+
+  #pull(): boolean {
+    if (this.#done) return false;
+    try {
+      this.#it ??= this.#make()[Symbol.iterator]();
+      const r = this.#it.next();
+      if (r.done) {
+        this.#done = true;
+        return false;
+      }
+      const bytes = encoder.encode(r.value);
+      this.#chunks.push(bytes);
+      this.#end += bytes.length;
+      return true;
+    } catch {
+      // A generator that throws ends the file where it is: readers never see an exception.
+      this.#done = true;
+      return false;
+    }
+  }
+
+  /** Up to `size` bytes at `offset`; empty at or past the end. */
+  read(offset: number, size: number): Uint8Array {
+    if (!(size > 0) || !(offset >= 0)) return EMPTY;
+    if (offset < this.#start) this.#restart();
+    while (this.#end < offset + size && this.#pull()) {}
+    // Drop whole chunks that end at or before `offset`.
+    while (this.#chunks.length > 0 && this.#start + this.#chunks[0].length <= offset) {
+      this.#start += this.#chunks[0].length;
+      this.#chunks.shift();
+    }
+    const stop = Math.min(offset + size, this.#end);
+    if (stop <= offset) return EMPTY;
+    const out = new Uint8Array(stop - offset);
+    let pos = this.#start;
+    let o = 0;
+    for (const c of this.#chunks) {
+      if (pos >= stop) break;
+      const from = Math.max(0, offset - pos);
+      const to = Math.min(c.length, stop - pos);
+      if (to > from) {
+        out.set(c.subarray(from, to), o);
+        o += to - from;
+      }
+      pos += c.length;
+    }
+    return out;
+  }
+}

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TraceRecord } from '../../../src/trace/record.js';
-import { PIPE_READ_MAX, type PipeItem, TracePipeText, traceFileText } from '../../../src/trace/text/pipe-stream.js';
+import {
+  PIPE_READ_MAX,
+  type PipeItem,
+  TextFileReader,
+  TracePipeText,
+  traceFileText,
+} from '../../../src/trace/text/pipe-stream.js';
 import { DEFAULT_TRACE_TEXT_OPTIONS, traceLine } from '../../../src/trace/text/trace-line.js';
 import { encodeRecord, makeEvent, makeRecord } from './support.js';
 
@@ -110,4 +116,39 @@ test('trace file text: after overruns, each CPU but the first announces where it
     lines(9, false),
     recs.map((r) => traceLine(r)),
   );
+});
+
+test('text file reader: any offsets and sizes give the bytes of the whole text; backwards reads regenerate', () => {
+  let generations = 0;
+  const make = () => {
+    generations++;
+    return traceFileText(
+      { entries: 40, written: 40, cpus: 4 },
+      Array.from({ length: 40 }, (_, i) => rec(i, `é ${i}`)),
+    );
+  };
+  const whole = new TextEncoder().encode([...make()].join(''));
+  generations = 0;
+  const reader = new TextFileReader(make);
+  for (const size of [1, 13, 4096, 1 << 20]) {
+    const parts: Uint8Array[] = [];
+    for (let off = 0; ; ) {
+      const b = reader.read(off, size);
+      if (b.length === 0) break;
+      parts.push(b);
+      off += b.length;
+    }
+    assert.deepEqual(Buffer.concat(parts), Buffer.from(whole), `size ${size}`);
+  }
+  assert.equal(generations, 4, 'each pass from offset 0 after the end regenerates once');
+  assert.deepEqual(reader.read(100, 50), whole.subarray(100, 150));
+  assert.deepEqual(reader.read(120, 10), whole.subarray(120, 130));
+  assert.deepEqual(reader.read(5, 10), whole.subarray(5, 15));
+  assert.equal(reader.read(whole.length, 10).length, 0);
+  assert.equal(reader.read(-1, 10).length, 0);
+  const failing = new TextFileReader(function* () {
+    yield 'abc';
+    throw new Error('boom');
+  });
+  assert.equal(decoder.decode(failing.read(0, 100)), 'abc');
 });
