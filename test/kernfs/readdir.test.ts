@@ -118,6 +118,38 @@ describe('kernfs readdir', () => {
     }
   });
 
+  it('resumed at every cookie after concurrent adds and removes, lists exactly the survivors after it and the new', () => {
+    const build = () => {
+      const fs = createKernfs();
+      const dir = fs.createTemplateDir(fs.root, 'e', EVENT_TABLE, { system: 's', name: 'e', id: 1 });
+      const kids: SlottedNode[] = [];
+      for (let i = 0; i < 24; i++) kids.push(i % 3 ? fs.createFile(dir, `k${i}`, {}) : fs.createDir(dir, `k${i}`));
+      return { fs, dir, kids, ino: lookupPath(fs, 'e') };
+    };
+    const full = names(listAll(build().fs, build().ino));
+    for (let k = 0; k < full.length; k++) {
+      const random = rng(k + 100);
+      const { fs, dir, kids, ino } = build();
+      const dh = fs.opendir(ino, ROOT) as number;
+      const before = readSome(fs, dh, 0, k);
+      const cookie = k === 0 ? 0 : before[k - 1].next;
+      const removed = new Set<string>();
+      for (const kid of kids) {
+        if (random() < 0.3) {
+          removed.add(kid.name);
+          void fs.remove(kid);
+        }
+      }
+      const added = ['new1', 'new2', 'new3'];
+      for (const name of added) fs.createDir(dir, name);
+      const rest = names(readSome(fs, dh, cookie, 1000));
+      fs.releasedir(dh);
+      const expected = [...full.slice(k).filter((n) => !removed.has(n)), ...added];
+      assert.deepEqual(rest, expected, `resumed at entry ${k}`);
+      for (const name of names(before)) assert.ok(!rest.includes(name), `${name} listed twice (k=${k})`);
+    }
+  });
+
   it('answers EINVAL on a handle of a removed directory, and ENOTDIR/EACCES on bad opens', async () => {
     const fs = createKernfs();
     const d: DirNode = fs.createDir(fs.root, 'd', { mode: 0o700 });
