@@ -45,3 +45,27 @@ export const httpResponse = makeEvent(902, 'http', 'response', [
   { name: 'status', type: 'u16' },
   { name: 'duration', type: 'u64' },
 ]);
+
+/** Shaped like sched:sched_process_fork, the event the kernel's hist selftests use. */
+export const forkEvent = makeEvent(310, 'sched', 'sched_process_fork', [
+  { name: 'parent_comm', type: 'char[16]' },
+  { name: 'parent_pid', type: 's32' },
+  { name: 'child_comm', type: 'char[16]' },
+  { name: 'child_pid', type: 's32' },
+]);
+
+export const exitEvent = makeEvent(311, 'sched', 'sched_process_exit', [
+  { name: 'comm', type: 'char[16]' },
+  { name: 'pid', type: 's32' },
+  { name: 'prio', type: 's32' },
+]);
+
+/** Shaped like kmem:kmalloc (the hist syntax-error selftest's event). */
+export const kmallocEvent = makeEvent(320, 'kmem', 'kmalloc', [
+  { name: 'call_site', type: 'u64' },
+  { name: 'ptr', type: 'u64' },
+  { name: 'bytes_req', type: 'u64' },
+  { name: 'bytes_alloc', type: 'u64' },
+  { name: 'gfp_flags', type: 'u32' },
+  { name: 'node', type: 's32' },
+]);

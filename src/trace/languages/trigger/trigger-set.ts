@@ -9,7 +9,7 @@
  */
 import type { EventDescriptor } from '../../record.js';
 import { isDigit, kstrtoull, strim } from '../cstring.js';
-import { EEXIST, EINVAL } from '../errno.js';
+import { EEXIST, EINVAL, ENOENT } from '../errno.js';
 import type { ErrorLogSink } from '../error-log.js';
 import type { CompiledFilter } from '../filter/compile.js';
 import type { EmitContext, Values } from '../filter/evaluate.js';
@@ -60,6 +60,9 @@ export interface HistTriggerHandle {
   release(): void;
   /** :pause / :cont / :clear applied to an existing trigger. */
   readonly command: 'add' | 'pause' | 'cont' | 'clear';
+  /** error_log location and command for EEXIST / ENOENT answers about this trigger. */
+  readonly errorLocation: string;
+  readonly errorCommand: string;
   applyCommandTo(existing: HistTriggerHandle): void;
   readonly filter: CompiledFilter | undefined;
   readonly spec: unknown;
@@ -68,8 +71,8 @@ export interface HistTriggerHandle {
 /** Parses a `hist:...` trigger; errors are logged by the factory and returned as an errno. */
 export type HistTriggerFactory = (
   event: EventDescriptor,
-  /** The whole trigger text after strim, without the leading `!`. */
-  text: string,
+  /** The text after `hist:` (attributes and ` if <filter>`), undefined when there is none. */
+  param: string | undefined,
   remove: boolean,
   log: ErrorLogSink,
 ) => { ok: true; trigger: HistTriggerHandle } | { ok: false; errno: number };
@@ -192,7 +195,7 @@ export class TriggerSet {
     if (remove) command = command.slice(1);
     if (!(TRIGGER_COMMANDS as readonly string[]).includes(command)) return EINVAL;
     const cmd = command as TriggerCommand;
-    if (cmd === 'hist') return this.writeHist(buff, remove, control, log);
+    if (cmd === 'hist') return this.writeHist(next, remove, control, log);
     if (cmd === 'enable_event' || cmd === 'disable_event') return this.writeEnable(cmd, next, remove, control, log);
     return this.writeSimple(cmd, next, remove, control, log);
   }
@@ -269,29 +272,33 @@ export class TriggerSet {
     return 0;
   }
 
-  private writeHist(buff: string, remove: boolean, control: TriggerControl, log: ErrorLogSink): number {
+  private writeHist(next: string | undefined, remove: boolean, control: TriggerControl, log: ErrorLogSink): number {
     if (!this.hist) return EINVAL;
-    const text = remove ? buff.slice(1) : buff;
-    const r = this.hist(this.event, text, remove, log);
+    const r = this.hist(this.event, next, remove, log);
     if (!r.ok) return r.errno;
     const h = r.trigger;
     const existing = this.triggers.find((t) => t.hist?.sameAs(h));
     if (remove) {
+      h.release();
       if (existing) this.removeWhere((t) => t === existing, control);
-      h.release();
-      return 0;
-    }
-    if (h.command !== 'add') {
-      h.release();
-      if (!existing) return this.histNoTrigger(h, log);
-      h.applyCommandTo(existing.hist!);
       return 0;
     }
     if (existing) {
       h.release();
-      log.add('hist', 'Hist trigger already exists', text, 0);
+      if (h.command !== 'add') {
+        h.applyCommandTo(existing.hist!);
+        return 0;
+      }
+      log.add(h.errorLocation, 'Hist trigger already exists', h.errorCommand, 0);
       return EEXIST;
     }
+    if (h.command === 'cont' || h.command === 'clear') {
+      h.release();
+      log.add(h.errorLocation, "Can't clear or continue a nonexistent hist trigger", h.errorCommand, 0);
+      return ENOENT;
+    }
+    // `pause` on a new trigger creates it paused.
+    if (h.command === 'pause') h.applyCommandTo(h);
     this.add(
       { cmd: 'hist', count: newCount(-1n), filterText: undefined, filter: h.filter, target: undefined, hist: h },
       control,
@@ -299,8 +306,9 @@ export class TriggerSet {
     return 0;
   }
 
-  private histNoTrigger(_h: HistTriggerHandle, _log: ErrorLogSink): number {
-    return EINVAL;
+  /** The hist triggers, newest first (what the `hist` file shows). */
+  histTriggers(): HistTriggerHandle[] {
+    return this.triggers.filter((t) => t.hist !== undefined).map((t) => t.hist!);
   }
 
   /** O_TRUNC on the trigger file: the kernel removes hist triggers only. */

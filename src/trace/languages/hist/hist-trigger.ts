@@ -1,0 +1,242 @@
+/**
+ * Hist triggers of one instance: creation from `hist:` text (the HistTriggerFactory the trigger sets call), named
+ * histograms shared across events, the emit-time update into the shared table, and the `hist` file.
+ *
+ * Threads: the registry lives with the control side (filesystem thread). A trigger's `spec` ({ spec, sab }) is plain
+ * data plus a SharedArrayBuffer; `HistTrigger.fromSpec()` in an emitting thread attaches to the same table, and its
+ * updates go to the region of `ctx.cpu` (one writer per region). `readHistFile()` can run in any thread.
+ */
+import type { EventDescriptor } from '../../record.js';
+import { EINVAL } from '../errno.js';
+import type { ErrorLogSink } from '../error-log.js';
+import type { CompiledFilter } from '../filter/compile.js';
+import type { EmitContext, Values } from '../filter/evaluate.js';
+import { compileEventFilter } from '../filter/event-filter.js';
+import type { HistTriggerHandle } from '../trigger/trigger-set.js';
+import { formatHist } from './format.js';
+import { hashKey, keyFieldBytes, modifiedU64, stringKeyValue, type U64, writeStringKey } from './key.js';
+import {
+  describeHist,
+  HIST_ERRORS,
+  type HistFieldSpec,
+  type HistSpec,
+  histErrorContext,
+  parseHistTrigger,
+  sameHist,
+} from './spec.js';
+import { HistTable, type HistTableShape } from './table.js';
+
+/** Default number of writer regions per table: emitting threads with a larger ring index count as drops. */
+export const DEFAULT_HIST_REGIONS = 64;
+
+export interface HistTriggerData {
+  readonly spec: HistSpec;
+  readonly sab: SharedArrayBuffer;
+  readonly shape: HistTableShape;
+}
+
+function shapeOf(spec: HistSpec, regions: number): HistTableShape {
+  let keyBytes = 0;
+  for (const k of spec.keys) keyBytes += keyFieldBytes(k);
+  return {
+    keyBytes,
+    nSums: 1 + spec.vals.length,
+    comm: spec.keys.some((k) => k.flag === 'execname'),
+    maxEntries: 1 << spec.bits,
+    regions,
+  };
+}
+
+export class HistTrigger implements HistTriggerHandle {
+  readonly command: 'add' | 'pause' | 'cont' | 'clear';
+  /** error_log location and command of the write that created this handle (`hist:SYS:EV`, `hist:<text>`). */
+  errorLocation = '';
+  errorCommand = '';
+  private readonly keyOffsets: number[];
+  private readonly u64: U64 = { lo: 0, hi: 0 };
+  private readonly valFields: readonly HistFieldSpec[];
+
+  constructor(
+    readonly event: EventDescriptor,
+    readonly hist: HistSpec,
+    readonly table: HistTable,
+    readonly filter: CompiledFilter | undefined,
+    private readonly onRelease: () => void = () => {},
+  ) {
+    this.command = hist.pause ? 'pause' : hist.cont ? 'cont' : hist.clear ? 'clear' : 'add';
+    let at = 0;
+    this.keyOffsets = hist.keys.map((k) => {
+      const o = at;
+      at += keyFieldBytes(k);
+      return o;
+    });
+    this.valFields = hist.vals;
+  }
+
+  /** Attaches to a trigger created in another thread. */
+  static fromSpec(event: EventDescriptor, data: HistTriggerData): HistTrigger {
+    let filter: CompiledFilter | undefined;
+    if (data.spec.filterText !== undefined) {
+      const r = compileEventFilter(event, data.spec.filterText, { add() {} });
+      if (r.ok) filter = r.filter;
+    }
+    return new HistTrigger(event, data.spec, new HistTable(data.shape, data.sab), filter);
+  }
+
+  get spec(): HistTriggerData {
+    return { spec: this.hist, sab: this.table.sab, shape: this.table.shape };
+  }
+
+  describe(): string {
+    return describeHist(this.hist, this.table.paused);
+  }
+
+  sameAs(other: HistTriggerHandle): boolean {
+    return other instanceof HistTrigger && sameHist(this.hist, other.hist);
+  }
+
+  applyCommandTo(existing: HistTriggerHandle): void {
+    if (!(existing instanceof HistTrigger)) return;
+    if (this.command === 'pause') existing.table.setPaused(true);
+    else if (this.command === 'cont') existing.table.setPaused(false);
+    else if (this.command === 'clear') existing.table.clear();
+  }
+
+  release(): void {
+    this.onRelease();
+  }
+
+  /** One hit (emitting thread); the filter was already checked by the trigger set. */
+  update(values: Values, ctx: EmitContext): void {
+    const t = this.table;
+    if (t.paused) return;
+    const w = t.writer(ctx.cpu);
+    if (!w) {
+      t.overflow();
+      return;
+    }
+    const key = w.key;
+    key.fill(0);
+    const keys = this.hist.keys;
+    const u = this.u64;
+    for (let i = 0; i < keys.length; i++) {
+      const f = keys[i];
+      const at = this.keyOffsets[i];
+      if (f.string) writeStringKey(w.keyBytes, at, stringKeyValue(f, values), f.size - 1);
+      else {
+        modifiedU64(f, values, ctx, u);
+        key[at >> 2] = u.lo;
+        key[(at >> 2) + 1] = u.hi;
+      }
+    }
+    const s = w.hit(hashKey(key), ctx.comm);
+    if (s < 0) return;
+    const vals = this.valFields;
+    for (let i = 0; i < vals.length; i++) {
+      modifiedU64(vals[i], values, ctx, u);
+      // Signed running sum in a double: exact below 2^53, printed modulo 2^64 like the kernel's u64.
+      const x = u.hi >= 0x80000000 ? (u.hi - 4294967296) * 4294967296 + u.lo : u.hi * 4294967296 + u.lo;
+      w.add(s, i + 1, x);
+    }
+  }
+
+  /** This trigger's section of the `hist` file. */
+  format(): string {
+    return formatHist(this.hist, this.describe(), this.table.snapshot());
+  }
+}
+
+/** Named tables (`name=`), shared by every trigger that uses the name in this instance. */
+interface Named {
+  readonly spec: HistSpec;
+  readonly table: HistTable;
+  refs: number;
+}
+
+export class HistRegistry {
+  private readonly named = new Map<string, Named>();
+
+  constructor(private readonly regions = DEFAULT_HIST_REGIONS) {}
+
+  /** The HistTriggerFactory for TriggerSet: parses, checks names, allocates or shares the table. */
+  readonly factory = (
+    event: EventDescriptor,
+    param: string | undefined,
+    remove: boolean,
+    log: ErrorLogSink,
+  ): { ok: true; trigger: HistTrigger } | { ok: false; errno: number } => {
+    const r = this.create(event, param, remove, log);
+    if (r.ok) {
+      const ctx = histErrorContext(event, param ?? '');
+      r.trigger.errorLocation = ctx.location;
+      r.trigger.errorCommand = ctx.command;
+    }
+    return r;
+  };
+
+  private create(
+    event: EventDescriptor,
+    param: string | undefined,
+    _remove: boolean,
+    log: ErrorLogSink,
+  ): { ok: true; trigger: HistTrigger } | { ok: false; errno: number } {
+    const ctx = histErrorContext(event, param ?? '');
+    const r = parseHistTrigger(event, param);
+    if (!r.ok) {
+      if (r.error.message !== undefined) log.add(ctx.location, r.error.message, ctx.command, r.error.pos);
+      return { ok: false, errno: r.error.errno };
+    }
+    const spec = r.spec;
+    let filter: CompiledFilter | undefined;
+    if (spec.filterText !== undefined) {
+      const m = /^if[ \t]+/.exec(spec.filterText);
+      if (!m) return { ok: false, errno: EINVAL };
+      const text = spec.filterText.slice(m[0].length);
+      const f = compileEventFilter(event, text, log);
+      if (!f.ok) return { ok: false, errno: f.error.errno };
+      filter = f.filter;
+    }
+    const shown =
+      spec.filterText === undefined ? spec : { ...spec, filterText: spec.filterText.replace(/^if[ \t]+/, '') };
+    if (spec.name !== undefined) {
+      const n = this.named.get(spec.name);
+      if (n) {
+        if (!compatible(n.spec, shown)) {
+          log.add(ctx.location, HIST_ERRORS.NAMED_MISMATCH, ctx.command, Math.max(0, ctx.command.indexOf(spec.name)));
+          return { ok: false, errno: EINVAL };
+        }
+        n.refs++;
+        return { ok: true, trigger: new HistTrigger(event, shown, n.table, filter, () => this.unref(spec.name!)) };
+      }
+      const table = new HistTable(shapeOf(shown, this.regions));
+      this.named.set(spec.name, { spec: shown, table, refs: 1 });
+      return { ok: true, trigger: new HistTrigger(event, shown, table, filter, () => this.unref(spec.name!)) };
+    }
+    return { ok: true, trigger: new HistTrigger(event, shown, new HistTable(shapeOf(shown, this.regions)), filter) };
+  }
+
+  private unref(name: string): void {
+    const n = this.named.get(name);
+    if (n && --n.refs <= 0) this.named.delete(name);
+  }
+}
+
+/** Named hists must agree on keys and vals (names, types, modifiers). */
+function compatible(a: HistSpec, b: HistSpec): boolean {
+  const same = (x: readonly HistFieldSpec[], y: readonly HistFieldSpec[]) =>
+    x.length === y.length &&
+    x.every((f, i) => f.name === y[i].name && f.size === y[i].size && f.signed === y[i].signed && f.flag === y[i].flag);
+  return same(a.keys, b.keys) && same(a.vals, b.vals);
+}
+
+/** Content of an event's `hist` file: every hist trigger, newest first, separated by a blank line pair. */
+export function readHistFile(triggers: readonly HistTriggerHandle[]): string {
+  let s = '';
+  let n = 0;
+  for (const t of triggers) {
+    if (!(t instanceof HistTrigger)) continue;
+    if (n++ > 0) s += '\n\n';
+    s += t.format();
+  }
+  return s;
+}
