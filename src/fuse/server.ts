@@ -36,7 +36,6 @@ import {
   FATTR_MTIME_NOW,
   FATTR_SIZE,
   FATTR_UID,
-  FOPEN_CACHE_DIR,
   FOPEN_DIRECT_IO,
   FOPEN_KEEP_CACHE,
   FOPEN_NONSEEKABLE,
@@ -216,17 +215,11 @@ export class FuseServer {
         case Op.WRITE:
           this.write(unique, end);
           return;
-        case Op.FLUSH: {
-          const fh = getU64(v, at);
-          this.call(
-            unique,
-            opcode,
-            new AbortController(),
-            (ctx) => this.vfs.flush(fh, ctx),
-            () => this.replyEmpty(unique),
-          );
+        case Op.FLUSH:
+          // kernfs files have no flush semantics (Linux kernfs has no ->flush either). ENOSYS once and the kernel
+          // never sends FLUSH again: one request less per close(2).
+          this.replyError(unique, ENOSYS);
           return;
-        }
         case Op.RELEASE: {
           const fh = getU64(v, at);
           this.files.delete(fh);
@@ -240,13 +233,19 @@ export class FuseServer {
           return;
         }
         case Op.OPENDIR:
+          if (this.options.dirCache) {
+            // Zero-message opendir: after ENOSYS the kernel opens directories itself, never sends OPENDIR or
+            // RELEASEDIR again, and caches listings (KEEP_CACHE|CACHE_DIR) until we invalidate them. Each READDIR
+            // then opens its own kernfs handle (kernfs cookies are positions, so no state is lost).
+            this.replyError(unique, ENOSYS);
+            return;
+          }
           this.call(
             unique,
             opcode,
             undefined,
             (ctx) => this.vfs.opendir(nodeid, ctx),
-            (dh) =>
-              this.replyOpen(unique, dh, this.options.dirCache ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE : FOPEN_DIRECT_IO),
+            (dh) => this.replyOpen(unique, dh, 0),
           );
           return;
         case Op.READDIR:
@@ -641,7 +640,7 @@ export class FuseServer {
   private readdir(unique: number, ino: number, plus: boolean): void {
     const v = this.inView;
     const at = IN_HEADER_SIZE;
-    const dh = getU64(v, at);
+    const fh = getU64(v, at);
     const cookie = getU64(v, at + 8);
     const size = Math.min(v.getUint32(at + 16, true), this.outBuf.length - OUT_HEADER_SIZE);
     const taken: Taken[] = [];
@@ -654,18 +653,38 @@ export class FuseServer {
       taken.push({ entry, nameBytes });
       return true;
     };
+    const list = (dh: number, ctx: OpContext): MaybePromise<(Entry | undefined)[] | undefined> => {
+      const r = this.vfs.readdir(dh, cookie, fill, ctx);
+      if (!plus) return isPromise(r) ? r.then(() => undefined) : undefined;
+      // READDIRPLUS: every taken name but `.`/`..` becomes a counted lookup, as if looked up one by one.
+      const withEntries = () => this.lookupAll(ino, taken, ctx);
+      return isPromise(r) ? r.then(withEntries) : withEntries();
+    };
     this.call(
       unique,
       plus ? Op.READDIRPLUS : Op.READDIR,
       undefined,
       (ctx) => {
-        const r = this.vfs.readdir(dh, cookie, fill, ctx);
-        if (!plus) return r;
-        // READDIRPLUS: every taken name but `.`/`..` becomes a counted lookup, as if looked up one by one.
-        const withEntries = () => this.lookupAll(ino, taken, ctx);
-        return isPromise(r) ? r.then(withEntries) : withEntries();
+        if (!this.options.dirCache) return list(fh, ctx);
+        // No OPENDIR was sent (zero-message opendir): a handle for this request only.
+        const opened = this.vfs.opendir(ino, ctx);
+        const run = (dh: number) => {
+          let r: MaybePromise<(Entry | undefined)[] | undefined>;
+          try {
+            r = list(dh, ctx);
+          } catch (err) {
+            this.vfs.releasedir(dh);
+            throw err;
+          }
+          if (!isPromise(r)) {
+            this.vfs.releasedir(dh);
+            return r;
+          }
+          return r.finally(() => this.vfs.releasedir(dh));
+        };
+        return isPromise(opened) ? opened.then(run) : run(opened);
       },
-      (entries) => this.replyDir(unique, taken, entries ?? undefined),
+      (entries) => this.replyDir(unique, taken, entries),
       (entries) => {
         if (entries) for (const e of entries) if (e) this.vfs.forget(e.ino, 1);
       },
@@ -805,6 +824,12 @@ export class FuseServer {
   }
 
   private replyBytes(unique: number, data: Uint8Array): void {
+    if (data.byteLength <= this.outBuf.length - OUT_HEADER_SIZE) {
+      // Small replies (nearly all): one copy into the reply buffer beats a writev and a header allocation.
+      this.outBuf.set(data, OUT_HEADER_SIZE);
+      this.send(unique, 0, data.byteLength);
+      return;
+    }
     const header = Buffer.allocUnsafe(OUT_HEADER_SIZE);
     const hv = new DataView(header.buffer, header.byteOffset, OUT_HEADER_SIZE);
     hv.setUint32(0, OUT_HEADER_SIZE + data.byteLength, true);

@@ -1,0 +1,270 @@
+/**
+ * FUSE metadata benchmark (`npm run bench:fuse`): the same kernel-sized events/ tree served by ntrace (kernfs
+ * template directories over our FUSE server) and by the libfuse3 C peer, next to the kernel's own tracefs events/.
+ * Workloads: find, ls -lR, stat of every file, cat events/* /* /id; cold (after drop_caches) and warm; medians of
+ * alternating runs. Then LOOKUP+GETATTR requests/s with timeouts 0, and the doorbell's wake-up latency.
+ *
+ *   node dist/bench/fuse-metadata/main.js [--runs N] [--timeout S] [--json] [--no-kernel]
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { type FuseMount, mountFuse } from '../../src/fuse/index.js';
+import { kernelEventsPath, repoRoot, sharedDir } from '../../test/support/paths.js';
+import type { BenchTreeData } from './tree.js';
+import { pathList } from './tree.js';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const runs = Number(args[args.indexOf('--runs') + 1]) || 10;
+const withKernel = !args.includes('--no-kernel');
+// Entry/attr timeout of both FUSE servers in the main workloads. Long, as ntrace can afford: kernfs notifies every
+// change and the server turns it into an invalidation, so caching never serves stale names or modes.
+const timeoutS = args.includes('--timeout') ? Number(args[args.indexOf('--timeout') + 1]) : 3600;
+const log = (s: string) => {
+  if (!json) process.stdout.write(`${s}\n`);
+};
+
+const treeModule = new URL('./tree.js', import.meta.url);
+
+function sh(cmd: string): void {
+  const r = spawnSync('sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd}: exit ${r.status}: ${r.stderr}`);
+}
+
+function timed(cmd: string): number {
+  const t = performance.now();
+  sh(cmd);
+  return performance.now() - t;
+}
+
+function dropCaches(): void {
+  writeFileSync('/proc/sys/vm/drop_caches', '2');
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** gcc the peer from ../shared into the git-ignored bench/.build/ (shared/ is read-only). */
+function buildPeer(): string {
+  const src = join(sharedDir, 'bench', 'libfuse-peer', 'peer.c');
+  const outDir = join(repoRoot, 'bench', '.build');
+  const bin = join(outDir, 'libfuse-peer');
+  if (existsSync(bin) && statSync(bin).mtimeMs > statSync(src).mtimeMs) return bin;
+  mkdirSync(outDir, { recursive: true });
+  const flags = spawnSync('pkg-config', ['--cflags', '--libs', 'fuse3'], { encoding: 'utf8' });
+  if (flags.status !== 0) throw new Error('pkg-config fuse3 failed: apt-get install -y libfuse3-dev pkg-config');
+  const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', bin, src, ...flags.stdout.trim().split(/\s+/)], {
+    encoding: 'utf8',
+  });
+  if (cc.status !== 0) throw new Error(`building the libfuse peer failed:\n${cc.stderr}`);
+  return bin;
+}
+
+function isMounted(path: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === path);
+}
+
+async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function startPeer(bin: string, mnt: string, spec: string, timeout: number): Promise<ChildProcess> {
+  const child = spawn(bin, [mnt, '--spec', spec, '--timeout', String(timeout)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
+  await waitFor(() => isMounted(mnt) || child.exitCode !== null, 5000, 'the peer to mount');
+  if (!isMounted(mnt)) throw new Error(`the libfuse peer did not mount: ${err}`);
+  return child;
+}
+
+async function stopPeer(child: ChildProcess, mnt: string): Promise<void> {
+  spawnSync('umount', ['-l', mnt]);
+  child.kill('SIGTERM');
+  if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+}
+
+interface Target {
+  readonly name: 'ntrace' | 'peer' | 'kernel';
+  readonly events: string;
+  /** Absolute paths of every file under events/, for stat-all. */
+  readonly fileList: string;
+}
+
+const workloads: Record<string, (t: Target) => string> = {
+  find: (t) => `find ${t.events} >/dev/null`,
+  'ls-lR': (t) => `ls -lR ${t.events} >/dev/null`,
+  'stat-all': (t) => `xargs -a ${t.fileList} stat >/dev/null`,
+  'cat-id': (t) => `cat ${t.events}/*/*/id >/dev/null`,
+};
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the FUSE benchmark needs root (mounts, drop_caches)');
+  const work = mkdtempSync(join(tmpdir(), 'ntrace-bench-fuse-'));
+  const dirs = {
+    ntrace: join(work, 'ntrace'),
+    peer: join(work, 'peer'),
+    kernel: join(work, 'kernel'),
+    zero: join(work, 'zero'),
+    peer0: join(work, 'peer0'),
+  };
+  for (const d of Object.values(dirs)) mkdirSync(d);
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    const peerBin = buildPeer();
+    const spec = join(work, 'paths.txt');
+    const paths = pathList(kernelEventsPath);
+    writeFileSync(spec, `${paths.join('\n')}\n`);
+
+    const data: BenchTreeData = {
+      eventsPath: kernelEventsPath,
+      cache: { entryValidMs: timeoutS * 1000, attrValidMs: timeoutS * 1000 },
+    };
+    const ntrace = await mountFuse({ mountpoint: dirs.ntrace, vfsModule: treeModule, vfsData: data });
+    cleanups.push(() => ntrace.close());
+    const peer = await startPeer(peerBin, dirs.peer, spec, timeoutS);
+    cleanups.push(() => stopPeer(peer, dirs.peer));
+    const targets: Target[] = [];
+    for (const name of ['ntrace', 'peer'] as const) {
+      const list = join(work, `${name}.files`);
+      writeFileSync(list, `${paths.map((p) => join(dirs[name], 'events', p)).join('\n')}\n`);
+      targets.push({ name, events: join(dirs[name], 'events'), fileList: list });
+    }
+    if (withKernel) {
+      const m = spawnSync('mount', ['-t', 'tracefs', 'nodev', dirs.kernel], { encoding: 'utf8' });
+      if (m.status === 0) {
+        cleanups.push(() => {
+          spawnSync('umount', [dirs.kernel]);
+        });
+        const list = join(work, 'kernel.files');
+        sh(`find ${dirs.kernel}/events -type f > ${list}`);
+        targets.push({ name: 'kernel', events: join(dirs.kernel, 'events'), fileList: list });
+      } else log(`(kernel tracefs not mountable: ${m.stderr.trim()})`);
+    }
+    log(`tree: ${paths.length} files; ${runs} alternating runs per workload; entry/attr timeouts ${timeoutS} s`);
+
+    const results: Record<string, Record<string, number>> = {};
+    for (const [wname, cmdOf] of Object.entries(workloads)) {
+      for (const mode of ['cold', 'warm'] as const) {
+        const samples = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+        if (mode === 'warm') for (const t of targets) sh(cmdOf(t));
+        for (let i = 0; i < runs; i++) {
+          // Alternate the order too, so no target always runs right after another's cache churn.
+          const order = i % 2 === 0 ? targets : [...targets].reverse();
+          for (const t of order) {
+            if (mode === 'cold') dropCaches();
+            samples.get(t.name)!.push(timed(cmdOf(t)));
+          }
+        }
+        const row: Record<string, number> = {};
+        for (const t of targets) row[t.name] = round(median(samples.get(t.name)!));
+        row.vsPeer = round(row.ntrace / row.peer, 2);
+        if (row.kernel !== undefined) row.vsKernel = round(row.ntrace / row.kernel, 2);
+        results[`${wname}-${mode}`] = row;
+        log(
+          `${`${wname}-${mode}`.padEnd(15)} ntrace ${fmt(row.ntrace)}  peer ${fmt(row.peer)}  kernel ${row.kernel === undefined ? '   -    ' : fmt(row.kernel)}  ntrace/peer ${row.vsPeer.toFixed(2)}  ntrace/kernel ${row.vsKernel?.toFixed(2) ?? '-'}`,
+        );
+      }
+    }
+
+    // Requests/s with timeouts 0: every path step is a LOOKUP, every stat a GETATTR.
+    const probe = new SharedArrayBuffer(8);
+    const zero = await mountFuse({
+      mountpoint: dirs.zero,
+      vfsModule: treeModule,
+      vfsData: {
+        eventsPath: kernelEventsPath,
+        cache: { entryValidMs: 0, attrValidMs: 0 },
+        probe,
+      } satisfies BenchTreeData,
+    });
+    cleanups.push(() => zero.close());
+    const peer0 = await startPeer(peerBin, dirs.peer0, spec, 0);
+    cleanups.push(() => stopPeer(peer0, dirs.peer0));
+    const zeroList = join(work, 'zero.files');
+    writeFileSync(zeroList, `${paths.map((p) => join(dirs.zero, 'events', p)).join('\n')}\n`);
+    const peer0List = join(work, 'peer0.files');
+    writeFileSync(peer0List, `${paths.map((p) => join(dirs.peer0, 'events', p)).join('\n')}\n`);
+    const rates: number[] = [];
+    const zeroMs: number[] = [];
+    const peerZeroMs: number[] = [];
+    for (let i = 0; i < Math.max(3, Math.ceil(runs / 2)); i++) {
+      const before = counts(zero);
+      const ms = timed(`xargs -a ${zeroList} stat >/dev/null`);
+      const n = counts(zero) - before;
+      zeroMs.push(ms);
+      rates.push(n / (ms / 1000));
+      peerZeroMs.push(timed(`xargs -a ${peer0List} stat >/dev/null`));
+    }
+    const requestsPerSecond = Math.round(median(rates));
+    const statZero = { ntrace: round(median(zeroMs)), peer: round(median(peerZeroMs)) };
+    log(
+      `LOOKUP+GETATTR with timeouts 0: ${requestsPerSecond} requests/s (stat-all ${fmt(statZero.ntrace)} vs peer ${fmt(statZero.peer)}, ${(statZero.ntrace / statZero.peer).toFixed(2)}×)`,
+    );
+
+    const wake = wakeLatency(zero, probe);
+    log(`doorbell wake-up round trip (ring → wake callback → back): median ${wake.medianUs} µs, p99 ${wake.p99Us} µs`);
+
+    if (json) {
+      process.stdout.write(
+        `${JSON.stringify({ runs, files: paths.length, timeoutS, workloads: results, requestsPerSecond, statAllTimeoutsZero: statZero, wakeLatencyUs: wake })}\n`,
+      );
+    }
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        process.stderr.write(`cleanup: ${(err as Error).message}\n`);
+      }
+    }
+    for (const d of Object.values(dirs)) if (!isMounted(d)) rmdirSync(d);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function counts(m: FuseMount): number {
+  const r = m.stats().requests;
+  return (r.LOOKUP ?? 0) + (r.GETATTR ?? 0);
+}
+
+/** Ring from this thread and block (Atomics.wait) until the serving thread's wake callback answers. */
+function wakeLatency(m: FuseMount, probe: SharedArrayBuffer): { medianUs: number; p99Us: number } {
+  const words = new Int32Array(probe);
+  const us: number[] = [];
+  for (let i = 1; i <= 300; i++) {
+    Atomics.store(words, 0, i);
+    const t = performance.now();
+    m.ring();
+    while (Atomics.load(words, 1) !== i) Atomics.wait(words, 1, Atomics.load(words, 1), 1000);
+    us.push((performance.now() - t) * 1000);
+  }
+  us.sort((a, b) => a - b);
+  return { medianUs: Math.round(median(us)), p99Us: Math.round(us[Math.floor(us.length * 0.99)]) };
+}
+
+function round(x: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function fmt(ms: number): string {
+  return `${ms.toFixed(1).padStart(7)}ms`;
+}
+
+await main();
