@@ -446,19 +446,20 @@ export class Kernfs implements Vfs {
       // Generated files have no stored content: truncation (O_TRUNC from a shell) is accepted and changes nothing.
     }
 
-    const now = this.now();
-    const needsAttrs =
+    // Any attribute change (not a mere truncate) records its ctime, so it allocates the node's explicit attributes.
+    const touched =
+      changes.mode !== undefined ||
       changes.uid !== undefined ||
       changes.gid !== undefined ||
-      times.some((t) => t !== undefined) ||
-      (changes.mode !== undefined && node instanceof TemplateFile);
-    const attrs = needsAttrs || changes.mode !== undefined ? this.ensureAttrs(node) : null;
-    if (changes.mode !== undefined) {
-      const perms = changes.mode & PERM_MASK;
-      if (node instanceof TemplateFile) attrs!.mode = perms;
-      else node.mode = (node.mode & S_IFMT) | perms;
-    }
-    if (attrs) {
+      times.some((t) => t !== undefined);
+    if (touched) {
+      const now = this.now();
+      const attrs = this.ensureAttrs(node);
+      if (changes.mode !== undefined) {
+        const perms = changes.mode & PERM_MASK;
+        if (node instanceof TemplateFile) attrs.mode = perms;
+        else node.mode = (node.mode & S_IFMT) | perms;
+      }
       if (changes.uid !== undefined) {
         attrs.uid = changes.uid;
         attrs.uidEpoch = this.uidEpoch;

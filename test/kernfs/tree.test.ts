@@ -216,3 +216,26 @@ describe('kernfs tree-side changes', () => {
     assert.equal(fs.liveInodes(), 1);
   });
 });
+
+describe('kernfs timestamps', () => {
+  it('reports the mount time until a change, then what was set (ctime follows every change)', () => {
+    let clock = 1000;
+    const fs = createKernfs({ now: () => clock });
+    fs.createFile(fs.root, 'f', { show: () => '' });
+    const ino = lookupPath(fs, 'f');
+    const times = () => {
+      const a = fs.getattr(ino, ROOT) as { atimeMs: number; mtimeMs: number; ctimeMs: number };
+      return [a.atimeMs, a.mtimeMs, a.ctimeMs];
+    };
+    clock = 2000;
+    assert.deepEqual(times(), [1000, 1000, 1000]);
+    fs.setattr(ino, { mode: 0o600 }, ROOT);
+    assert.deepEqual(times(), [1000, 1000, 2000]);
+    clock = 3000;
+    fs.setattr(ino, { atimeMs: 5, mtimeMs: 'now' }, ROOT);
+    assert.deepEqual(times(), [5, 3000, 3000]);
+    clock = 4000;
+    fs.setattr(ino, { size: 0 }, ROOT);
+    assert.deepEqual(times(), [5, 3000, 3000], 'truncating a generated file changes nothing');
+  });
+});
