@@ -46,7 +46,6 @@ export function parsePrintFormat(print: string): PrintPart[] {
     }
     let left = false;
     let plus = false;
-    const space = false;
     let alt = false;
     let zero = false;
     for (;;) {
@@ -100,7 +99,18 @@ export function parsePrintFormat(print: string): PrintPart[] {
     if (lit) parts.push(lit);
     lit = '';
     parts.push(
-      Object.freeze({ left, plus, space, alt, zero, width, precision, length, conv, text: print.slice(start, i) }),
+      Object.freeze({
+        left,
+        plus,
+        space: false,
+        alt,
+        zero,
+        width,
+        precision,
+        length,
+        conv,
+        text: print.slice(start, i),
+      }),
     );
   }
   if (lit) parts.push(lit);
