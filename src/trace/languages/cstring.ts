@@ -37,6 +37,16 @@ export function skipSpaces(s: string, i: number): number {
 
 const U64_MAX = (1n << 64n) - 1n;
 
+/** Like kstrtoull/kstrtoll but telling overflow (the kernel's -ERANGE) from a malformed number (-EINVAL). */
+export function kstrtoxxErrno(s: string, signed: boolean): { value: bigint } | { errno: 'EINVAL' | 'ERANGE' } {
+  const v = signed ? kstrtoll(s) : kstrtoull(s);
+  if (v !== undefined) return { value: v };
+  // Malformed or out of range? Re-parse without the range limit.
+  const digits = /^-?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\n?$/;
+  if (!digits.test(s) || (!signed && s.startsWith('-'))) return { errno: 'EINVAL' };
+  return { errno: 'ERANGE' };
+}
+
 /**
  * kstrtoull(s, base): the whole string must be a number in the base (a single trailing newline is allowed), else
  * undefined (the kernel's -EINVAL / -ERANGE). `base` 0 picks 16 for `0x`, 8 for a leading `0`, else 10.

@@ -11,6 +11,7 @@ export const EEXIST = 17;
 export const ENODEV = 19;
 export const EINVAL = 22;
 export const ENOSPC = 28;
+export const ERANGE = 34;
 export const E2BIG = 7;
 
 /** Every errno a language parser may return; the fuzz tests check answers against this set. */
