@@ -26,4 +26,5 @@ export const LANGUAGE_ERRNOS: ReadonlySet<number> = new Set([
   EINVAL,
   ENOSPC,
   E2BIG,
+  ERANGE,
 ]);
