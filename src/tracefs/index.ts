@@ -1,0 +1,2 @@
+/** tracefs + eventfs for a Node.js process, served over FUSE: the library's `mount()`. */
+export { type MountOptions, mount, mountProblem, type ReconfigureOptions, type TracefsMount } from './mount.js';

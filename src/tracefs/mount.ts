@@ -1,0 +1,154 @@
+/**
+ * `mount(dir, options)`: serves this process's tracefs at `dir` over FUSE. The tree lives in the FUSE serving
+ * thread and reads the engine's shared memory, so the mount answers while the main thread is busy.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type FuseMount, mountFuse } from '../fuse/index.js';
+import { sharedHandles } from '../trace/engine.js';
+import { MODE_ROOT_DEFAULT } from './modes.js';
+import type { TreeData, TreeReply, TreeRequest } from './tree-module.js';
+import { relayTo, stopRelayTo } from './wake-relay.js';
+
+export interface MountOptions {
+  /** Owner of every file (tracefs's uid= mount option). Default: 0 (root), as the kernel's. */
+  uid?: number;
+  /** Group of every file (gid=). Default 0. */
+  gid?: number;
+  /** Permission bits of the mount's root directory (mode=). Default 0o700. */
+  mode?: number;
+  /** Let users other than the mounting one reach the mount at all (FUSE's allow_other). Default false. */
+  allowOther?: boolean;
+}
+
+/** What `mount -o remount,...` changes. */
+export interface ReconfigureOptions {
+  uid?: number;
+  gid?: number;
+  mode?: number;
+}
+
+export interface TracefsMount {
+  readonly mountpoint: string;
+  /** Like `mount -o remount,gid=N`: every node's group (and/or owner) is reset, explicit chowns included. */
+  reconfigure(changes: ReconfigureOptions): Promise<void>;
+  /** Unmounts. Idempotent. */
+  close(): Promise<void>;
+  /** Settles when the mount has gone (closed, or its serving thread stopped). */
+  readonly closed: Promise<void>;
+}
+
+/** Why a mount cannot be made here, in words a user can act on; undefined when it looks possible. */
+export function mountProblem(dir: string): string | undefined {
+  if (process.platform !== 'linux') return 'ntrace mounts need Linux (FUSE).';
+  if (!existsSync('/dev/fuse'))
+    return '/dev/fuse does not exist: load the fuse module (modprobe fuse) or, in a container, pass the device (--device /dev/fuse) and the SYS_ADMIN capability.';
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(dir);
+  } catch {
+    return `${dir} does not exist: create it first (mkdir -p ${dir}).`;
+  }
+  if (!st.isDirectory()) return `${dir} is not a directory.`;
+  if (process.getuid?.() !== 0) {
+    const paths = (process.env.PATH ?? '').split(':');
+    if (!paths.some((p) => p && existsSync(`${p}/fusermount3`)))
+      return 'not running as root and fusermount3 is not installed: install the fuse3 package (apt-get install fuse3), or run as root.';
+  }
+  return undefined;
+}
+
+function checkId(name: string, v: number | undefined): void {
+  if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v < 2 ** 32 - 1))
+    throw new RangeError(`ntrace: ${name} must be an integer id, got ${v}`);
+}
+
+function checkMode(v: number | undefined): void {
+  if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0o7777))
+    throw new RangeError(`ntrace: mode must be permission bits (0 to 0o7777), got ${v}`);
+}
+
+export async function mount(dir: string, options: MountOptions = {}): Promise<TracefsMount> {
+  checkId('uid', options.uid);
+  checkId('gid', options.gid);
+  checkMode(options.mode);
+  const mountpoint = resolve(dir);
+  const problem = mountProblem(mountpoint);
+  if (problem) throw new Error(`ntrace: cannot mount at ${mountpoint}: ${problem}`);
+  const data: TreeData = {
+    engine: sharedHandles(),
+    uid: options.uid ?? 0,
+    gid: options.gid ?? 0,
+    mode: options.mode ?? MODE_ROOT_DEFAULT,
+  };
+  let fuse: FuseMount;
+  try {
+    fuse = await mountFuse({
+      mountpoint,
+      vfsModule: new URL('./tree-module.js', import.meta.url),
+      vfsData: data,
+      options: { allowOther: options.allowOther ?? false, fsname: 'ntrace' },
+    });
+  } catch (err) {
+    throw new Error(`ntrace: cannot mount at ${mountpoint}: ${(err as Error).message}`, { cause: err });
+  }
+  relayTo(fuse.doorbell);
+  return new Mounted(fuse);
+}
+
+class Mounted implements TracefsMount {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(): void; reject(e: Error): void }>();
+  private closing: Promise<void> | undefined;
+  private relayStopped: Promise<void> | undefined;
+  readonly closed: Promise<void>;
+
+  constructor(private readonly fuse: FuseMount) {
+    this.closed = fuse.closed;
+    fuse.port.on('message', (m: TreeReply) => {
+      if (m?.type !== 'done') return;
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) this.fuse.port.unref();
+      if (m.error) p.reject(new Error(m.error));
+      else p.resolve();
+    });
+    fuse.port.unref();
+    void fuse.closed.then(() => {
+      for (const p of this.pending.values()) p.reject(new Error('ntrace: the mount is closed'));
+      this.pending.clear();
+      void this.stopRelay();
+    });
+  }
+
+  get mountpoint(): string {
+    return this.fuse.mountpoint;
+  }
+
+  reconfigure(changes: ReconfigureOptions): Promise<void> {
+    checkId('uid', changes.uid);
+    checkId('gid', changes.gid);
+    checkMode(changes.mode);
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.fuse.port.ref();
+      const msg: TreeRequest = { type: 'reconfigure', id, ...changes };
+      this.fuse.post(msg);
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.fuse.close();
+      await this.stopRelay();
+    })();
+    return this.closing;
+  }
+
+  private stopRelay(): Promise<void> {
+    this.relayStopped ??= stopRelayTo(this.fuse.doorbell);
+    return this.relayStopped;
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The tracefs tree of one mount, built on kernfs inside the FUSE serving thread: the top-level instance at the
+ * root, `instances/` (mkdir/rmdir), eventfs under every instance, `per_cpu/` and `options/`. Everything it shows is
+ * read from the engine's shared memory, so it answers while the application's threads are busy.
+ */
+import { type DirNode, FsError, Kernfs, type KernfsNode, type Owner } from '../kernfs/index.js';
+import {
+  armRegistryWakeup,
+  clockNow,
+  cpuCount,
+  createInstance,
+  destroyInstance,
+  InstanceError,
+  listEvents,
+  registryGeneration,
+  TOP_INSTANCE,
+} from '../trace/engine.js';
+import { type ControlHooks, defaultControlHooks } from './control-hooks.js';
+import { addEvent, createEventsDir, type EventfsTables, eventfsTables, removeEvent } from './eventfs.js';
+import { INSTANCE_FILES, INSTANCE_TABLE, OPTIONS_TABLE, PER_CPU_TABLE } from './instance-files.js';
+import { MODE_DIR, MODE_ROOT_DEFAULT } from './modes.js';
+import { serviceWaiters } from './pipe.js';
+import { CpuDirData, EventData, EventsDirData, SystemData, TraceInstance } from './state.js';
+
+export interface TracefsOptions {
+  /** Owner of the root (and, by default, of everything): tracefs's uid=/gid= mount options. Default 0. */
+  readonly uid?: number;
+  readonly gid?: number;
+  /** Permission bits of the root directory (mode=). Default 0700, as the kernel's. */
+  readonly mode?: number;
+  readonly hooks?: ControlHooks;
+}
+
+/** The engine refuses names longer than this; longer (valid) directory names get a synthetic engine name. */
+const ENGINE_NAME_MAX = 96;
+const utf8 = new TextEncoder();
+
+export class Tracefs {
+  readonly tree: Kernfs;
+  readonly top: TraceInstance;
+  readonly instancesDir: DirNode;
+  /** Instances made by mkdir, by directory. */
+  readonly instances = new Map<DirNode, TraceInstance>();
+  private readonly tables: EventfsTables;
+  private registryGen = -1;
+  private syntheticNames = 0;
+
+  constructor(options: TracefsOptions = {}) {
+    this.tables = eventfsTables(options.hooks ?? defaultControlHooks);
+    this.tree = new Kernfs({
+      uid: options.uid ?? 0,
+      gid: options.gid ?? 0,
+      mode: options.mode ?? MODE_ROOT_DEFAULT,
+      hooks: {
+        mkdir: (parent, name) => this.mkdirInstance(parent, name),
+        rmdir: (node) => this.rmdirInstance(node),
+      },
+      ownership: (node, tree) => this.defaultOwner(node, tree as Kernfs),
+    });
+    const clock = () => clockNow(TOP_INSTANCE);
+    this.top = new TraceInstance(TOP_INSTANCE, '', clock);
+    this.top.dir = this.tree.root;
+    const root = this.tree.root;
+    for (const f of INSTANCE_FILES) this.tree.createFile(root, f.name, f.ops, { mode: f.mode, priv: this.top });
+    this.populate(this.top);
+    this.instancesDir = this.tree.createDir(root, 'instances', { mode: MODE_DIR });
+    this.refresh();
+  }
+
+  /** Directories every instance has besides its files: events/, options/, per_cpu/. */
+  private populate(inst: TraceInstance): void {
+    createEventsDir(this.tree, this.tables, inst);
+    this.tree.createTemplateDir(inst.dir, 'options', OPTIONS_TABLE, inst, { mode: MODE_DIR });
+    inst.perCpuDir = this.tree.createDir(inst.dir, 'per_cpu', { mode: MODE_DIR });
+    for (const desc of listEvents()) addEvent(this.tree, this.tables, inst, desc);
+    this.addCpuDirs(inst);
+  }
+
+  private addCpuDirs(inst: TraceInstance): void {
+    const n = cpuCount();
+    while (inst.cpuDirs < n) {
+      const cpu = inst.cpuDirs++;
+      this.tree.createTemplateDir(inst.perCpuDir, `cpu${cpu}`, PER_CPU_TABLE, new CpuDirData(inst, cpu), {
+        mode: MODE_DIR,
+      });
+    }
+  }
+
+  private *allInstances(): Iterable<TraceInstance> {
+    yield this.top;
+    yield* this.instances.values();
+  }
+
+  /**
+   * Brings the tree in step with the engine: event directories for events defined or removed since the last call
+   * (in every instance), per_cpu directories for threads that started emitting. Cheap when nothing changed.
+   */
+  refresh(): void {
+    const gen = registryGeneration();
+    if (gen !== this.registryGen) {
+      armRegistryWakeup();
+      this.registryGen = registryGeneration();
+      const live = listEvents();
+      const ids = new Set(live.map((e) => e.id));
+      for (const inst of this.allInstances()) {
+        for (const id of [...inst.events.keys()]) if (!ids.has(id)) removeEvent(this.tree, inst, id);
+        for (const desc of live) addEvent(this.tree, this.tables, inst, desc);
+      }
+    }
+    const cpus = cpuCount();
+    if (cpus !== this.top.cpuDirs) for (const inst of this.allInstances()) this.addCpuDirs(inst);
+  }
+
+  /** A doorbell wake-up: new events, data for parked trace_pipe readers and pollers. */
+  onWake(): void {
+    this.refresh();
+    for (const inst of this.allInstances()) if (inst.waiters.size > 0) serviceWaiters(inst);
+  }
+
+  /** `mount -o remount,uid=,gid=`: every node's owner is reset to the new ids, explicit ones included. */
+  reconfigure(changes: { uid?: number; gid?: number; mode?: number }): void {
+    this.tree.resetOwnership({ uid: changes.uid, gid: changes.gid });
+    if (changes.mode !== undefined) this.tree.setMode(this.tree.root, changes.mode);
+  }
+
+  // ---- instances ------------------------------------------------------------------------------------------------
+
+  private mkdirInstance(parent: DirNode, name: string): DirNode {
+    if (parent !== this.instancesDir) throw new FsError('EPERM');
+    const engineName = utf8.encode(name).length <= ENGINE_NAME_MAX ? name : `~long-name-${++this.syntheticNames}`;
+    let index: number;
+    try {
+      index = createInstance(engineName);
+    } catch (err) {
+      if (err instanceof InstanceError) throw new FsError(err.code, err.message);
+      throw err;
+    }
+    const inst = new TraceInstance(index, name, () => clockNow(TOP_INSTANCE));
+    try {
+      inst.dir = this.tree.createTemplateDir(parent, name, INSTANCE_TABLE, inst, { mode: MODE_DIR });
+      this.populate(inst);
+    } catch (err) {
+      destroyInstance(index);
+      throw err;
+    }
+    this.instances.set(inst.dir, inst);
+    return inst.dir;
+  }
+
+  private rmdirInstance(node: DirNode): Promise<void> {
+    if (node.parent !== this.instancesDir) throw new FsError('EPERM');
+    const inst = this.instances.get(node);
+    if (!inst) throw new FsError('ENOENT');
+    if (inst.busy > 0) throw new FsError('EBUSY');
+    const removal = this.tree.remove(node);
+    this.instances.delete(node);
+    inst.removed = true;
+    for (const w of inst.waiters) w.file.wake();
+    inst.waiters.clear();
+    try {
+      destroyInstance(inst.index);
+    } catch {}
+    return removal;
+  }
+
+  // ---- ownership ------------------------------------------------------------------------------------------------
+
+  /**
+   * The owner of a node nobody chowned: tracefs files and directories follow their instance's directory (the root
+   * for the top level; an instance follows `instances/`), eventfs follows the mount options at the top level — not
+   * the root's chown, as in the kernel — and the instance's directory inside an instance.
+   */
+  private defaultOwner(node: KernfsNode, tree: Kernfs): Owner {
+    let eventfs = false;
+    for (let n: KernfsNode = node; ; ) {
+      const parent = n.parent;
+      if (parent === null) return tree.mountOwner;
+      if (isEventfsDir(n)) eventfs = true;
+      if (parent === tree.root) return eventfs ? tree.mountOwner : tree.ownerOf(parent);
+      if (parent === this.instancesDir) return tree.ownerOf(n === node ? parent : n);
+      n = parent;
+    }
+  }
+}
+
+function isEventfsDir(n: KernfsNode): boolean {
+  const p = n.priv;
+  return p instanceof EventsDirData || p instanceof SystemData || p instanceof EventData;
+}
