@@ -14,12 +14,12 @@ import {
   F_DROPPED,
   F_OVERRUN,
   F_READ,
-  F_WRITTEN,
   openRing,
   PAGE_SIZE,
   R_READ_SEQ,
   R_TAIL_SEQ,
   type RingViews,
+  writtenOf,
 } from './ring.js';
 import { RingCursor } from './ring-cursor.js';
 import { MAX_CPUS, type SharedState } from './shared-state.js';
@@ -54,7 +54,7 @@ export function clearRing(v: RingViews): void {
   v.f[F_BASE_OVERRUN] = v.f[F_OVERRUN];
   v.f[F_BASE_DROPPED] = v.f[F_DROPPED];
   v.f[F_BASE_READ] = v.f[F_READ];
-  v.f[F_BASE_WRITTEN] = v.f[F_WRITTEN];
+  v.f[F_BASE_WRITTEN] = writtenOf(v);
 }
 
 /** The rings of an instance: [cpu, views] for every CPU that has one. */
@@ -119,7 +119,7 @@ export function ringStats(s: SharedState, instance: number, cpu: number, v: Ring
       written: 0,
     };
   const f = v.f;
-  const entries = Math.max(0, f[F_WRITTEN] - f[F_OVERRUN] - f[F_READ] - f[F_CLEARED]);
+  const entries = Math.max(0, writtenOf(v) - f[F_OVERRUN] - f[F_READ] - f[F_CLEARED]);
   const overrun = f[F_OVERRUN] - f[F_BASE_OVERRUN];
   const oldest = new RingCursor(v, cpu, false).peek();
   return {

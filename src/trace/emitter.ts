@@ -32,6 +32,8 @@ export interface CompiledEvent {
   readonly layout: EventLayout;
   readonly encode: Encoder;
   readonly slow: Encoder;
+  /** The whole emit path specialized for this event (generated: constants inlined, monomorphic calls). */
+  readonly emit: (values: unknown) => void;
 }
 
 /**
@@ -55,12 +57,90 @@ export function compileEvent(s: SharedState, id: number, layout: EventLayout): C
   const h = new EncodeHelpers(s);
   const slow = safeEncoder(id, layout, pid, h);
   let encode: Encoder;
+  let emit: (values: unknown) => void;
+  const generic = (values: unknown) => emitRecord(s, ev, values);
+  const ev: CompiledEvent = {
+    id,
+    layout,
+    get encode() {
+      return encode;
+    },
+    slow,
+    get emit() {
+      return emit;
+    },
+  };
   try {
     encode = compileEncoder(id, layout, pid, h, slow);
+    emit = compileEmit(s, ev, encode, slow, generic);
   } catch {
-    encode = slow; // e.g. code generation disallowed (--disallow-code-generation-from-strings)
+    // e.g. code generation disallowed (--disallow-code-generation-from-strings): the generic path still works.
+    encode = slow;
+    emit = generic;
   }
-  return { id, layout, encode, slow };
+  return ev;
+}
+
+/** What generated emit functions reach through (kept on one object so the generated code stays small). */
+const T = {
+  thread: undefined as ThreadEmitter | undefined,
+  hrtime: process.hrtime,
+  clock: (s: SharedState, c: number) => readClock(s, c),
+  pass(t: ThreadEmitter, i: number, id: number, w: RingWriter, at: number): boolean {
+    const f = t.filter(i, id);
+    return f === undefined || f(w.u8, at);
+  },
+  wake(s: SharedState, ib: number): void {
+    if (Atomics.exchange(s.instances, ib + I_WAITERS, 0) !== 0) ringDoorbell(s);
+  },
+  error(s: SharedState): void {
+    if (T.thread) for (const w of T.thread.rings) w?.abort();
+    Atomics.add(s.header, H_INTERNAL_ERRORS, 1);
+  },
+};
+
+/**
+ * Generates the emit path of one event: the same steps as emitRecord, with the event id and word offsets as
+ * constants and its own encoder as a direct (inlinable) call. Anything unusual (first emit of the thread,
+ * instances changed) goes through `generic`.
+ */
+function compileEmit(
+  s: SharedState,
+  ev: CompiledEvent,
+  encode: Encoder,
+  slow: Encoder,
+  generic: (values: unknown) => void,
+): (values: unknown) => void {
+  const body = `'use strict';
+const header = s.header, ie = s.instEvent, inst = s.instances;
+return function emit(v) {
+  try {
+    const t = T.thread;
+    if (t === undefined || t.configGen !== header[${H_CONFIG_GEN}]) return generic(v);
+    const live = t.live;
+    for (let k = 0; k < live.length; k++) {
+      const i = live[k];
+      const st = ie[i * ${MAX_EVENTS} + ${ev.id}];
+      if ((st & ${IE_ENABLED}) === 0) continue;
+      const ib = i * ${INST_WORDS};
+      if (inst[ib + ${I_TRACING_ON}] === 0) continue;
+      let w = t.rings[i];
+      if (w === undefined && (w = t.attach(i)) === undefined) continue;
+      const c = inst[ib + ${I_CLOCK}];
+      let ts;
+      if (c === 0) { const hr = T.hrtime(); ts = hr[0] * 1e9 + hr[1]; } else ts = T.clock(s, c);
+      let at;
+      try { at = encode(v, w, ts); } catch { w.abort(); at = slow(v, w, ts); }
+      if (at < 0) continue;
+      if ((st & ${IE_FILTER}) !== 0 && !T.pass(t, i, ${ev.id}, w, at)) { w.abort(); continue; }
+      w.commit();
+      if (inst[ib + ${I_WAITERS}] !== 0) T.wake(s, ib);
+    }
+  } catch {
+    T.error(s);
+  }
+};`;
+  return new Function('T', 's', 'encode', 'slow', 'generic', body)(T, s, encode, slow, generic);
 }
 
 class ThreadEmitter {
@@ -98,6 +178,7 @@ class ThreadEmitter {
     const v = base ? openRing(this.s, base) : undefined;
     if (!v) return undefined;
     const w = new RingWriter(v);
+    w.bindOptions(this.s.instances, i * INST_WORDS + I_OPTIONS, OPT_OVERWRITE);
     this.rings[i] = w;
     return w;
   }
@@ -126,6 +207,7 @@ function threadEmitter(s: SharedState): ThreadEmitter | undefined {
   const cpu = currentCpu(s);
   if (cpu < 0) return undefined;
   thread = new ThreadEmitter(s, cpu);
+  T.thread = thread;
   return thread;
 }
 
@@ -148,7 +230,6 @@ export function emitRecord(s: SharedState, ev: CompiledEvent, values: unknown): 
       if (inst[ib + I_TRACING_ON] === 0) continue;
       const w = t.rings[i] ?? t.attach(i);
       if (w === undefined) continue;
-      w.overwrite = (inst[ib + I_OPTIONS] & OPT_OVERWRITE) !== 0;
       const c = inst[ib + I_CLOCK];
       if (c !== clock) {
         ts = c === 0 ? monoNs() : readClock(s, c);
@@ -192,7 +273,6 @@ export function emitInto(s: SharedState, i: number, write: (w: RingWriter, ts: n
     if (s.instances[ib + I_TRACING_ON] === 0) return false;
     const w = t.rings[i] ?? t.attach(i);
     if (w === undefined) return false;
-    w.overwrite = (s.instances[ib + I_OPTIONS] & OPT_OVERWRITE) !== 0;
     const c = s.instances[ib + I_CLOCK];
     let at: number;
     try {

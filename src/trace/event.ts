@@ -3,7 +3,7 @@
  * whose `emit` returns at once while the event is off.
  */
 import { context } from './context.js';
-import { type CompiledEvent, compileEvent, emitRecord } from './emitter.js';
+import { type CompiledEvent, compileEvent } from './emitter.js';
 import { computeLayout, type FieldSpec, type FieldType, type IntType, parseFieldType } from './layout.js';
 import { isGoodFieldName, isGoodName } from './names.js';
 import { registerEvent, unregisterEvent } from './registry.js';
@@ -45,7 +45,7 @@ export class TraceEvent<F extends FieldDeclarations = FieldDeclarations> {
   readonly id: number;
   readonly #flags: Int32Array;
   readonly #s: SharedState;
-  readonly #compiled: CompiledEvent;
+  readonly #emit: (values: unknown) => void;
   #removed = false;
 
   /** @internal use defineEvent */
@@ -55,7 +55,7 @@ export class TraceEvent<F extends FieldDeclarations = FieldDeclarations> {
     this.id = compiled.id;
     this.#s = s;
     this.#flags = s.combined;
-    this.#compiled = compiled;
+    this.#emit = compiled.emit;
   }
 
   /** True while the event records in any instance or has a trigger anywhere. */
@@ -66,7 +66,7 @@ export class TraceEvent<F extends FieldDeclarations = FieldDeclarations> {
   /** Records one event. Returns at once when disabled; never throws, whatever `values` holds. */
   emit(values: EventValues<F>): void {
     if (this.#flags[this.id] === 0) return;
-    emitRecord(this.#s, this.#compiled, values);
+    this.#emit(values);
   }
 
   /** Removes the event: it disappears from the event list; records already in buffers still print. */

@@ -44,6 +44,7 @@ export const R_INSTANCE = 5;
 export const R_UID = 6;
 export const RING_MAGIC = 0x72696e67; // "ring"
 // Counters (Float64 from base + 256): written by the writer (or the reader, for READ/CLEARED), plain stores.
+// F_WRITTEN counts the records of finished pages only: use writtenOf().
 export const F_WRITTEN = 0;
 export const F_OVERRUN = 1;
 export const F_DROPPED = 2;
@@ -55,7 +56,6 @@ export const F_BASE_DROPPED = 7;
 export const F_BASE_READ = 8;
 export const F_COMMIT_OVERRUN = 9;
 export const F_READ_BYTES = 10;
-export const F_LAST_TS = 11;
 const COUNTERS_BYTE = 256;
 const STATE_BYTE = 512;
 
@@ -147,34 +147,41 @@ export class RingWriter {
   readonly u32: Uint32Array;
   readonly uid: number;
   readonly nPages: number;
-  /** Overwrite mode (from the instance's options, refreshed by the emitter). */
+  /** Overwrite mode: read from the instance's options word when a page fills up (see bindOptions). */
   overwrite = true;
+  private optWords: Int32Array | undefined;
+  private optIndex = 0;
+  private optBit = 0;
+  private readonly i32: Int32Array;
+  private readonly entriesOf: Int32Array;
   private seq: number;
+  private slot = 0;
   private pageByte = 0;
+  /** Int32 index of the current page's commit word. */
+  private commitIdx = 2;
   /** Write offset within the current page (from the page start). */
   private off = PAGE_SIZE;
   private entries = 0;
   private lastTs = 0;
+  /** End offset of the reserved record, 0 when nothing is reserved. */
   private pendingEnd = 0;
-  private savedOff = 0;
-  private savedTs = 0;
-  private pending = false;
+  private recStart = 0;
+  private prevTs = 0;
 
   constructor(v: RingViews) {
     this.v = v;
     this.u8 = v.u8;
     this.u16 = v.u16;
     this.u32 = v.u32;
+    this.i32 = v.i32;
+    this.entriesOf = v.pageEntries;
     this.uid = v.h[R_UID];
     this.nPages = v.geo.nPages;
-    // A ring may be adopted again by its thread (e.g. after a worker restarted its engine): continue after it.
+    // A ring adopted again (its thread re-created its emitter): continue on a fresh page after its last one.
     this.seq = Atomics.load(v.h, R_TAIL_SEQ);
     if (this.seq >= 0) {
-      const slot = this.seq % this.nPages;
-      this.pageByte = slot * PAGE_SIZE;
-      this.off = PAGE_HEADER + Atomics.load(v.i32, (this.pageByte + 8) >> 2);
-      this.entries = v.pageEntries[slot];
-      this.lastTs = v.f[F_LAST_TS];
+      this.slot = this.seq % this.nPages;
+      this.entries = v.pageEntries[this.slot];
     }
   }
 
@@ -183,20 +190,20 @@ export class RingWriter {
    * index in `u8`, or -1 when the record is dropped (no-overwrite mode and the buffer is full).
    */
   reserve(len: number, ts: number): number {
-    if (len > MAX_PAYLOAD) return -1;
     const hdr = len <= MAX_SMALL_DATA ? 4 : 8;
     const need = hdr + len;
     let delta = ts - this.lastTs;
-    this.savedOff = this.off;
-    this.savedTs = this.lastTs;
     let off = this.off;
-    if (off + need + (delta >= DELTA_LIMIT || delta < 0 ? 8 : 0) > PAGE_SIZE) {
-      if (!this.nextPage(ts)) return -1;
+    const far = delta >= DELTA_LIMIT || delta < 0;
+    this.prevTs = this.lastTs;
+    if (off + need + (far ? 8 : 0) > PAGE_SIZE) {
+      if (len > MAX_PAYLOAD || !this.nextPage(ts)) return -1;
       off = PAGE_HEADER;
       delta = 0;
-      this.savedOff = off;
-      this.savedTs = ts;
-    } else if (delta >= DELTA_LIMIT || delta < 0) {
+      this.prevTs = ts;
+    }
+    this.recStart = off;
+    if (far && delta !== 0) {
       // Time extend (a delta too big for 27 bits) or absolute stamp (the clock went back: a clock change).
       const w = (this.pageByte + off) >> 2;
       const value = delta < 0 ? ts : delta;
@@ -207,37 +214,40 @@ export class RingWriter {
       delta = 0;
     }
     const at = this.pageByte + off;
-    const w = at >> 2;
-    if (hdr === 4) this.u32[w] = (len >> 2) + delta * 32;
+    if (hdr === 4) this.u32[at >> 2] = (len >> 2) + delta * 32;
     else {
-      this.u32[w] = delta * 32;
-      this.u32[w + 1] = len + 4;
+      this.u32[at >> 2] = delta * 32;
+      this.u32[(at >> 2) + 1] = len + 4;
     }
     this.lastTs = ts;
     this.pendingEnd = off + need;
-    this.pending = true;
     return at + hdr;
   }
 
-  /** Publishes the reserved record. */
+  /** Publishes the reserved record: the commit word store is what makes it visible to readers. */
   commit(): void {
     const end = this.pendingEnd;
-    this.pending = false;
+    if (end === 0) return;
+    this.pendingEnd = 0;
     this.off = end;
-    const slot = this.pageByte >> 12;
-    this.v.pageEntries[slot] = ++this.entries;
-    const f = this.v.f;
-    f[F_WRITTEN]++;
-    f[F_LAST_TS] = this.lastTs;
-    Atomics.store(this.v.i32, (this.pageByte + 8) >> 2, end - PAGE_HEADER);
+    this.entriesOf[this.slot] = ++this.entries;
+    Atomics.store(this.i32, this.commitIdx, end - PAGE_HEADER);
   }
 
   /** Forgets the reserved record (nothing was published). */
   abort(): void {
-    if (!this.pending) return;
-    this.pending = false;
-    this.off = this.savedOff;
-    this.lastTs = this.savedTs;
+    if (this.pendingEnd === 0) return;
+    this.pendingEnd = 0;
+    this.off = this.recStart;
+    this.lastTs = this.prevTs;
+  }
+
+  /** Makes the writer follow an options word (the instance's) for the overwrite mode. */
+  bindOptions(words: Int32Array, index: number, overwriteBit: number): void {
+    this.optWords = words;
+    this.optIndex = index;
+    this.optBit = overwriteBit;
+    this.overwrite = (words[index] & overwriteBit) !== 0;
   }
 
   /** Counts a record that could not be written at all. */
@@ -251,6 +261,7 @@ export class RingWriter {
     const seq = this.seq + 1;
     const slot = seq % n;
     const tag = (seq & 0xffff) << 16;
+    if (this.optWords) this.overwrite = (this.optWords[this.optIndex] & this.optBit) !== 0;
     if (seq >= n) {
       const oldTag = (seq - n) & 0xffff;
       const old = Atomics.load(v.pageState, slot);
@@ -265,6 +276,8 @@ export class RingWriter {
         if (unread > 0) v.f[F_OVERRUN] += unread;
       }
     } else Atomics.store(v.pageState, slot, tag);
+    // Records of the page we leave count as written from now on (cheaper than a counter per record).
+    if (this.seq >= 0) v.f[F_WRITTEN] += this.entries;
     // The slot is ours now: readers that still hold the old tag will notice on validation.
     const pb = slot * PAGE_SIZE;
     v.pageEntries[slot] = 0;
@@ -274,10 +287,18 @@ export class RingWriter {
     v.u32[pb >> 2] = ts - hi * TWO32;
     v.u32[(pb >> 2) + 1] = hi;
     this.seq = seq;
+    this.slot = slot;
     this.pageByte = pb;
+    this.commitIdx = (pb + 8) >> 2;
     this.off = PAGE_HEADER;
     this.entries = 0;
     Atomics.store(v.h, R_TAIL_SEQ, seq);
     return true;
   }
+}
+
+/** Records written to a ring so far (finished pages are summed; the current page is counted live). */
+export function writtenOf(v: RingViews): number {
+  const tail = Atomics.load(v.h, R_TAIL_SEQ);
+  return v.f[F_WRITTEN] + (tail < 0 ? 0 : v.pageEntries[tail % v.geo.nPages]);
 }

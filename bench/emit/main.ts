@@ -1,0 +1,277 @@
+/**
+ * Emit cost: what one tracepoint costs in ntrace, next to Node's other instrumentation, in the same process and
+ * the same run.
+ *
+ *   npm run bench:emit [-- --json]
+ *
+ * Method. Each case is its own function (its own JIT feedback) running a counted loop whose values depend on the
+ * loop index; results feed a sink that is printed, and every ntrace emit writes shared memory, which the JIT cannot
+ * drop. Cases run in interleaved rounds (so machine noise hits all of them alike); the figure is the median round's
+ * ns/op, loop overhead included (the `loop` case shows it). A check after the rounds flips the enable flag from
+ * another thread while the disabled loop runs, proving the flag is read on every iteration (not hoisted).
+ */
+import diagnostics_channel from 'node:diagnostics_channel';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { trace } from '@opentelemetry/api';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import pino from 'pino';
+import { defineEvent } from '../../src/index.js';
+import {
+  bufferTotals,
+  clearBuffer,
+  createInstance,
+  destroyInstance,
+  setBufferSizeKb,
+  setEventEnabled,
+  TOP_INSTANCE,
+} from '../../src/trace/engine.js';
+import { STORM_FIELDS } from './storm-event.js';
+
+const json = process.argv.includes('--json');
+const ROUNDS = 9;
+const ROUND_MS = 40;
+let sink = 0;
+
+interface Case {
+  readonly name: string;
+  readonly run: (n: number) => void;
+  iterations?: number;
+  readonly samples: number[];
+}
+
+const request = defineEvent('bench', 'request', { a: 'u32', b: 'u32', c: 'u16', s: 'string' });
+const off = defineEvent('bench', 'off', { a: 'u32', b: 'u32', c: 'u16', s: 'string' });
+const many = Array.from({ length: 16 }, (_, k) => defineEvent('bench', `off_${k}`, { a: 'u32' }));
+setBufferSizeKb(TOP_INSTANCE, 4096);
+setEventEnabled(TOP_INSTANCE, request.id, true);
+
+const channel = diagnostics_channel.channel('bench:none');
+const subscribed = diagnostics_channel.channel('bench:one');
+subscribed.subscribe((m) => {
+  sink += (m as { a: number }).a;
+});
+
+const pinoOff = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }));
+const pinoOn = pino({ level: 'debug' }, pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }));
+
+const noopTracer = trace.getTracer('bench'); // no SDK registered: the API's no-op tracer
+const exporter = {
+  export: (_spans: unknown, done: (r: { code: number }) => void) => done({ code: 0 }),
+  shutdown: () => Promise.resolve(),
+};
+const sdkTracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter as never)] }).getTracer(
+  'bench',
+);
+
+const cases: Case[] = [
+  {
+    name: 'loop',
+    run(n) {
+      for (let i = 0; i < n; i++) sink ^= i;
+    },
+    samples: [],
+  },
+  {
+    name: 'ntrace.disabled.guarded',
+    run(n) {
+      for (let i = 0; i < n; i++) {
+        if (off.enabled) off.emit({ a: i, b: i * 3, c: i & 0xffff, s: 'GET /x' });
+        sink ^= i;
+      }
+    },
+    samples: [],
+  },
+  {
+    name: 'ntrace.disabled.unguarded',
+    run(n) {
+      for (let i = 0; i < n; i++) {
+        off.emit({ a: i, b: i * 3, c: i & 0xffff, s: 'GET /x' });
+        sink ^= i;
+      }
+    },
+    samples: [],
+  },
+  {
+    name: 'ntrace.disabled.guarded.16events',
+    run(n) {
+      for (let i = 0; i < n; i++) {
+        const e = many[i & 15];
+        if (e.enabled) e.emit({ a: i });
+        sink ^= i;
+      }
+    },
+    samples: [],
+  },
+  {
+    name: 'ntrace.enabled',
+    run(n) {
+      for (let i = 0; i < n; i++) request.emit({ a: i, b: i * 3, c: i & 0xffff, s: 'GET /x' });
+    },
+    samples: [],
+  },
+  {
+    name: 'diagnostics_channel.publish.no_subscriber',
+    run(n) {
+      for (let i = 0; i < n; i++) {
+        channel.publish({ a: i, b: i * 3, c: i & 0xffff, s: 'GET /x' });
+        sink ^= i;
+      }
+    },
+    samples: [],
+  },
+  {
+    name: 'diagnostics_channel.publish.one_subscriber',
+    run(n) {
+      for (let i = 0; i < n; i++) subscribed.publish({ a: i, b: i * 3, c: i & 0xffff, s: 'GET /x' });
+    },
+    samples: [],
+  },
+  {
+    name: 'pino.debug.disabled',
+    run(n) {
+      for (let i = 0; i < n; i++) {
+        pinoOff.debug({ a: i, b: i * 3, c: i & 0xffff, s: 'GET /x' }, 'request');
+        sink ^= i;
+      }
+    },
+    samples: [],
+  },
+  {
+    name: 'pino.debug.enabled.devnull',
+    run(n) {
+      for (let i = 0; i < n; i++) pinoOn.debug({ a: i, b: i * 3, c: i & 0xffff, s: 'GET /x' }, 'request');
+    },
+    samples: [],
+  },
+  {
+    name: 'otel.span.noop',
+    run(n) {
+      for (let i = 0; i < n; i++) {
+        noopTracer.startSpan('request', { attributes: { a: i, b: i * 3, c: i & 0xffff, s: 'GET /x' } }).end();
+        sink ^= i;
+      }
+    },
+    samples: [],
+  },
+  {
+    name: 'otel.span.sdk',
+    run(n) {
+      for (let i = 0; i < n; i++)
+        sdkTracer.startSpan('request', { attributes: { a: i, b: i * 3, c: i & 0xffff, s: 'GET /x' } }).end();
+    },
+    samples: [],
+  },
+];
+
+function nsPerOp(c: Case, n: number): number {
+  const t0 = process.hrtime.bigint();
+  c.run(n);
+  return Number(process.hrtime.bigint() - t0) / n;
+}
+
+function calibrate(c: Case): void {
+  let n = 1000;
+  for (;;) {
+    const t0 = process.hrtime.bigint();
+    c.run(n);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (ms > ROUND_MS / 4 || n > 1e9) {
+      c.iterations = Math.max(1000, Math.round((n * ROUND_MS) / Math.max(ms, 0.001)));
+      return;
+    }
+    n *= 4;
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Flips `off` on from another thread while the guarded loop runs: records must appear (the read is not hoisted). */
+async function flagIsReadEachIteration(): Promise<boolean> {
+  const inst = createInstance('bench-check');
+  try {
+    const go = new Int32Array(new SharedArrayBuffer(4));
+    const w = new Worker(
+      `const { workerData } = require('node:worker_threads');
+       Atomics.wait(workerData.go, 0, 0);
+       Atomics.wait(workerData.go, 0, 1, 20); // let the loop run a little while first
+       import(workerData.engine).then((e) => { e.setEventEnabled(workerData.inst, workerData.id, true); });`,
+      {
+        eval: true,
+        workerData: { go, inst, id: off.id, engine: new URL('../../src/trace/engine.js', import.meta.url).href },
+      },
+    );
+    Atomics.store(go, 0, 1);
+    Atomics.notify(go, 0);
+    const c = cases[1];
+    const until = Date.now() + 2000;
+    while (Date.now() < until && bufferTotals(inst).entries === 0) c.run(1_000_000);
+    await w.terminate();
+    return bufferTotals(inst).entries > 0;
+  } finally {
+    setEventEnabled(inst, off.id, false);
+    destroyInstance(inst);
+  }
+}
+
+async function storm(workers: number, perWorker: number): Promise<number> {
+  const start = new Int32Array(new SharedArrayBuffer(4));
+  const ts = Array.from(
+    { length: workers },
+    () => new Worker(new URL('./storm-worker.js', import.meta.url), { workerData: { count: perWorker, start } }),
+  );
+  try {
+    await Promise.all(ts.map((t) => new Promise((r) => t.once('message', r))));
+    const done = Promise.all(ts.map((t) => new Promise<{ ns: number }>((r) => t.once('message', r))));
+    const t0 = process.hrtime.bigint();
+    Atomics.store(start, 0, 1);
+    Atomics.notify(start, 0);
+    await done;
+    // Aggregate: wall time per record over all threads.
+    return Number(process.hrtime.bigint() - t0) / (workers * perWorker);
+  } finally {
+    await Promise.all(ts.map((t) => t.terminate()));
+  }
+}
+
+async function main(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (const c of cases) {
+    calibrate(c);
+    nsPerOp(c, c.iterations!); // warm-up
+  }
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const c of cases) {
+      gc?.();
+      c.samples.push(nsPerOp(c, c.iterations!));
+      if (c.name === 'ntrace.enabled') clearBuffer(TOP_INSTANCE);
+    }
+  }
+  const result: Record<string, number | boolean | string> = {};
+  for (const c of cases) result[c.name] = Number(median(c.samples).toFixed(2));
+
+  const checked = await flagIsReadEachIteration();
+  result['check.flag_read_each_iteration'] = checked;
+
+  const stormEvent = defineEvent('bench', 'storm', STORM_FIELDS);
+  setEventEnabled(TOP_INSTANCE, stormEvent.id, true);
+  const perWorker = 2_000_000;
+  await storm(1, 200_000); // warm-up: worker start-up and JIT
+  for (const n of [1, 2, 4])
+    result[`ntrace.storm.${n}_workers.ns_per_record`] = Number((await storm(n, perWorker)).toFixed(2));
+  result.cpus = availableParallelism();
+  result.node = process.version;
+  pinoOn.flush();
+
+  if (json) console.log(JSON.stringify(result));
+  else {
+    console.log(`emit cost, ns/op (median of ${ROUNDS} interleaved rounds; loop overhead included)`);
+    for (const [k, v] of Object.entries(result)) console.log(`  ${k.padEnd(46)} ${v}`);
+  }
+  if (sink === 0.5) console.log('(sink)'); // keeps the sink observable
+}
+
+await main();
