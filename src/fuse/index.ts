@@ -9,8 +9,8 @@ import type { HelperWorkerData } from './helper-worker.js';
 import { findExecutable, type MountFlags, mountAsRoot, unmount, unmountSync } from './mount-command.js';
 import { OPCODE_SLOTS, Op } from './protocol.js';
 import { type ServerOptions, STAT_PARKED, STAT_SLOTS, STAT_WAKES } from './server.js';
-import type { FromServer, ServerWorkerData, ToServer } from './server-worker.js';
-import { mountUnprivileged } from './unprivileged.js';
+import type { Connection, FromServer, ServerWorkerData, ToServer } from './server-worker.js';
+import { mountUnprivileged, type UnprivilegedMount } from './unprivileged.js';
 import { Watchdog } from './watchdog.js';
 
 export { ringDoorbell } from './doorbell.js';
@@ -133,14 +133,15 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
   }
 
   // The tree exists: attach the connection.
-  let relay: { close(): void } | undefined;
+  let relay: UnprivilegedMount | undefined;
+  let connection: Connection;
   try {
     if (privileged) {
       await mountAsRoot(fd, req.mountpoint, flags);
+      connection = { kind: 'device', fd };
     } else {
-      const u = await mountUnprivileged(req.mountpoint, flags);
-      fd = u.fd;
-      relay = u;
+      relay = await mountUnprivileged(req.mountpoint, flags);
+      connection = { kind: 'relay', dir: relay.fifoDir };
     }
   } catch (err) {
     server.postMessage({ type: 'abandon' } satisfies ToServer); // it closes the descriptor and exits
@@ -149,21 +150,22 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
   }
 
   const notes = new MessageChannel();
-  server.postMessage({ type: 'start', fd, notePort: notes.port1 } satisfies ToServer, [notes.port1]);
+  server.postMessage({ type: 'start', connection, notePort: notes.port1 } satisfies ToServer, [notes.port1]);
   let rootFd = -1;
+  let noteFd: number;
   try {
-    await events.next('initialized');
+    noteFd = (await withTimeout(events.next('initialized'), 10_000, "the kernel's INIT request")).noteFd;
     rootFd = await new Promise<number>((resolve, reject) =>
       openFd(req.mountpoint, 'r', (err, n) => (err ? reject(err) : resolve(n))),
     );
   } catch (err) {
     unmountSync(req.mountpoint, privileged);
     await server.terminate();
-    relay?.close();
+    await relay?.close();
     throw err;
   }
   const helperData: HelperWorkerData = {
-    fd,
+    fd: noteFd,
     doorbell,
     wakePath: `/proc/self/fd/${rootFd}/${WAKE_NAME}`,
     notePort: notes.port2,
@@ -205,6 +207,14 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
     });
   }
   return m;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`FUSE mount: timed out waiting for ${what}`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Ordered messages from the server worker, awaited by type; failure or exit rejects. */
@@ -261,7 +271,7 @@ class LiveMount implements FuseMount {
     private readonly rootFd: number,
     private readonly watchdog: Watchdog,
     events: ServerEvents,
-    private readonly relay: { close(): void } | undefined,
+    private readonly relay: UnprivilegedMount | undefined,
   ) {
     this.words = new Int32Array(doorbell);
     this.port.unref();
@@ -311,7 +321,7 @@ class LiveMount implements FuseMount {
     await this.server.terminate(); // no-op if it has exited; ends a thread stuck in a tree callback otherwise
     await this.helper.terminate();
     await new Promise<void>((r) => closeFd(this.rootFd, () => r()));
-    this.relay?.close();
+    await this.relay?.close();
     this.watchdog.dismiss();
     this.port.close();
   }
@@ -330,7 +340,7 @@ class LiveMount implements FuseMount {
     try {
       closeSync(this.rootFd);
     } catch {}
-    this.relay?.close();
+    void this.relay?.close(); // the relay sees its FIFOs close when this process ends
     this.watchdog.dismissSync();
   }
 }

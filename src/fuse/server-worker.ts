@@ -2,7 +2,8 @@
  * Entry point of the serving thread: builds the tree from the tree module, then runs the FUSE request loop on the
  * /dev/fuse descriptor the mounting thread hands over once the mount exists.
  */
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   type MessagePort,
   parentPort,
@@ -12,7 +13,7 @@ import {
 } from 'node:worker_threads';
 import type { Vfs } from '../kernfs/vfs.js';
 import { nudgeHelper, ringDoorbell } from './doorbell.js';
-import { FuseServer, type ServerOptions } from './server.js';
+import { FuseServer, type ServerIO, type ServerOptions } from './server.js';
 import type { VfsEnv, VfsFactory } from './vfs-module.js';
 
 export interface ServerWorkerData {
@@ -27,10 +28,12 @@ export interface ServerWorkerData {
 }
 
 /** Messages between the mounting thread and this one. */
-export type ToServer = { type: 'start'; fd: number; notePort: MessagePort } | { type: 'abandon' };
+/** The connection: the /dev/fuse descriptor (root), or the relay's three FIFOs in `dir` (unprivileged.ts). */
+export type Connection = { kind: 'device'; fd: number } | { kind: 'relay'; dir: string };
+export type ToServer = { type: 'start'; connection: Connection; notePort: MessagePort } | { type: 'abandon' };
 export type FromServer =
   | { type: 'loaded'; fd: number }
-  | { type: 'initialized'; minor: number; flags: number }
+  | { type: 'initialized'; minor: number; flags: number; noteFd: number }
   | { type: 'stopped' }
   | { type: 'failed'; message: string };
 
@@ -81,14 +84,31 @@ async function loadTree(): Promise<Vfs> {
   return await factory(data.vfsData, env);
 }
 
-async function serve(vfs: Vfs, fd: number, notePort: MessagePort): Promise<void> {
+/** Open the relay's FIFOs in the order the relay opens its ends (each open waits for the other side). */
+function openRelay(dir: string): { io: ServerIO; noteFd: number; fds: number[] } {
+  const req = openSync(join(dir, 'requests'), 'r');
+  const rep = openSync(join(dir, 'replies'), 'w');
+  const note = openSync(join(dir, 'notes'), 'w');
+  rmSync(dir, { recursive: true, force: true }); // both sides are open: the names are no longer needed
+  return { io: { readFd: req, writeFd: rep, framed: true }, noteFd: note, fds: [req, rep, note] };
+}
+
+async function serve(vfs: Vfs, connection: Connection, notePort: MessagePort): Promise<void> {
   const words = new Int32Array(data.doorbell);
+  let io: ServerIO;
+  let noteFd: number;
+  let fds: number[];
+  if (connection.kind === 'device') {
+    io = { readFd: connection.fd, writeFd: connection.fd, framed: false };
+    noteFd = connection.fd;
+    fds = [connection.fd];
+  } else ({ io, noteFd, fds } = openRelay(connection.dir));
   const server = new FuseServer(
-    fd,
+    io,
     vfs,
     data.options,
     {
-      initialized: (info) => port.postMessage({ type: 'initialized', ...info } satisfies FromServer),
+      initialized: (info) => port.postMessage({ type: 'initialized', ...info, noteFd } satisfies FromServer),
       woken: () => {
         drainMessages();
         for (const l of wakeListeners) {
@@ -112,7 +132,7 @@ async function serve(vfs: Vfs, fd: number, notePort: MessagePort): Promise<void>
     await server.run();
   } finally {
     // Closing the last reference to the connection aborts it: any request still waiting fails instead of hanging.
-    closeSync(fd);
+    for (const fd of fds) closeSync(fd);
     notePort.close();
   }
 }
@@ -124,7 +144,7 @@ try {
   const msg = await new Promise<ToServer>((resolve) => port.once('message', resolve));
   if (msg.type !== 'start' && fd >= 0) closeSync(fd);
   if (msg.type === 'start') {
-    await serve(vfs, msg.fd, msg.notePort);
+    await serve(vfs, msg.connection, msg.notePort);
     port.postMessage({ type: 'stopped' } satisfies FromServer);
   }
 } catch (err) {

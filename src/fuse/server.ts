@@ -65,6 +65,16 @@ export interface ServerOptions {
   readonly dirCache: boolean;
 }
 
+/**
+ * Where requests come from and replies go. As root both are the /dev/fuse descriptor and each read is one request;
+ * through the unprivileged relay they are pipes, so requests are framed by their length.
+ */
+export interface ServerIO {
+  readonly readFd: number;
+  readonly writeFd: number;
+  readonly framed: boolean;
+}
+
 export interface ServerHooks {
   /** INIT negotiated: the mount is usable. */
   initialized(info: { minor: number; flags: number }): void;
@@ -122,7 +132,7 @@ export class FuseServer {
   private unsubscribe: (() => void) | undefined;
 
   constructor(
-    private readonly fd: number,
+    private readonly io: ServerIO,
     private readonly vfs: Vfs,
     private readonly options: ServerOptions,
     private readonly hooks: ServerHooks,
@@ -144,7 +154,8 @@ export class FuseServer {
       while (!this.stopped && Atomics.load(this.bell, STOP) === 0) {
         let n: number;
         try {
-          n = readSync(this.fd, this.inBuf, 0, this.inBuf.length, null);
+          n = this.io.framed ? this.readFramed() : readSync(this.io.readFd, this.inBuf, 0, this.inBuf.length, null);
+          if (n === 0) break; // relay closed: the connection is gone
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           // ENOENT: the request we were about to get was interrupted before we read it; EINTR/EAGAIN: retry.
@@ -166,6 +177,24 @@ export class FuseServer {
       for (const p of this.parked.values()) p.abort?.abort();
       this.parked.clear();
     }
+  }
+
+  /** One request from a byte stream (the unprivileged relay): the header's length says where it ends. 0 at EOF. */
+  private readFramed(): number {
+    if (!this.readExactly(0, IN_HEADER_SIZE)) return 0;
+    const len = this.inView.getUint32(0, true);
+    if (len < IN_HEADER_SIZE || len > this.inBuf.length) throw new Error(`bad request length ${len} from the relay`);
+    if (!this.readExactly(IN_HEADER_SIZE, len)) return 0;
+    return len;
+  }
+
+  private readExactly(from: number, to: number): boolean {
+    while (from < to) {
+      const n = readSync(this.io.readFd, this.inBuf, from, to - from, null);
+      if (n === 0) return false;
+      from += n;
+    }
+    return true;
   }
 
   private dispatch(n: number): void {
@@ -763,7 +792,7 @@ export class FuseServer {
     o.setInt32(4, -error, true);
     putU64(o, 8, unique);
     try {
-      writeSync(this.fd, this.outBuf, 0, total);
+      writeSync(this.io.writeFd, this.outBuf, 0, total);
       return true;
     } catch {
       // ENOENT: the request was interrupted/aborted meanwhile; anything else: the connection is going away.
@@ -837,7 +866,7 @@ export class FuseServer {
     putU64(hv, 8, unique);
     try {
       // One writev: the kernel takes the reply as a single message.
-      writevSync(this.fd, [header, data]);
+      writevSync(this.io.writeFd, [header, data]);
     } catch {
       // the reader went away (interrupted): nothing to undo for plain data
     }
@@ -884,7 +913,7 @@ export class FuseServer {
     mv.setUint32(OUT_HEADER_SIZE + 4, khHi, true);
     try {
       // Poll wake-ups take no locks in the kernel: safe to send from the serving thread.
-      writeSync(this.fd, msg);
+      writeSync(this.io.writeFd, msg);
     } catch {
       // the poller is gone
     }

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { mountFuse } from '../../src/fuse/index.js';
@@ -83,3 +84,72 @@ for (const how of ['SIGKILL', 'SIGTERM', 'exit', 'drain'] as const) {
     assert.ok(await eventually(() => !isMountPoint(mnt), 1000), 'still mounted a second after the process ended');
   });
 }
+
+/** Run mount-child.js in `self` mode as nobody; with `openDevice`, in a private mount namespace where /dev/fuse is 0666. */
+function runAsNobody(mnt: string, openDevice: boolean): ReturnType<typeof spawnSync> {
+  const asNobody = [
+    'setpriv',
+    '--reuid=nobody',
+    '--regid=nogroup',
+    '--clear-groups',
+    process.execPath,
+    child,
+    mnt,
+    'self',
+  ];
+  if (!openDevice) return spawnSync(asNobody[0], asNobody.slice(1), { encoding: 'utf8', timeout: 30_000 });
+  // This machine's /dev/fuse is root-only: give the child a world-usable copy of the device node, bind-mounted over
+  // /dev/fuse in a mount namespace of its own (gone when it exits). fusermount3 itself is the real, setuid one.
+  const node = join(dirname(mnt), 'fuse-dev');
+  const script = `cp -a /dev/fuse ${node} && chmod 666 ${node} && mount --bind ${node} /dev/fuse && exec "$@"`;
+  try {
+    return spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', ...asNobody], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+  } finally {
+    rmSync(node, { force: true });
+  }
+}
+
+const devFuseIsWorldUsable = (statSync('/dev/fuse').mode & 0o006) === 0o006;
+
+test('a non-root user mounts through fusermount3 and the mount works', async (t) => {
+  const mnt = tempMountpoint(t);
+  spawnSync('chown', ['nobody:nogroup', mnt]);
+  const r = runAsNobody(mnt, !devFuseIsWorldUsable);
+  assert.equal(r.status, 0, String(r.stderr));
+  const [ready, json] = String(r.stdout).trim().split('\n');
+  assert.equal(ready, 'ready');
+  const seen = JSON.parse(json) as { mountinfo: string; cat: string; write: string; pipe: string };
+  assert.match(seen.mountinfo, / fuse\.ntrace ntrace /);
+  assert.match(seen.mountinfo, /user_id=65534/);
+  assert.equal(seen.cat, 'hello world\n3\n');
+  assert.equal(seen.write, 'hi\n');
+  assert.equal(seen.pipe, 'rung');
+  assert.ok(await eventually(() => !isMountPoint(mnt), 1000));
+});
+
+test('a non-root user who cannot use /dev/fuse gets a clear error', {
+  skip: devFuseIsWorldUsable && '/dev/fuse is usable by everyone here',
+}, async (t) => {
+  const mnt = tempMountpoint(t);
+  spawnSync('chown', ['nobody:nogroup', mnt]);
+  const r = runAsNobody(mnt, false);
+  assert.notEqual(r.status, 0);
+  assert.match(
+    String(r.stderr),
+    /cannot mount FUSE at .* through fusermount3: fusermount3: failed to open \/dev\/fuse: Permission denied/,
+  );
+  assert.ok(!isMountPoint(mnt));
+});
+
+test('as root, the fusermount3 path can be chosen explicitly', async (t) => {
+  const m = await mountForTest(t, { options: { unprivileged: true } });
+  assert.equal(spawnSync('cat', [`${m.mountpoint}/hello`], { encoding: 'utf8' }).stdout, 'hello world\n');
+  m.post({ type: 'push', text: 'ok' });
+  assert.equal(
+    spawnSync('head', ['-c', '2', `${m.mountpoint}/pipe`], { encoding: 'utf8', timeout: 5000 }).stdout,
+    'ok',
+  );
+});
