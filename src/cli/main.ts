@@ -1,7 +1,115 @@
 #!/usr/bin/env node
-/** The `ntrace` command. Sub-commands arrive with the tracefs layer; until then it says what exists. */
-const [command] = process.argv.slice(2);
-process.stdout.write(
-  `ntrace: '${command ?? ''}' is not available yet: the tracefs layer and the demo are under construction.\n` +
-    'See README.md (Status) and docs/ARCHITECTURE.md for what exists today.\n',
+/**
+ * The `ntrace` command:
+ *   ntrace serve --events SPEC.json --mount DIR [--uid N] [--gid N] [--mode OCT] [--allow-other]
+ *   ntrace demo [--mount DIR]
+ *   ntrace remount DIR [--gid N] [--uid N] [--mode OCT]
+ */
+import { parseArgs } from 'node:util';
+import { runDemo } from './demo.js';
+import { runRemount } from './remount.js';
+import { runServe } from './serve.js';
+
+const USAGE = `usage:
+  ntrace serve --events SPEC.json --mount DIR [--uid N] [--gid N] [--mode OCT] [--allow-other]
+      Serve a tracefs whose events come from SPEC.json (the shape of kernel-events.json) until SIGINT/SIGTERM.
+  ntrace demo [--mount DIR]
+      Run a small HTTP server and client instrumented with http:request_start/request_end, mounted at ./tracing.
+  ntrace remount DIR [--gid N] [--uid N] [--mode OCT]
+      Like 'mount -o remount,gid=N': reset the owner/group of every file of the ntrace mount at DIR.
+`;
+
+/** Thrown for command-line mistakes: printed with the usage, exit status 2. */
+class UsageError extends Error {}
+
+function parseId(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v) || Number(v) >= 2 ** 32 - 1) throw new UsageError(`--${name} takes a numeric id, got '${v}'`);
+  return Number(v);
+}
+
+function parseMode(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[0-7]{1,4}$/.test(v)) throw new UsageError(`--mode takes octal permission bits (e.g. 750), got '${v}'`);
+  return Number.parseInt(v, 8);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const opts = {
+    events: { type: 'string' },
+    mount: { type: 'string' },
+    uid: { type: 'string' },
+    gid: { type: 'string' },
+    mode: { type: 'string' },
+    'allow-other': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
+  switch (command) {
+    case 'serve': {
+      const { values } = parseArgs({ args: rest, options: opts, strict: true });
+      if (values.help) break;
+      if (!values.events) throw new UsageError('serve needs --events SPEC.json');
+      if (!values.mount) throw new UsageError('serve needs --mount DIR');
+      return runServe({
+        events: values.events,
+        mount: values.mount,
+        uid: parseId('uid', values.uid),
+        gid: parseId('gid', values.gid),
+        mode: parseMode(values.mode),
+        allowOther: values['allow-other'] ?? false,
+      });
+    }
+    case 'demo': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { mount: opts.mount, help: opts.help },
+        strict: true,
+      });
+      if (values.help) break;
+      return runDemo({ mount: values.mount ?? 'tracing' });
+    }
+    case 'remount': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { uid: opts.uid, gid: opts.gid, mode: opts.mode, help: opts.help },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (values.help) break;
+      if (positionals.length !== 1) throw new UsageError('remount needs exactly one DIR');
+      const changes = {
+        uid: parseId('uid', values.uid),
+        gid: parseId('gid', values.gid),
+        mode: parseMode(values.mode),
+      };
+      if (changes.uid === undefined && changes.gid === undefined && changes.mode === undefined)
+        throw new UsageError('remount needs --gid, --uid or --mode');
+      return runRemount(positionals[0], changes);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      break;
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+  process.stdout.write(USAGE);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError || (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`ntrace: ${(err as Error).message}\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`${(err as Error)?.message ?? String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
 );

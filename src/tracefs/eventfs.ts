@@ -6,7 +6,6 @@
 import {
   type DirNode,
   type FileOps,
-  FsError,
   type Kernfs,
   O_ACCMODE,
   O_RDONLY,

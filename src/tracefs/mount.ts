@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type FuseMount, mountFuse } from '../fuse/index.js';
 import { sharedHandles } from '../trace/engine.js';
+import { serveControl } from './control-socket.js';
 import { MODE_ROOT_DEFAULT } from './modes.js';
 import type { TreeData, TreeReply, TreeRequest } from './tree-module.js';
 import { relayTo, stopRelayTo } from './wake-relay.js';
@@ -19,6 +20,11 @@ export interface MountOptions {
   mode?: number;
   /** Let users other than the mounting one reach the mount at all (FUSE's allow_other). Default false. */
   allowOther?: boolean;
+  /**
+   * Listen on a unix socket so `ntrace remount DIR --gid N` can reconfigure this mount (docs/TRACEFS.md). Served by
+   * the thread that called mount(). Default false.
+   */
+  control?: boolean;
 }
 
 /** What `mount -o remount,...` changes. */
@@ -93,7 +99,16 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
     throw new Error(`ntrace: cannot mount at ${mountpoint}: ${(err as Error).message}`, { cause: err });
   }
   relayTo(fuse.doorbell);
-  return new Mounted(fuse);
+  const m = new Mounted(fuse);
+  if (options.control) {
+    try {
+      m.control = await serveControl(mountpoint, (c) => m.reconfigure(c));
+    } catch (err) {
+      await m.close();
+      throw new Error(`ntrace: cannot open the control socket for ${mountpoint}: ${(err as Error).message}`);
+    }
+  }
+  return m;
 }
 
 class Mounted implements TracefsMount {
@@ -101,6 +116,7 @@ class Mounted implements TracefsMount {
   private readonly pending = new Map<number, { resolve(): void; reject(e: Error): void }>();
   private closing: Promise<void> | undefined;
   private relayStopped: Promise<void> | undefined;
+  control: { close(): Promise<void> } | undefined;
   readonly closed: Promise<void>;
 
   constructor(private readonly fuse: FuseMount) {
@@ -141,6 +157,7 @@ class Mounted implements TracefsMount {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.control?.close();
       await this.fuse.close();
       await this.stopRelay();
     })();

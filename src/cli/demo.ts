@@ -1,0 +1,39 @@
+/** `ntrace demo`: the instrumented HTTP demo, mounted at ./tracing by default. */
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { mount } from '../tracefs/index.js';
+import { untilSignal } from './until-signal.js';
+
+export async function runDemo(args: { mount: string }): Promise<number> {
+  const dir = resolve(args.mount);
+  const created = !existsSync(dir);
+  if (created) mkdirSync(dir, { recursive: true });
+  // Imported here so that other commands do not define the demo's events.
+  const { startDemoApp } = await import('./demo-app.js');
+  let m: Awaited<ReturnType<typeof mount>>;
+  try {
+    m = await mount(dir, { control: true });
+  } catch (err) {
+    if (created) rmdirSync(dir);
+    throw err;
+  }
+  const app = await startDemoApp();
+  const shown = relative(process.cwd(), dir) || '.';
+  process.stdout.write(
+    `ntrace demo: HTTP server on 127.0.0.1:${app.port}, a client sends it ~20 requests/s.\n` +
+      `tracefs mounted at ${dir}. In another shell:\n\n` +
+      `  echo 1 > ${shown}/events/http/enable\n` +
+      `  cat ${shown}/trace_pipe\n\n` +
+      'Ctrl-C stops the demo and unmounts.\n',
+  );
+  const why = await Promise.race([untilSignal(), m.closed.then(() => 'closed' as const)]);
+  await app.stop();
+  await m.close();
+  if (created) {
+    try {
+      rmdirSync(dir);
+    } catch {}
+  }
+  process.stdout.write(`ntrace demo: stopped after ${app.requests()} requests.\n`);
+  return why === 'closed' ? 1 : 0;
+}

@@ -1,0 +1,35 @@
+/** `ntrace serve`: a tracefs whose events come from a JSON spec, in the foreground until SIGINT/SIGTERM. */
+import { mount } from '../tracefs/index.js';
+import { defineSpec, readSpec } from './spec.js';
+import { untilSignal } from './until-signal.js';
+
+export interface ServeArgs {
+  events: string;
+  mount: string;
+  uid?: number;
+  gid?: number;
+  mode?: number;
+  allowOther: boolean;
+}
+
+export async function runServe(args: ServeArgs): Promise<number> {
+  const spec = readSpec(args.events);
+  const { events, problems } = defineSpec(spec);
+  for (const p of problems) process.stderr.write(`ntrace: skipped ${p}\n`);
+  const m = await mount(args.mount, {
+    uid: args.uid,
+    gid: args.gid,
+    mode: args.mode,
+    allowOther: args.allowOther,
+    control: true,
+  });
+  process.stdout.write(`ntrace: serving ${events.length} events at ${m.mountpoint} (Ctrl-C to stop)\n`);
+  const stop = untilSignal();
+  const why = await Promise.race([stop, m.closed.then(() => 'closed' as const)]);
+  await m.close();
+  if (why === 'closed') {
+    process.stderr.write('ntrace: the mount went away\n');
+    return 1;
+  }
+  return 0;
+}
