@@ -124,18 +124,43 @@ function mutate(rng: Prng, corpus: readonly string[]): string {
         break;
       }
       case 4:
-        s = s.slice(0, i) + rng.pick(['(', ')', '"', "'", '!', '&&', '||', ':', ' if ']).repeat(1 + rng.int(3)) + s.slice(i);
+        s =
+          s.slice(0, i) +
+          rng.pick(['(', ')', '"', "'", '!', '&&', '||', ':', ' if ']).repeat(1 + rng.int(3)) +
+          s.slice(i);
         break;
       default:
         if (rng.bool(0.05)) s = '('.repeat(rng.int(300)) + s + ')'.repeat(rng.int(300));
-        else s = s.slice(0, i) + String(rng.pick([0, -1, 255, 65536, 2 ** 32, '18446744073709551616', '0x', '077', '09'])) + s.slice(i);
+        else
+          s =
+            s.slice(0, i) +
+            String(rng.pick([0, -1, 255, 65536, 2 ** 32, '18446744073709551616', '0x', '077', '09'])) +
+            s.slice(i);
     }
   }
   return s;
 }
 
 function randomValues(rng: Prng): Record<string, unknown> {
-  const pool: unknown[] = [0, 1, -1, 255, 2 ** 31, 2 ** 53, 1.5, Number.NaN, 7n, -(2n ** 63n), 'x', '/api/x', '', null, undefined, {}, [1, 2, 3, 4]];
+  const pool: unknown[] = [
+    0,
+    1,
+    -1,
+    255,
+    2 ** 31,
+    2 ** 53,
+    1.5,
+    Number.NaN,
+    7n,
+    -(2n ** 63n),
+    'x',
+    '/api/x',
+    '',
+    null,
+    undefined,
+    {},
+    [1, 2, 3, 4],
+  ];
   const v: Record<string, unknown> = {};
   for (const f of allTypes.layout.fields) if (rng.bool(0.8)) v[f.name] = rng.pick(pool);
   return v;
@@ -180,7 +205,8 @@ test(`fuzz filters (${PER_LANGUAGE} inputs)`, () => {
       const v = randomValues(rng);
       const a = r.state.filter.matchValues(v, ctx);
       assert.equal(typeof a, 'boolean');
-    } else if (r.errno !== 0) assert.ok(log.entries.length === 1, `seed ${seed}: one error_log entry for ${JSON.stringify(input)}`);
+    } else if (r.errno !== 0)
+      assert.ok(log.entries.length === 1, `seed ${seed}: one error_log entry for ${JSON.stringify(input)}`);
   });
   assert.ok(accepted > PER_LANGUAGE / 50, `accepted ${accepted}`);
 });

@@ -11,8 +11,9 @@
  * recorded (the predicate answers true).
  */
 import type { EventDescriptor, TraceRecord } from '../../record.js';
+import { cutAtNul } from '../normalize.js';
 import { type EmitContext, evaluateOnRecord, evaluateOnValues, testOnValues, type Values } from './evaluate.js';
-import { MatchType } from './match.js';
+import { globMatch, MatchType, type StringPattern } from './match.js';
 import type { FilterProgram, Predicate } from './parse.js';
 
 export type EmitPredicate = (values: Values, ctx: EmitContext) => boolean;
@@ -91,17 +92,16 @@ class CodeGen {
     const p = pred.pattern;
     const neg = pred.not ? '!' : '';
     const pk = this.konst(p.text);
-    // C stops at a NUL for ==, != and prefixes; infix/suffix matches scan the stored bytes whole.
+    // C stops at a NUL: "ab\0cd" equals "ab". A prefix test needs no care (the pattern has no NUL); infix and
+    // suffix matches scan the stored bytes whole, like JS does.
     let m: string;
-    let guard = 'typeof t === "string"';
+    const guard = 'typeof t === "string"';
     switch (p.type) {
       case MatchType.Full:
-        m = `t === ${pk}`;
-        guard += ' && t.indexOf("\\0") < 0';
+        m = `t === ${pk} || (t.length > ${pk}.length && t.charCodeAt(${pk}.length) === 0 && t.startsWith(${pk}))`;
         break;
       case MatchType.Front:
         m = `t.startsWith(${pk})`;
-        guard += ' && t.indexOf("\\0") < 0';
         break;
       case MatchType.Middle:
         m = `t.includes(${pk})`;
@@ -110,7 +110,8 @@ class CodeGen {
         m = `t.endsWith(${pk})`;
         break;
       default:
-        return this.slow(pred);
+        m = `${this.konst(globOnString(p))}(t)`;
+        break;
     }
     return `((t = v[${JSON.stringify(f.name)}]), ${guard} ? ${neg}(${m}) : ${this.slow(pred)})`;
   }
@@ -143,6 +144,38 @@ function programBody(program: FilterProgram, gen: CodeGen): string {
   }
   code += 'return true;\n';
   return code;
+}
+
+const glob8 = new TextEncoder();
+
+/**
+ * A glob matcher for JS strings: runs lib/glob.c semantics directly on the UTF-16 code units while they are ASCII
+ * (then units and bytes coincide), and on the UTF-8 bytes otherwise.
+ */
+function globOnString(p: StringPattern): (s: string) => boolean {
+  return (s: string) => {
+    const c = cutAtNul(s);
+    for (let i = 0; i < c.length; i++) {
+      if (c.charCodeAt(i) > 127) {
+        const b = glob8.encode(c);
+        return globMatch(p.bytes, b, 0, b.length + 1);
+      }
+    }
+    return globMatchAscii(p.bytes, c);
+  };
+}
+
+function globMatchAscii(pat: Uint8Array, s: string): boolean {
+  const b = asciiScratch(s);
+  return globMatch(pat, b, 0, s.length + 1);
+}
+
+let scratch = new Uint8Array(256);
+function asciiScratch(s: string): Uint8Array {
+  if (scratch.length < s.length + 1) scratch = new Uint8Array(s.length * 2 + 1);
+  for (let i = 0; i < s.length; i++) scratch[i] = s.charCodeAt(i);
+  scratch[s.length] = 0;
+  return scratch;
 }
 
 export function compileFilter(program: FilterProgram, event: EventDescriptor): CompiledFilter {

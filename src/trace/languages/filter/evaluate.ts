@@ -131,7 +131,20 @@ export function testOnValues(pred: Predicate, event: EventDescriptor, v: Values,
   return r !== pred.not;
 }
 
-export function testOnRecord(pred: Predicate, rec: TraceRecord): boolean {
+function load(dv: DataView, offset: number, size: number, signed: boolean): number | bigint {
+  switch (size) {
+    case 1:
+      return signed ? dv.getInt8(offset) : dv.getUint8(offset);
+    case 2:
+      return signed ? dv.getInt16(offset, true) : dv.getUint16(offset, true);
+    case 4:
+      return signed ? dv.getInt32(offset, true) : dv.getUint32(offset, true);
+    default:
+      return signed ? dv.getBigInt64(offset, true) : dv.getBigUint64(offset, true);
+  }
+}
+
+export function testOnRecord(pred: Predicate, rec: TraceRecord, dv: DataView): boolean {
   if (pred.kind === 'nop') return false;
   const f = pred.field;
   const data = rec.data;
@@ -140,7 +153,7 @@ export function testOnRecord(pred: Predicate, rec: TraceRecord): boolean {
     if (f.source === 'cpu') x = rec.cpu | 0;
     else {
       const l = f.layout!;
-      x = readIntLE(data, l.offset, l.size, l.signed);
+      x = load(dv, l.offset, l.size, l.signed);
     }
     return compareNum(pred.op, x, typeof x === 'bigint' ? pred.value : Number(pred.value));
   }
@@ -148,7 +161,7 @@ export function testOnRecord(pred: Predicate, rec: TraceRecord): boolean {
   if (f.stringKind === 'comm') r = matchBytes(pred.pattern, commBytes(rec.comm), 0, COMM_LEN);
   else if (f.stringKind === 'static') r = matchBytes(pred.pattern, data, f.layout!.offset, f.size);
   else {
-    const loc = readIntLE(data, f.layout!.offset, 4, false) as number;
+    const loc = dv.getUint32(f.layout!.offset, true);
     const off = loc & 0xffff;
     const len = loc >>> 16;
     // A length beyond the record (never written by the encoder) is clamped rather than read past the end.
@@ -162,5 +175,14 @@ export function evaluateOnValues(program: FilterProgram, event: EventDescriptor,
 }
 
 export function evaluateOnRecord(program: FilterProgram, rec: TraceRecord): boolean {
-  return runProgram(program, (p) => testOnRecord(p, rec));
+  const dv = new DataView(rec.data.buffer, rec.data.byteOffset, rec.data.byteLength);
+  const e = program.entries;
+  const n = e.length;
+  let i = 0;
+  while (i < n) {
+    const entry = e[i];
+    if (testOnRecord(entry.pred, rec, dv) === entry.whenToBranch) i = entry.target + 1;
+    else i++;
+  }
+  return i === n;
 }

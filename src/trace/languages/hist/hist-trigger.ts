@@ -55,6 +55,7 @@ export class HistTrigger implements HistTriggerHandle {
   private readonly keyOffsets: number[];
   private readonly u64: U64 = { lo: 0, hi: 0 };
   private readonly valFields: readonly HistFieldSpec[];
+  private readonly singleString: boolean;
 
   constructor(
     readonly event: EventDescriptor,
@@ -71,6 +72,7 @@ export class HistTrigger implements HistTriggerHandle {
       return o;
     });
     this.valFields = hist.vals;
+    this.singleString = hist.keys.length === 1 && hist.keys[0].string !== undefined;
   }
 
   /** Attaches to a trigger created in another thread. */
@@ -116,20 +118,30 @@ export class HistTrigger implements HistTriggerHandle {
       return;
     }
     const key = w.key;
-    key.fill(0);
     const keys = this.hist.keys;
     const u = this.u64;
-    for (let i = 0; i < keys.length; i++) {
-      const f = keys[i];
-      const at = this.keyOffsets[i];
-      if (f.string) writeStringKey(w.keyBytes, at, stringKeyValue(f, values), f.size - 1);
-      else {
-        modifiedU64(f, values, ctx, u);
-        key[at >> 2] = u.lo;
-        key[(at >> 2) + 1] = u.hi;
+    // Only the words that can differ are hashed and compared: a lone string key up to its NUL, else all.
+    let words = key.length;
+    if (this.singleString) {
+      key.fill(0, 0, w.dirtyWords);
+      const n = writeStringKey(w.keyBytes, 0, stringKeyValue(keys[0], values), keys[0].size - 1);
+      words = Math.min(key.length, (n >> 2) + 1);
+      w.dirtyWords = words;
+    } else {
+      key.fill(0);
+      w.dirtyWords = key.length;
+      for (let i = 0; i < keys.length; i++) {
+        const f = keys[i];
+        const at = this.keyOffsets[i];
+        if (f.string) writeStringKey(w.keyBytes, at, stringKeyValue(f, values), f.size - 1);
+        else {
+          modifiedU64(f, values, ctx, u);
+          key[at >> 2] = u.lo;
+          key[(at >> 2) + 1] = u.hi;
+        }
       }
     }
-    const s = w.hit(hashKey(key), ctx.comm);
+    const s = w.hit(hashKey(key, words), ctx.comm, words);
     if (s < 0) return;
     const vals = this.valFields;
     for (let i = 0; i < vals.length; i++) {

@@ -103,22 +103,26 @@ export function modifiedU64(f: HistFieldSpec, v: Values, c: EmitContext, out: U6
 
 const encoder = new TextEncoder();
 
-/** Writes a string key's bytes (up to the first NUL, at most `max` bytes) at `at`; the rest stays zero. */
-export function writeStringKey(dst: Uint8Array, at: number, s: string, max: number): void {
+/**
+ * Writes a string key's bytes (up to the first NUL, at most `max` bytes) at `at`; the rest must already be zero.
+ * Returns the number of bytes written.
+ */
+export function writeStringKey(dst: Uint8Array, at: number, s: string, max: number): number {
   const n = s.length;
   let i = 0;
   for (; i < n && i < max; i++) {
     const ch = s.charCodeAt(i);
-    if (ch === 0) return;
+    if (ch === 0) return i;
     if (ch > 127) break;
     dst[at + i] = ch;
   }
-  if (i >= n || i >= max) return;
+  if (i >= n || i >= max) return i;
   const rest = encoder.encode(s.slice(i));
   for (let k = 0; k < rest.length && i < max; k++, i++) {
-    if (rest[k] === 0) return;
+    if (rest[k] === 0) return i;
     dst[at + i] = rest[k];
   }
+  return i;
 }
 
 /** The string value of a string key field: a char[N] keeps what fits in N bytes like the encoder stored it. */
@@ -127,9 +131,9 @@ export function stringKeyValue(f: HistFieldSpec, v: Values): string {
 }
 
 /** Mixes the key words into a 32-bit hash (never 0, so 0 can mean "empty" elsewhere). */
-export function hashKey(words: Uint32Array): number {
+export function hashKey(words: Uint32Array, n: number = words.length): number {
   let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < words.length; i++) {
+  for (let i = 0; i < n; i++) {
     h = Math.imul(h ^ words[i], 0x01000193);
     h ^= h >>> 15;
   }

@@ -156,6 +156,8 @@ export class HistWriter {
   private readonly entryBase: number;
   private readonly sumOffset: number;
   private seenGen: number;
+  /** Words of `key` the last caller may have left non-zero. */
+  dirtyWords = 0;
   /** Scratch key the caller fills before `hit()`. */
   readonly key: Uint32Array;
   readonly keyBytes: Uint8Array;
@@ -198,10 +200,10 @@ export class HistWriter {
    * Adds one hit for the key in `this.key`: returns the index of the entry's first sum in `f64` (so the caller adds
    * its values), or -1 when paused or dropped (table full). `comm` fills the execname of a new entry.
    */
-  hit(hash: number, comm: string | undefined): number {
+  hit(hash: number, comm: string | undefined, cmpWords: number = this.keyWords): number {
     const gen = Atomics.load(this.ctrl, C_CLEAR_GEN);
     if (gen !== this.seenGen) this.reset(gen);
-    const kw = this.keyWords;
+    const kw = cmpWords;
     const key = this.key;
     let idx = hash & this.mask;
     for (;;) {
@@ -231,7 +233,7 @@ export class HistWriter {
       return -1;
     }
     const at = (this.entryBase >> 2) + count * this.entryWords;
-    for (let k = 0; k < kw; k++) this.keys32[at + k] = key[k];
+    for (let k = 0; k < this.keyWords; k++) this.keys32[at + k] = key[k];
     const s = (this.entryBase + count * this.entryWords * 4 + this.sumOffset) >> 3;
     const n = this.table.shape.nSums;
     this.f64[s] = 1;
