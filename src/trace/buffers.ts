@@ -104,6 +104,17 @@ function unreadBytes(v: RingViews): number {
   return bytes;
 }
 
+/** Unconsumed records in a ring, from its counters only (cheap enough for poll). */
+export function ringEntries(v: RingViews): number {
+  const f = v.f;
+  return Math.max(0, writtenOf(v) - f[F_OVERRUN] - f[F_READ] - f[F_CLEARED]);
+}
+
+/** Records lost to overwriting since the last clear. */
+export function ringOverrun(v: RingViews): number {
+  return v.f[F_OVERRUN] - v.f[F_BASE_OVERRUN];
+}
+
 export function ringStats(s: SharedState, instance: number, cpu: number, v: RingViews | undefined): CpuStats {
   const nowTs = BigInt(readClock(s, clockOf(s, instance)));
   if (!v)
@@ -119,8 +130,8 @@ export function ringStats(s: SharedState, instance: number, cpu: number, v: Ring
       written: 0,
     };
   const f = v.f;
-  const entries = Math.max(0, writtenOf(v) - f[F_OVERRUN] - f[F_READ] - f[F_CLEARED]);
-  const overrun = f[F_OVERRUN] - f[F_BASE_OVERRUN];
+  const entries = ringEntries(v);
+  const overrun = ringOverrun(v);
   const oldest = new RingCursor(v, cpu, false).peek();
   return {
     entries,

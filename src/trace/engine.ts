@@ -3,7 +3,7 @@
  * thread that shares the engine's state (workers created after ntrace was first imported in the main thread do
  * automatically; see shared-state.ts). Instances are addressed by index (TOP_INSTANCE = 0), events by id.
  */
-import { type CpuStats, clearRing, ringStats, ringsOf } from './buffers.js';
+import { type CpuStats, clearRing, ringEntries, ringOverrun, ringStats, ringsOf } from './buffers.js';
 import { FTRACE_PRINT_ID, FTRACE_RAW_DATA_ID } from './builtin-events.js';
 import { clockId, clockInNs, readClock } from './clocks.js';
 import { context } from './context.js';
@@ -273,9 +273,9 @@ export function bufferTotals(instance: number, cpu?: number): { entries: number;
   let written = 0;
   for (const [c, v] of ringsOf(s(), instance)) {
     if (cpu !== undefined && c !== cpu) continue;
-    const st = ringStats(s(), instance, c, v);
-    entries += st.entries;
-    written += st.written;
+    const e = ringEntries(v);
+    entries += e;
+    written += e + ringOverrun(v);
   }
   return { entries, written };
 }
@@ -284,7 +284,7 @@ export function bufferTotals(instance: number, cpu?: number): { entries: number;
 export function hasData(instance: number, cpu?: number): boolean {
   for (const [c, v] of ringsOf(s(), instance)) {
     if (cpu !== undefined && c !== cpu) continue;
-    if (ringStats(s(), instance, c, v).entries > 0) return true;
+    if (ringEntries(v) > 0) return true;
   }
   return false;
 }
