@@ -69,3 +69,14 @@ export const kmallocEvent = makeEvent(320, 'kmem', 'kmalloc', [
   { name: 'gfp_flags', type: 'u32' },
   { name: 'node', type: 's32' },
 ]);
+
+/** Shaped like signal:signal_generate (the tracing-error-log selftest's event). */
+export const signalGenerate = makeEvent(330, 'signal', 'signal_generate', [
+  { name: 'sig', type: 's32' },
+  { name: 'errno', type: 's32' },
+  { name: 'code', type: 's32' },
+  { name: 'comm', type: 'char[16]' },
+  { name: 'pid', type: 's32' },
+  { name: 'group', type: 's32' },
+  { name: 'result', type: 's32' },
+]);
