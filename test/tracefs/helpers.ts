@@ -1,6 +1,7 @@
 /** Mounting ntrace's tracefs in tests, and running shell commands against it. */
 import { spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
+import { clearBuffer, setTracingOn } from '../../src/trace/engine.js';
 import { type MountOptions, mount, type TracefsMount } from '../../src/tracefs/index.js';
 import { tempMountpoint } from '../support/mount.js';
 
@@ -9,6 +10,9 @@ export async function mountTracefs(t: TestContext, options: MountOptions = {}): 
   let m: TracefsMount | undefined;
   const dir = tempMountpoint(t, () => m?.close() ?? Promise.resolve());
   m = await mount(dir, options);
+  // The engine is process-wide: start every test with an empty, running top-level buffer.
+  clearBuffer(0);
+  setTracingOn(0, true);
   return m;
 }
 
@@ -35,4 +39,38 @@ export function ok(script: string, cwd?: string): string {
 let serial = 0;
 export function uniqueSystem(prefix: string): string {
   return `${prefix}${process.pid % 10000}_${++serial}`;
+}
+
+const PY_PRELUDE = `
+import os, errno, sys, select, time
+def t(f):
+    try:
+        r = f()
+        print('OK' if r is None else r)
+    except OSError as e:
+        print(errno.errorcode[e.errno])
+def w(path, data, flags=os.O_WRONLY):
+    fd = os.open(path, flags)
+    try:
+        return os.write(fd, data)
+    finally:
+        os.close(fd)
+`;
+
+/**
+ * Runs python3 statements after a prelude with `t(lambda: ...)` (prints the result, `OK`, or the errno name) and
+ * `w(path, bytes)` (one write(2), returns the count): the shell cannot show errnos or short counts exactly.
+ */
+export function py(code: string, cwd?: string): string[] {
+  const r = spawnSync('python3', ['-c', PY_PRELUDE + code], { encoding: 'utf8', timeout: 20_000, cwd });
+  if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
+  return r.stdout.trimEnd().split('\n');
+}
+
+/** assert.match with a short message (trace text can be long). */
+export function assertMatch(text: string, re: RegExp, label = ''): void {
+  if (!re.test(text)) {
+    const shown = text.length > 1200 ? `${text.slice(0, 600)}\n…\n${text.slice(-600)}` : text;
+    throw new Error(`${label ? `${label}: ` : ''}${re} did not match:\n${shown}`);
+  }
 }

@@ -1,0 +1,238 @@
+/** Every top-level file through the mount, with the kernel's modes, contents and errnos. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { defineEvent } from '../../src/trace/event.js';
+import { assertMatch, mountTracefs, ok, py, sh, uniqueSystem } from './helpers.js';
+
+test('top-level layout and modes are the kernel defaults', async (t) => {
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  const modes = Object.fromEntries(
+    ok(`cd ${d} && stat -c '%n %a' * per_cpu/cpu0/* options/overwrite 2>/dev/null || stat -c '%n %a' *`)
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')),
+  );
+  const expected: Record<string, string> = {
+    README: '440',
+    available_events: '440',
+    available_tracers: '440',
+    buffer_size_kb: '640',
+    buffer_total_size_kb: '440',
+    current_tracer: '640',
+    error_log: '640',
+    events: '755',
+    free_buffer: '200',
+    instances: '750',
+    options: '750',
+    per_cpu: '750',
+    saved_cmdlines: '440',
+    set_event: '640',
+    timestamp_mode: '440',
+    trace: '640',
+    trace_clock: '640',
+    trace_marker: '220',
+    trace_marker_raw: '220',
+    trace_options: '640',
+    trace_pipe: '440',
+    tracing_on: '640',
+  };
+  for (const [name, mode] of Object.entries(expected)) assert.equal(modes[name], mode, name);
+  assert.equal(ok(`stat -c %a ${d}`).trim(), '700');
+  assert.equal(ok(`stat -c %a ${d}/options/overwrite`).trim(), '640');
+});
+
+test('README describes the mount options line and what is supported', async (t) => {
+  const m = await mountTracefs(t);
+  const readme = ok(`cat ${m.mountpoint}/README`);
+  assert.match(readme, /^tracing mini-HOWTO/);
+  assert.match(readme, /\[uid=<uid>\] \[gid=<gid>\] \[mode=<mode>\]/);
+  assert.match(readme, /\[gid=<gid>\]/); // what the kernel selftests `require`
+  assert.match(readme, /trace_pipe\t\t- A consuming read/);
+  assert.doesNotMatch(readme, /kprobe|set_ftrace_filter/);
+});
+
+test('tracer, clock, timestamp_mode, tracing_on, buffer sizes', async (t) => {
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  ok(`echo cpu0 exists once something was written > ${d}/trace_marker`);
+  assert.equal(ok(`cat ${d}/available_tracers`), 'nop\n');
+  assert.equal(ok(`cat ${d}/current_tracer`), 'nop\n');
+  ok(`echo nop > ${d}/current_tracer`);
+  assert.equal(ok(`cat ${d}/timestamp_mode`), '[delta] absolute\n');
+  assert.equal(ok(`cat ${d}/trace_clock`), '[local] global counter uptime mono mono_raw boot\n');
+  ok(`echo global > ${d}/trace_clock`);
+  assert.equal(ok(`cat ${d}/trace_clock`), 'local [global] counter uptime mono mono_raw boot\n');
+  ok(`echo local > ${d}/trace_clock`);
+  assert.equal(ok(`cat ${d}/tracing_on`), '1\n');
+  const out = py(`
+t(lambda: w('${d}/current_tracer', b'function'))
+t(lambda: w('${d}/trace_clock', b'nosuch'))
+t(lambda: w('${d}/tracing_on', b'x'))
+t(lambda: w('${d}/tracing_on', b' 1'))
+t(lambda: w('${d}/tracing_on', b'0'))
+print(open('${d}/tracing_on').read().strip())
+t(lambda: w('${d}/tracing_on', b'2\\n'))
+print(open('${d}/tracing_on').read().strip())
+t(lambda: w('${d}/buffer_size_kb', b'0'))
+t(lambda: w('${d}/buffer_size_kb', b'abc'))
+t(lambda: w('${d}/buffer_size_kb', b'64\\n'))
+print(open('${d}/buffer_size_kb').read().strip())
+print(open('${d}/per_cpu/cpu0/buffer_size_kb').read().strip())
+t(lambda: w('${d}/buffer_total_size_kb', b'1', os.O_WRONLY))
+`);
+  assert.deepEqual(out, [
+    'EINVAL',
+    'EINVAL',
+    'EINVAL',
+    'EINVAL',
+    '1',
+    '0',
+    '2',
+    '1',
+    'EINVAL',
+    'EINVAL',
+    '3',
+    '64',
+    '64',
+    'EACCES',
+  ]);
+  assert.match(ok(`cat ${d}/buffer_total_size_kb`), /^\d+\n$/);
+});
+
+test('trace_marker writes ftrace:print; refused with EBADF while tracing is off; trace_marker_raw', async (t) => {
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  ok(`echo hello marker > ${d}/trace_marker`);
+  assertMatch(ok(`cat ${d}/trace`), /tracing_mark_write: hello marker$/m);
+  const out = py(`
+t(lambda: w('${d}/trace_marker_raw', b'ab'))
+t(lambda: w('${d}/trace_marker_raw', b'\\x01\\x00\\x00\\x00xyz'))
+w('${d}/tracing_on', b'0')
+t(lambda: w('${d}/trace_marker', b'off'))
+w('${d}/tracing_on', b'1')
+t(lambda: w('${d}/trace_marker', b'x' * 10000))
+t(lambda: open('${d}/trace_marker').read())
+`);
+  assert.equal(out[0], 'EINVAL');
+  assert.equal(out[1], '7');
+  assert.equal(out[2], 'EBADF');
+  assert.ok(Number(out[3]) > 3000 && Number(out[3]) < 10000, `short count for a long marker: ${out[3]}`);
+  assert.equal(out[4], 'EACCES');
+  assertMatch(ok(`cat ${d}/trace`), /buf: 78 79 7a$/m);
+});
+
+test('trace: O_TRUNC clears, per_cpu trace and stats, saved_cmdlines', async (t) => {
+  const sys = uniqueSystem('files');
+  const ev = defineEvent(sys, 'tick', { n: 'u32' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  ok(`echo 1 > ${d}/events/${sys}/tick/enable`);
+  for (let i = 0; i < 5; i++) ev.emit({ n: i });
+  const trace = ok(`cat ${d}/trace`);
+  assertMatch(trace, /entries-in-buffer\/entries-written: 5\/5 {3}#P:\d+/);
+  assert.equal(trace.match(/tick: n=\d/g)?.length, 5);
+  const cpus = ok(`ls ${d}/per_cpu`).trim().split('\n');
+  assert.ok(cpus.includes('cpu0'), cpus.join(','));
+  assert.deepEqual(ok(`ls ${d}/per_cpu/cpu0`).trim().split('\n'), [
+    'buffer_size_kb',
+    'stats',
+    'trace',
+    'trace_pipe',
+    'trace_pipe_raw',
+  ]);
+  const perCpu = cpus.map((c) => ok(`cat ${d}/per_cpu/${c}/trace`)).join('');
+  assert.equal(perCpu.match(/tick: n=\d/g)?.length, 5);
+  const stats = cpus.map((c) => ok(`cat ${d}/per_cpu/${c}/stats`));
+  assert.ok(
+    stats.some((s) => /^entries: 5$/m.test(s)),
+    stats.join('\n'),
+  );
+  assert.match(stats[0], /^overrun: \d+\ncommit overrun: \d+\nbytes: \d+\noldest event ts: /m);
+  assert.match(ok(`cat ${d}/saved_cmdlines`), new RegExp(`^${process.pid} \\S+`, 'm'));
+  ok(`echo > ${d}/trace`);
+  assert.doesNotMatch(ok(`cat ${d}/trace`), /tick:/);
+  assertMatch(ok(`cat ${d}/trace`), /entries-in-buffer\/entries-written: 0\//);
+});
+
+test('trace_options and options/ switch the output', async (t) => {
+  const sys = uniqueSystem('opts');
+  const ev = defineEvent(sys, 'e', { v: 'u32' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  const opts = ok(`cat ${d}/trace_options`);
+  assert.match(opts, /^overwrite$/m);
+  assert.match(opts, /^noraw$/m);
+  assert.match(opts, /^context-info$/m);
+  assert.equal(ok(`cat ${d}/options/context-info`), '1\n');
+  ok(`echo 1 > ${d}/events/${sys}/e/enable`);
+  ev.emit({ v: 7 });
+  ok(`echo nocontext-info > ${d}/trace_options`);
+  assert.equal(ok(`cat ${d}/options/context-info`), '0\n');
+  assertMatch(ok(`cat ${d}/trace`), /^e: v=7$/m);
+  ok(`echo 1 > ${d}/options/context-info`);
+  assert.match(ok(`cat ${d}/trace_options`), /^context-info$/m);
+  assert.deepEqual(
+    py(`
+t(lambda: w('${d}/trace_options', b'nosuch'))
+t(lambda: w('${d}/options/raw', b'2'))
+`),
+    ['EINVAL', 'EINVAL'],
+  );
+});
+
+test('error_log: O_TRUNC clears (filter errors land there)', async (t) => {
+  const sys = uniqueSystem('elog');
+  defineEvent(sys, 'e', { v: 'u32' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  assert.equal(ok(`cat ${d}/error_log`), '');
+  const r = sh(`echo 'nosuchfield == 1' > ${d}/events/${sys}/e/filter`);
+  assert.notEqual(r.code, 0);
+  assert.match(
+    ok(`cat ${d}/error_log`),
+    /event filter parse error: error: Field not found\n {2}Command: nosuchfield == 1\n/,
+  );
+  ok(`echo > ${d}/error_log`);
+  assert.equal(ok(`cat ${d}/error_log`), '');
+});
+
+test('create, unlink, rename, link, symlink, mknod and mkdir outside instances get the kernel errnos', async (t) => {
+  const sys = uniqueSystem('errno');
+  defineEvent(sys, 'e', { v: 'u32' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  const e = `${d}/events/${sys}/e`;
+  const out = py(`
+t(lambda: os.close(os.open('${d}/newf', os.O_CREAT|os.O_WRONLY)))
+t(lambda: os.close(os.open('${e}/newf', os.O_CREAT|os.O_WRONLY)))
+t(lambda: os.unlink('${d}/README'))
+t(lambda: os.unlink('${e}/id'))
+t(lambda: os.rename('${d}/README', '${d}/x'))
+t(lambda: os.rename('${e}/id', '${e}/x'))
+t(lambda: os.link('${d}/README', '${d}/y'))
+t(lambda: os.symlink('a', '${d}/z'))
+t(lambda: os.symlink('a', '${d}/events/z'))
+t(lambda: os.mknod('${d}/p', 0o600|0o010000))
+t(lambda: os.mkdir('${d}/dd'))
+t(lambda: os.mkdir('${d}/events/dd'))
+t(lambda: os.rmdir('${d}/events/${sys}'))
+t(lambda: os.rmdir('${d}/options'))
+`);
+  assert.deepEqual(out, [
+    'EACCES',
+    'EACCES',
+    'EPERM',
+    'EPERM',
+    'EPERM',
+    'EPERM',
+    'EPERM',
+    'EPERM',
+    'EPERM',
+    'EPERM',
+    'EPERM',
+    'EPERM',
+    'EPERM',
+    'EPERM',
+  ]);
+});
