@@ -96,7 +96,11 @@ interface Parked {
 
 interface FileInfo {
   readonly stream: boolean;
+  readonly pollable: boolean;
 }
+
+/** What poll(2) reports for a file that cannot be polled (the kernel's DEFAULT_POLLMASK): always ready. */
+const DEFAULT_POLLMASK = 0x001 | 0x004 | 0x040 | 0x100;
 
 /** A name taken by READDIR(PLUS): its encoded length is fixed when taken, so the reply size is known up front. */
 interface Taken {
@@ -587,7 +591,7 @@ export class FuseServer {
       new AbortController(),
       (ctx) => this.vfs.open(ino, flags, ctx),
       (r) => {
-        this.files.set(r.fh, { stream: r.stream });
+        this.files.set(r.fh, { stream: r.stream, pollable: r.pollable });
         this.replyOpen(unique, r.fh, this.openFlags(r));
       },
       (r) => this.vfs.release(r.fh),
@@ -606,7 +610,7 @@ export class FuseServer {
       undefined,
       (ctx) => this.vfs.create(parent, name, mode, flags, ctx),
       (r) => {
-        this.files.set(r.open.fh, { stream: r.open.stream });
+        this.files.set(r.open.fh, { stream: r.open.stream, pollable: r.open.pollable });
         const o = this.outView;
         const b = OUT_HEADER_SIZE;
         putEntry(o, b, r.entry);
@@ -754,17 +758,33 @@ export class FuseServer {
     const khLo = v.getUint32(at + 8, true);
     const khHi = v.getUint32(at + 12, true);
     const flags = v.getUint32(at + 16, true);
+    const reply = (revents: number) => {
+      this.outView.setUint32(OUT_HEADER_SIZE, revents, true);
+      this.outView.setUint32(OUT_HEADER_SIZE + 4, 0, true);
+      this.send(unique, 0, 8);
+    };
+    // Never ENOSYS: the kernel would stop sending POLL for every file of the mount, pollable ones included.
+    if (this.files.get(fh)?.pollable === false) {
+      reply(DEFAULT_POLLMASK);
+      return;
+    }
     const wake = flags & FUSE_POLL_SCHEDULE_NOTIFY ? () => this.notifyPoll(khLo, khHi) : undefined;
     this.call(
       unique,
       Op.POLL,
       new AbortController(),
-      (ctx) => this.vfs.poll(fh, wake, ctx),
-      (revents) => {
-        this.outView.setUint32(OUT_HEADER_SIZE, revents, true);
-        this.outView.setUint32(OUT_HEADER_SIZE + 4, 0, true);
-        this.send(unique, 0, 8);
+      (ctx) => {
+        try {
+          const r = this.vfs.poll(fh, wake, ctx);
+          return isPromise(r)
+            ? r.catch((err) => (errnoOf(err) === ENOSYS ? DEFAULT_POLLMASK : Promise.reject(err)))
+            : r;
+        } catch (err) {
+          if (errnoOf(err) === ENOSYS) return DEFAULT_POLLMASK;
+          throw err;
+        }
       },
+      reply,
     );
   }
 

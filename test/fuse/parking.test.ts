@@ -8,7 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { mountForTest } from '../support/mount.js';
+import { eventually, mountForTest } from '../support/mount.js';
 
 interface Done {
   code: number | null;
@@ -43,20 +43,21 @@ test('a reader blocked on the pipe is woken by a writer through the mount', asyn
   const m = await mountForTest(t);
   const reader = start('head', ['-c', '6', `${m.mountpoint}/pipe`]);
   t.after(() => reader.child.kill('SIGKILL'));
-  assert.equal(await within(reader.done, 300), 'pending', 'the read must wait for data');
+  assert.ok(await eventually(() => m.stats().parked >= 1, 5000), 'the read was never parked');
+  assert.equal(await within(reader.done, 200), 'pending', 'the read must wait for data');
   const w = spawnSync('sh', ['-c', `printf 'hello\\n' > ${m.mountpoint}/pipe`], { encoding: 'utf8' });
   assert.equal(w.status, 0, w.stderr);
   const r = await within(reader.done, 5000);
   assert.notEqual(r, 'pending');
   assert.deepEqual(r, { code: 0, signal: null, out: 'hello\n', err: '' });
-  assert.ok(m.stats().parked >= 1);
 });
 
 test('a reader blocked on the pipe is woken from the tree side through the doorbell', async (t) => {
   const m = await mountForTest(t);
   const reader = start('head', ['-c', '5', `${m.mountpoint}/pipe`]);
   t.after(() => reader.child.kill('SIGKILL'));
-  assert.equal(await within(reader.done, 300), 'pending');
+  assert.ok(await eventually(() => m.stats().parked >= 1, 5000), 'the read was never parked');
+  assert.equal(await within(reader.done, 200), 'pending');
   m.post({ type: 'push', text: 'data!' }); // post() rings the doorbell: the serving thread is blocked in read(2)
   const r = await within(reader.done, 5000);
   assert.notEqual(r, 'pending');
@@ -67,7 +68,7 @@ test('a reader blocked on the pipe is woken from the tree side through the doorb
 test('timeout -s INT interrupts a parked read (INTERRUPT → EINTR) and the mount keeps serving', async (t) => {
   const m = await mountForTest(t);
   const began = Date.now();
-  const r = spawnSync('timeout', ['-s', 'INT', '0.3', 'cat', `${m.mountpoint}/pipe`], {
+  const r = spawnSync('timeout', ['-s', 'INT', '0.5', 'cat', `${m.mountpoint}/pipe`], {
     encoding: 'utf8',
     timeout: 10_000,
   });
@@ -87,6 +88,10 @@ test('poll(2) on the pipe blocks, then wakes when data arrives (NOTIFY_POLL)', a
   const m = await mountForTest(t);
   const script = [
     'import os, select, sys, time',
+    // A file without poll support is always ready, and polling it must not turn POLL off for the mount.
+    `plain = os.open(${JSON.stringify(`${m.mountpoint}/hello`)}, os.O_RDONLY)`,
+    'q = select.poll(); q.register(plain, select.POLLIN)',
+    'print("plain", q.poll(0)[0][1] & select.POLLIN, flush=True)',
     `fd = os.open(${JSON.stringify(`${m.mountpoint}/pipe`)}, os.O_RDONLY)`,
     'p = select.poll(); p.register(fd, select.POLLIN)',
     'print("empty", p.poll(0), flush=True)',
@@ -96,17 +101,24 @@ test('poll(2) on the pipe blocks, then wakes when data arrives (NOTIFY_POLL)', a
   ].join('\n');
   const py = start('python3', ['-c', script]);
   t.after(() => py.child.kill('SIGKILL'));
-  assert.equal(await within(py.done, 400), 'pending', 'poll must block while the pipe is empty');
+  // Once it printed "empty", it is about to block in poll(2): give it time to prove it stays blocked.
+  let out = '';
+  py.child.stdout!.on('data', (d: string) => {
+    out += d;
+  });
+  assert.ok(await eventually(() => out.includes('empty'), 5000), 'the poller never started');
+  assert.equal(await within(py.done, 300), 'pending', 'poll must block while the pipe is empty');
   m.post({ type: 'push', text: 'ping' });
   const r = await within(py.done, 5000);
   assert.notEqual(r, 'pending');
   const lines = (r as Done).out.trim().split('\n');
+  assert.equal(lines.shift(), 'plain 1');
   assert.equal(lines[0], 'empty []');
   const [, pollin, waited] = lines[1].split(' ');
   assert.equal(pollin, '1');
   assert.ok(Number(waited) >= 0.2, `poll returned after ${waited} s, before any data existed`);
   assert.equal(lines[2], 'read ping');
-  assert.ok((m.stats().requests.POLL ?? 0) >= 2);
+  assert.ok((m.stats().requests.POLL ?? 0) >= 3);
 });
 
 test('the doorbell rung from another thread runs the wake callbacks on the serving thread', async (t) => {

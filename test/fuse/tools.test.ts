@@ -20,9 +20,10 @@ test('ls -l, stat, find and cat see the tree', async (t) => {
 
   const ls = sh(`ls -l ${mnt}`);
   assert.equal(ls.code, 0, ls.err);
-  assert.match(ls.out, /^-r--r--r-- 1 root root 0 .* hello$/m);
-  assert.match(ls.out, /^-rw-r--r-- 1 root root 0 .* rw$/m);
-  assert.match(ls.out, /^dr-?w?x.* events$/m);
+  assert.match(ls.out, /^-r--r--r-- 1 root root +0 .* hello$/m);
+  assert.match(ls.out, /^-rw-r--r-- 1 root root +0 .* rw$/m);
+  assert.match(ls.out, /^lrwxrwxrwx 1 root root +12 .* link -> dir\/sub\/leaf$/m);
+  assert.match(ls.out, /^drwxr-xr-x \d+ root root +0 .* events$/m);
 
   const st = sh(`stat -c '%F %a %s %u:%g' ${mnt}/hello ${mnt}/dir ${mnt}/events/sys1/ev2/id`);
   assert.equal(st.code, 0, st.err);
@@ -109,6 +110,30 @@ test('mkdir/rmdir where the tree allows it, EPERM elsewhere; touch EACCES; mv EP
   assert.notEqual(mv.code, 0);
   assert.match(mv.err, /Operation not permitted/);
   assert.equal(sh(`cat ${mnt}/rw`).out, 'initial\n');
+});
+
+test('symlinks resolve; ln, ln -s, mknod and rm are refused; statfs and utimes work', async (t) => {
+  const m = await mountForTest(t);
+  const mnt = m.mountpoint;
+  assert.equal(sh(`readlink ${mnt}/link`).out, 'dir/sub/leaf\n');
+  assert.equal(sh(`cat ${mnt}/link`).out, 'leaf\n');
+  for (const cmd of [
+    `ln -s x ${mnt}/instances/l`,
+    `ln ${mnt}/rw ${mnt}/instances/h`,
+    `mknod ${mnt}/instances/p p`,
+    `rm ${mnt}/rw`,
+  ]) {
+    const r = sh(cmd);
+    assert.notEqual(r.code, 0, cmd);
+    assert.match(r.err, /Operation not permitted/, cmd);
+  }
+  const df = sh(`stat -f -c '%l %S' ${mnt}`);
+  assert.equal(df.code, 0, df.err);
+  assert.equal(df.out, '255 4096\n');
+  assert.equal(
+    sh(`touch -d '2020-01-02 03:04:05.5' ${mnt}/rw && stat -c %y ${mnt}/rw`).out,
+    '2020-01-02 03:04:05.500000000 +0000\n',
+  );
 });
 
 test('a directory created by the tree appears in ls at once (cached listings are invalidated)', async (t) => {

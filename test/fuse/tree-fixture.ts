@@ -8,6 +8,7 @@
  *   shared       0444  the value of the shared counter (vfsData.shared) at the last wake-up
  *   pipe         0644  stream: reads park until data is written (or pushed by a message); pollable
  *   dir/sub/leaf 0444
+ *   link         -> dir/sub/leaf
  *   events/<sys>/<event>/{enable,id,format}   template directories, like eventfs
  *   instances/   mkdir/rmdir allowed here only
  *
@@ -117,6 +118,7 @@ export function createVfs(given: FixtureData | undefined, env: VfsEnv): Kernfs {
 
   const sub = tree.createDir(tree.createDir(root, 'dir'), 'sub');
   tree.createFile(sub, 'leaf', { show: () => 'leaf\n' }, { mode: 0o444 });
+  tree.createSymlink(root, 'link', 'dir/sub/leaf');
 
   interface EventData {
     readonly id: number;
