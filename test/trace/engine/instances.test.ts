@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { Worker } from 'node:worker_threads';
+import { setEnvironmentData, Worker } from 'node:worker_threads';
 import { defineEvent } from '../../../src/index.js';
 import {
   bufferSizeKb,
@@ -18,6 +18,7 @@ import {
   setClock,
   setEventEnabled,
   setTracingOn,
+  sharedHandles,
   TOP_INSTANCE,
   TraceIterator,
 } from '../../../src/trace/engine.js';
@@ -27,7 +28,9 @@ const ev = defineEvent('inst', 'rec', { n: 'u32' });
 const ns = (inst: number) => drain(new TraceIterator(inst)).map((r) => decodeRecord(r).n);
 
 async function runWorker(workerData: unknown): Promise<Record<string, unknown>> {
-  const w = new Worker(new URL('./fixtures/control-worker.js', import.meta.url), { workerData });
+  const w = new Worker(new URL('./fixtures/control-worker.js', import.meta.url), {
+    workerData,
+  });
   try {
     const [m] = await once(w, 'message');
     return m as Record<string, unknown>;
@@ -134,4 +137,20 @@ test('each instance has its own clock and buffer size', (t) => {
   ev.emit({ n: 3 });
   assert.deepEqual(ns(a), [3], 'resizing replaced the buffer');
   for (const c of ['local', 'global', 'uptime', 'mono', 'mono_raw', 'boot']) assert.ok(setClock(a, c), c);
+});
+
+test('a thread that did not inherit the shared state attaches with the handles', async () => {
+  const key = 'ntrace.shared-state.v1';
+  // Simulate a worker created before ntrace was imported: hide the published state from it.
+  setEnvironmentData(key, undefined as never);
+  try {
+    const isolated = await runWorker({ cmd: 'list' });
+    assert.ok(!(isolated.events as string[]).includes('inst:rec'), 'without the handles it sees another state');
+    const attached = await runWorker({ cmd: 'list', handles: sharedHandles() });
+    assert.ok((attached.events as string[]).includes('inst:rec'));
+  } finally {
+    setEnvironmentData(key, sharedHandles() as never);
+  }
+  const again = await runWorker({ cmd: 'list' });
+  assert.ok((again.events as string[]).includes('inst:rec'));
 });
