@@ -3,9 +3,10 @@
  * See docs/KERNFS.md for the model and where it differs from Linux kernfs.
  */
 import { FsError, fail } from './errors.js';
+import { ensureAttrs, explicitAttrs, modeOf } from './explicit-attrs.js';
+import { InodeTable } from './inodes.js';
+import { isPromise, then } from './maybe-promise.js';
 import {
-  inGroup,
-  mayAccess,
   O_ACCMODE,
   O_RDONLY,
   O_WRONLY,
@@ -27,15 +28,19 @@ import {
   FileNode,
   type KernfsNode,
   MAX_SLOTS,
-  NodeAttrs,
   REMOVED,
   SlottedNode,
   SymlinkNode,
   TemplateFile,
   templateIno,
 } from './node.js';
+import { ChangeNotifier } from './notify.js';
 import { OpenFile } from './open-file.js';
 import type { FileOps, TemplateTable } from './ops.js';
+import type { KernfsOptions, Owner, SyscallHooks } from './options.js';
+import { Ownership } from './ownership.js';
+import { Permissions } from './permissions.js';
+import { PollWaiters } from './poll-waiters.js';
 import { SlotAllocator } from './slots.js';
 import { checkName, tableIndex } from './template.js';
 import {
@@ -54,71 +59,18 @@ import {
   POLLOUT,
   POLLPRI,
   POLLRDNORM,
-  ROOT_INO,
   type StatFs,
   type Vfs,
   type VfsChange,
 } from './vfs.js';
 
-export interface Owner {
-  readonly uid: number;
-  readonly gid: number;
-}
-
-/**
- * Directory-changing syscalls, per tree. Each is called after kernfs's own checks (existence, permission on the
- * parent) and does the work through the tree-building API. Absent hooks answer EPERM, as Linux kernfs does.
- */
-export interface SyscallHooks {
-  /** Create `name` in `parent` (e.g. with `tree.createDir`) and return it. */
-  mkdir?(parent: DirNode, name: string, mode: number, ctx: OpContext): MaybePromise<DirNode>;
-  /** Remove `node` (e.g. with `tree.remove`, which answers EBUSY for a busy node). */
-  rmdir?(node: DirNode, ctx: OpContext): MaybePromise<void>;
-  /** Move `node` (e.g. with `tree.move`). `flags` are renameat2's. */
-  rename?(node: SlottedNode, newParent: DirNode, newName: string, flags: number, ctx: OpContext): MaybePromise<void>;
-}
-
-/**
- * The owner of a node on which no uid/gid was set explicitly (or whose explicit one was reset). Called for non-root
- * nodes only, when someone asks (stat, permission check): nothing is stored per node. Default: the parent's owner.
- */
-export type OwnershipPolicy = (node: KernfsNode, tree: Kernfs) => Owner;
-
-export interface KernfsOptions {
-  /** Owner and permission bits of the root, like tracefs's uid=/gid=/mode= mount options. Default 0:0 0755. */
-  readonly uid?: number;
-  readonly gid?: number;
-  readonly mode?: number;
-  readonly hooks?: SyscallHooks;
-  readonly ownership?: OwnershipPolicy;
-  /** How long the kernel may cache entries and attributes. Default 1 s each (changes are notified anyway). */
-  readonly cache?: Partial<CacheHints>;
-  /** Clock for timestamps, ms since the epoch. Default Date.now. */
-  readonly now?: () => number;
-  /** Number of inode slots before the allocator wraps (tests use a small one). Default 2^37. */
-  readonly slotLimit?: number;
-}
-
-/** A counted kernel reference ("inode") to a node; exists only while the lookup count is positive. */
-class Inode {
-  nlookup = 0;
-  constructor(readonly node: KernfsNode) {}
-}
+export type { KernfsOptions, Owner, OwnershipPolicy, SyscallHooks } from './options.js';
 
 /** What poll answers for a file whose node is gone, like Linux kernfs (DEFAULT_POLLMASK | EPOLLERR | EPOLLPRI). */
 const POLLWRNORM = 0x100;
 const STALE_POLL = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM | POLLERR | POLLPRI;
 
 const encoder = new TextEncoder();
-
-function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
-}
-
-/** Apply `f` to a value that may still be pending. */
-function then<T, U>(value: MaybePromise<T>, f: (v: T) => U): MaybePromise<U> {
-  return isPromise(value) ? Promise.resolve(value).then(f) : f(value);
-}
 
 function toBytes(data: string | Uint8Array): Uint8Array {
   return typeof data === 'string' ? encoder.encode(data) : data;
@@ -137,18 +89,15 @@ function isAncestorOrSelf(ancestor: KernfsNode, node: KernfsNode): boolean {
 export class Kernfs implements Vfs {
   readonly root: DirNode;
   private readonly hooks: SyscallHooks;
-  private readonly policy: OwnershipPolicy | undefined;
   private readonly cache: CacheHints;
   private readonly now: () => number;
   private readonly mountTimeMs: number;
   private readonly slots: SlotAllocator;
-  private mountUid: number;
-  private mountGid: number;
-  /** Explicit uids/gids set under an older epoch are ignored (remount-style reset without a walk). */
-  private uidEpoch = 0;
-  private gidEpoch = 0;
-
-  private readonly inodes = new Map<number, Inode>();
+  private readonly inodes: InodeTable;
+  private readonly pollers = new PollWaiters();
+  private readonly notifier: ChangeNotifier;
+  private readonly ownership: Ownership;
+  private readonly permissions: Permissions;
   private readonly files = new Map<number, OpenFile>();
   private readonly dirHandles = new Map<number, DirNode>();
   private nextHandle = 1;
@@ -157,27 +106,21 @@ export class Kernfs implements Vfs {
   /** Removals waiting for their subtree's in-flight ops to finish. */
   private drains: { top: KernfsNode; done: () => void }[] = [];
   private readonly removals = new Map<KernfsNode, Promise<void>>();
-  /** Open files with a pending poll wake, by inode number. */
-  private readonly pollers = new Map<number, Set<OpenFile>>();
-  private readonly listeners = new Set<(change: VfsChange) => void>();
-  private readonly unpollFn = (file: OpenFile): void => this.unpoll(file);
 
   constructor(options: KernfsOptions = {}) {
     this.hooks = options.hooks ?? {};
-    this.policy = options.ownership;
     this.cache = Object.freeze({
       entryValidMs: options.cache?.entryValidMs ?? 1000,
       attrValidMs: options.cache?.attrValidMs ?? 1000,
     });
     this.now = options.now ?? Date.now;
     this.mountTimeMs = this.now();
-    this.mountUid = options.uid ?? 0;
-    this.mountGid = options.gid ?? 0;
+    this.ownership = new Ownership(options.uid ?? 0, options.gid ?? 0, options.ownership, this);
+    this.permissions = new Permissions(this.ownership);
     this.slots = new SlotAllocator(Math.min(options.slotLimit ?? MAX_SLOTS, MAX_SLOTS), () => this.liveSlots());
     this.root = new DirNode('', null, S_IFDIR | ((options.mode ?? 0o755) & PERM_MASK), undefined, 0, 1);
-    const rootInode = new Inode(this.root);
-    rootInode.nlookup = 1;
-    this.inodes.set(ROOT_INO, rootInode);
+    this.inodes = new InodeTable(this.root);
+    this.notifier = new ChangeNotifier(this.inodes, this.pollers);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -302,16 +245,7 @@ export class Kernfs implements Vfs {
 
   /** chown from the tree's side; an omitted id keeps following the ownership policy. */
   setOwner(node: SlottedNode, owner: { uid?: number; gid?: number }): void {
-    node.attrs ??= new NodeAttrs();
-    const attrs = node.attrs;
-    if (owner.uid !== undefined) {
-      attrs.uid = owner.uid;
-      attrs.uidEpoch = this.uidEpoch;
-    }
-    if (owner.gid !== undefined) {
-      attrs.gid = owner.gid;
-      attrs.gidEpoch = this.gidEpoch;
-    }
+    this.ownership.setExplicit(ensureAttrs(node), owner.uid, owner.gid);
     this.notify(node);
   }
 
@@ -338,14 +272,12 @@ export class Kernfs implements Vfs {
    * knows the inode, and wakes pollers of its open files.
    */
   notify(node: KernfsNode): void {
-    this.changed(node.ino);
+    this.notifier.inodeChanged(node.ino);
   }
 
   /** Same as notify() for the file `name` of a template directory (which has no object at rest). */
   notifyTemplateFile(dir: DirNode, name: string): void {
-    const index = dir.table ? tableIndex(dir.table).get(name) : undefined;
-    if (index === undefined) fail('ENOENT');
-    this.changed(templateIno(dir, index));
+    this.notifier.templateFileChanged(dir, name);
   }
 
   /**
@@ -353,49 +285,33 @@ export class Kernfs implements Vfs {
    * answers differently): drops the kernel's cached entry and listing.
    */
   notifyEntry(dir: DirNode, name: string): void {
-    this.entryChanged(dir, name);
+    this.notifier.entryChanged(dir, name);
   }
 
   /** Readiness of `node`'s open files may have changed: wake their pending polls. */
   wake(node: KernfsNode): void {
-    this.wakeIno(node.ino);
+    this.pollers.wake(node.ino);
   }
 
   /** Remount-style ownership reset: new mount owner; every explicit uid and/or gid is forgotten (no walk). */
   resetOwnership(owner: { uid?: number; gid?: number }): void {
-    if (owner.uid !== undefined) {
-      this.mountUid = owner.uid;
-      this.uidEpoch++;
-    }
-    if (owner.gid !== undefined) {
-      this.mountGid = owner.gid;
-      this.gidEpoch++;
-    }
-    for (const ino of this.inodes.keys()) this.emit({ type: 'inode', ino });
+    this.ownership.reset(owner);
+    this.notifier.everyInodeChanged();
   }
 
   /** The owner given by the mount options (or the last reset). */
   get mountOwner(): Owner {
-    return { uid: this.mountUid, gid: this.mountGid };
+    return this.ownership.mountOwner;
   }
 
   /** Effective owner of a node: explicit (and not reset) ids, else the ownership policy's. */
   ownerOf(node: KernfsNode): Owner {
-    const a = this.explicitAttrs(node);
-    const uidSet = a !== null && a.uid >= 0 && a.uidEpoch === this.uidEpoch;
-    const gidSet = a !== null && a.gid >= 0 && a.gidEpoch === this.gidEpoch;
-    if (uidSet && gidSet) return { uid: a.uid, gid: a.gid };
-    const d = this.defaultOwner(node);
-    return { uid: uidSet ? a.uid : d.uid, gid: gidSet ? a.gid : d.gid };
+    return this.ownership.ownerOf(node);
   }
 
   /** Effective mode (type | permission bits). */
   modeOf(node: KernfsNode): number {
-    if (node instanceof TemplateFile) {
-      const o = node.parent.tplAttrs?.[node.index];
-      if (o && o.mode >= 0) return S_IFREG | o.mode;
-    }
-    return node.mode;
+    return modeOf(node);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -412,10 +328,7 @@ export class Kernfs implements Vfs {
   }
 
   forget(ino: number, nlookup: number): void {
-    const inode = this.inodes.get(ino);
-    if (!inode || ino === ROOT_INO) return;
-    inode.nlookup -= nlookup;
-    if (!(inode.nlookup > 0)) this.inodes.delete(ino);
+    this.inodes.forget(ino, nlookup);
   }
 
   getattr(ino: number, _ctx: OpContext): Attributes {
@@ -425,20 +338,9 @@ export class Kernfs implements Vfs {
   setattr(ino: number, changes: AttrChanges, ctx: OpContext, fh?: number): Attributes {
     const node = this.nodeOf(ino);
     const cred = ctx.cred;
-    const isRoot = cred.uid === 0;
-    const owner = this.ownerOf(node);
-    const isOwner = cred.uid === owner.uid;
 
     // Validate everything before changing anything (setattr is all or nothing).
-    if (changes.mode !== undefined && !isRoot && !isOwner) fail('EPERM');
-    if (changes.uid !== undefined && !isRoot && !(isOwner && changes.uid === owner.uid)) fail('EPERM');
-    if (changes.gid !== undefined && !isRoot && !(isOwner && inGroup(cred, changes.gid))) fail('EPERM');
-    const times = [changes.atimeMs, changes.mtimeMs];
-    if (times.some((t) => t !== undefined) && !isRoot && !isOwner) {
-      // Setting both times to "now" needs only write permission (utimes(NULL)).
-      if (times.some((t) => t !== undefined && t !== 'now')) fail('EPERM');
-      this.checkAccess(node, cred, W_OK);
-    }
+    this.permissions.checkSetattr(node, changes, cred);
     if (changes.size !== undefined) {
       if (node instanceof DirNode) fail('EISDIR');
       if (node instanceof SymlinkNode) fail('EINVAL');
@@ -451,23 +353,17 @@ export class Kernfs implements Vfs {
       changes.mode !== undefined ||
       changes.uid !== undefined ||
       changes.gid !== undefined ||
-      times.some((t) => t !== undefined);
+      changes.atimeMs !== undefined ||
+      changes.mtimeMs !== undefined;
     if (touched) {
       const now = this.now();
-      const attrs = this.ensureAttrs(node);
+      const attrs = ensureAttrs(node);
       if (changes.mode !== undefined) {
         const perms = changes.mode & PERM_MASK;
         if (node instanceof TemplateFile) attrs.mode = perms;
         else node.mode = (node.mode & S_IFMT) | perms;
       }
-      if (changes.uid !== undefined) {
-        attrs.uid = changes.uid;
-        attrs.uidEpoch = this.uidEpoch;
-      }
-      if (changes.gid !== undefined) {
-        attrs.gid = changes.gid;
-        attrs.gidEpoch = this.gidEpoch;
-      }
+      this.ownership.setExplicit(attrs, changes.uid, changes.gid);
       if (changes.atimeMs !== undefined) attrs.atimeMs = changes.atimeMs === 'now' ? now : changes.atimeMs;
       if (changes.mtimeMs !== undefined) attrs.mtimeMs = changes.mtimeMs === 'now' ? now : changes.mtimeMs;
       attrs.ctimeMs = now;
@@ -498,7 +394,7 @@ export class Kernfs implements Vfs {
     if (acc !== O_RDONLY && !ops.write) fail('EACCES');
 
     const fh = this.nextHandle++;
-    const file = new OpenFile(fh, fnode, flags, ctx.cred, this.unpollFn);
+    const file = new OpenFile(fh, fnode, flags, ctx.cred, this.pollers.woken);
     const result: OpenResult = { fh, directIo: true, stream: ops.stream === true, pollable: !!ops.poll };
     const openOp = ops.open;
     if (!openOp) {
@@ -585,7 +481,7 @@ export class Kernfs implements Vfs {
     const file = this.files.get(fh);
     if (!file) return;
     this.files.delete(fh);
-    this.unpoll(file);
+    this.pollers.remove(file);
     file.pollWake = null;
     if (file.stale) return; // its removal releases it, after draining
     file.ending = true;
@@ -602,13 +498,7 @@ export class Kernfs implements Vfs {
     if (!poll) fail('ENOSYS');
     if (wake) {
       file.pollWake = wake;
-      const ino = file.node.ino;
-      let set = this.pollers.get(ino);
-      if (!set) {
-        set = new Set();
-        this.pollers.set(ino, set);
-      }
-      set.add(file);
+      this.pollers.add(file);
     }
     return this.runFile(file, undefined, () => poll.call(ops, file, ctx)) as number;
   }
@@ -741,10 +631,7 @@ export class Kernfs implements Vfs {
   }
 
   onChange(listener: (change: VfsChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.notifier.onChange(listener);
   }
 
   liveInodes(): number {
@@ -755,9 +642,7 @@ export class Kernfs implements Vfs {
   // Internals
 
   private nodeOf(ino: number): KernfsNode {
-    const inode = this.inodes.get(ino);
-    if (!inode) fail('ESTALE');
-    return inode.node;
+    return this.inodes.nodeOf(ino);
   }
 
   private dirOf(ino: number): DirNode {
@@ -780,9 +665,7 @@ export class Kernfs implements Vfs {
   }
 
   private checkAccess(node: KernfsNode, cred: Credentials, mask: number): void {
-    if ((mask & 7) === 0) return;
-    const owner = this.ownerOf(node);
-    if (!mayAccess(this.modeOf(node), owner.uid, owner.gid, cred, mask)) fail('EACCES');
+    this.permissions.check(node, cred, mask);
   }
 
   /** A visible child of `dir`: a table row the callback accepts (materialised if the kernel doesn't hold it), or an object. */
@@ -794,8 +677,8 @@ export class Kernfs implements Vfs {
         const row = table[index];
         const spec = row.callback(name, dir.priv);
         if (!spec) return undefined;
-        const live = this.inodes.get(templateIno(dir, index));
-        if (live) return live.node;
+        const live = this.inodes.find(templateIno(dir, index));
+        if (live) return live;
         const mode = S_IFREG | (spec.mode & PERM_MASK);
         return new TemplateFile(name, dir, index, mode, spec.priv, spec.ops, spec.size ?? 0);
       }
@@ -804,20 +687,14 @@ export class Kernfs implements Vfs {
   }
 
   private ref(node: KernfsNode): Entry {
-    const ino = node.ino;
-    let inode = this.inodes.get(ino);
-    if (!inode) {
-      inode = new Inode(node);
-      this.inodes.set(ino, inode);
-    }
-    inode.nlookup++;
-    return { ino, generation: node.generation, attr: this.attrOf(inode.node), cache: this.cache };
+    const held = this.inodes.ref(node);
+    return { ino: node.ino, generation: node.generation, attr: this.attrOf(held), cache: this.cache };
   }
 
   private attrOf(node: KernfsNode): Attributes {
-    const mode = this.modeOf(node);
-    const owner = this.ownerOf(node);
-    const a = this.explicitAttrs(node);
+    const mode = modeOf(node);
+    const owner = this.ownership.ownerOf(node);
+    const a = explicitAttrs(node);
     const t = this.mountTimeMs;
     let size = 0;
     let nlink = 1;
@@ -838,30 +715,6 @@ export class Kernfs implements Vfs {
     };
   }
 
-  private explicitAttrs(node: KernfsNode): NodeAttrs | null {
-    if (node instanceof TemplateFile) return node.parent.tplAttrs?.[node.index] ?? null;
-    return (node as SlottedNode).attrs;
-  }
-
-  private ensureAttrs(node: KernfsNode): NodeAttrs {
-    if (node instanceof TemplateFile) {
-      const dir = node.parent;
-      dir.tplAttrs ??= new Array<NodeAttrs | undefined>(dir.table!.length);
-      const rows = dir.tplAttrs;
-      let a = rows[node.index];
-      if (!a) rows[node.index] = a = new NodeAttrs();
-      return a;
-    }
-    const slotted = node as SlottedNode;
-    slotted.attrs ??= new NodeAttrs();
-    return slotted.attrs;
-  }
-
-  private defaultOwner(node: KernfsNode): Owner {
-    if (node.parent === null) return { uid: this.mountUid, gid: this.mountGid };
-    return this.policy ? this.policy(node, this) : this.ownerOf(node.parent);
-  }
-
   private checkNewChild(parent: DirNode, name: string): void {
     if (!(parent instanceof DirNode)) fail('ENOTDIR');
     if (parent.removed) fail('ENOENT');
@@ -876,50 +729,14 @@ export class Kernfs implements Vfs {
     node.seq = children.nextSeq++;
     children.byName.set(node.name, node);
     if (node instanceof DirNode) children.subdirs++;
-    this.entryChanged(parent, node.name);
+    this.notifier.entryChanged(parent, node.name);
   }
 
   private detach(parent: DirNode, node: SlottedNode): void {
     const children = parent.children!;
     children.byName.delete(node.name);
     if (node instanceof DirNode) children.subdirs--;
-    this.entryChanged(parent, node.name);
-  }
-
-  private entryChanged(dir: DirNode, name: string): void {
-    const ino = dir.ino;
-    if (!this.inodes.has(ino)) return;
-    this.emit({ type: 'entry', parent: ino, name });
-    this.emit({ type: 'inode', ino });
-  }
-
-  private changed(ino: number): void {
-    if (this.inodes.has(ino)) this.emit({ type: 'inode', ino });
-    this.wakeIno(ino);
-  }
-
-  private emit(change: VfsChange): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(change);
-      } catch {
-        // A listener's failure is the transport's problem; the tree's change stands.
-      }
-    }
-  }
-
-  private wakeIno(ino: number): void {
-    const set = this.pollers.get(ino);
-    if (!set) return;
-    for (const file of [...set]) file.wake();
-  }
-
-  private unpoll(file: OpenFile): void {
-    const ino = file.node.ino;
-    const set = this.pollers.get(ino);
-    if (!set) return;
-    set.delete(file);
-    if (set.size === 0) this.pollers.delete(ino);
+    this.notifier.entryChanged(parent, node.name);
   }
 
   private markRemoved(node: SlottedNode): void {
@@ -1008,7 +825,7 @@ export class Kernfs implements Vfs {
   private doRelease(file: OpenFile): void {
     if (file.released) return;
     file.released = true;
-    this.unpoll(file);
+    this.pollers.remove(file);
     file.pollWake = null;
     const ops = file.node.ops;
     try {
@@ -1029,7 +846,7 @@ export class Kernfs implements Vfs {
     const add = (node: KernfsNode): void => {
       live.add(node instanceof TemplateFile ? node.parent.slot : (node as SlottedNode).slot);
     };
-    for (const inode of this.inodes.values()) add(inode.node);
+    for (const node of this.inodes.nodes()) add(node);
     for (const file of this.files.values()) add(file.node);
     for (const dir of this.dirHandles.values()) add(dir);
     for (const node of this.active.keys()) add(node);

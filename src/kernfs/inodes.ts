@@ -1,0 +1,73 @@
+/**
+ * The inodes the kernel holds: one entry per node it has looked up, with the lookup count, created by lookup/mkdir
+ * and deleted by the forget that brings the count to zero. Nothing else keeps a per-node VFS object, so a tree at
+ * rest costs nothing here. The root's entry is permanent.
+ */
+
+import { fail } from './errors.js';
+import type { DirNode, KernfsNode } from './node.js';
+import { ROOT_INO } from './vfs.js';
+
+/** A counted kernel reference ("inode") to a node; exists only while the lookup count is positive. */
+class Inode {
+  nlookup = 0;
+  constructor(readonly node: KernfsNode) {}
+}
+
+export class InodeTable {
+  private readonly byIno = new Map<number, Inode>();
+
+  constructor(root: DirNode) {
+    const rootInode = new Inode(root);
+    rootInode.nlookup = 1;
+    this.byIno.set(ROOT_INO, rootInode);
+  }
+
+  /** The node behind a held inode; ESTALE when the kernel holds no such inode. */
+  nodeOf(ino: number): KernfsNode {
+    const inode = this.byIno.get(ino);
+    if (!inode) fail('ESTALE');
+    return inode.node;
+  }
+
+  /** The node behind a held inode, if the kernel holds it. */
+  find(ino: number): KernfsNode | undefined {
+    return this.byIno.get(ino)?.node;
+  }
+
+  /** Does the kernel hold this inode (so it wants to hear about changes to it)? */
+  held(ino: number): boolean {
+    return this.byIno.has(ino);
+  }
+
+  /** One more kernel reference to `node`'s inode. Returns the node the inode stands for. */
+  ref(node: KernfsNode): KernfsNode {
+    const ino = node.ino;
+    let inode = this.byIno.get(ino);
+    if (!inode) {
+      inode = new Inode(node);
+      this.byIno.set(ino, inode);
+    }
+    inode.nlookup++;
+    return inode.node;
+  }
+
+  forget(ino: number, nlookup: number): void {
+    const inode = this.byIno.get(ino);
+    if (!inode || ino === ROOT_INO) return;
+    inode.nlookup -= nlookup;
+    if (!(inode.nlookup > 0)) this.byIno.delete(ino);
+  }
+
+  get size(): number {
+    return this.byIno.size;
+  }
+
+  inos(): IterableIterator<number> {
+    return this.byIno.keys();
+  }
+
+  *nodes(): IterableIterator<KernfsNode> {
+    for (const inode of this.byIno.values()) yield inode.node;
+  }
+}
