@@ -24,7 +24,7 @@ import {
   parseHistTrigger,
   sameHist,
 } from './spec.js';
-import { HistTable, type HistTableShape } from './table.js';
+import { HistTable, type HistTableShape, type HistWriter } from './table.js';
 
 /** Default number of writer regions per table: emitting threads with a larger ring index count as drops. */
 export const DEFAULT_HIST_REGIONS = 64;
@@ -73,6 +73,64 @@ export class HistTrigger implements HistTriggerHandle {
     });
     this.valFields = hist.vals;
     this.singleString = hist.keys.length === 1 && hist.keys[0].string !== undefined;
+    if (!hist.keys.some((k) => k.string)) this.numericUpdate = this.compileNumeric();
+  }
+
+  /** Generated key/val code for numeric-only keys (the common case): inline loads and wraps, no per-field switch. */
+  private readonly numericUpdate: ((v: Values, c: EmitContext, w: HistWriter) => void) | undefined;
+
+  private compileNumeric(): (v: Values, c: EmitContext, w: HistWriter) => void {
+    const G: ((v: Values, c: EmitContext) => number)[] = [];
+    const u: U64 = { lo: 0, hi: 0 };
+    /** Expression for a field's value as a signed/unsigned JS number, or a call to the generic path (lo/hi in U). */
+    const load = (f: HistFieldSpec): string | undefined => {
+      if (f.flag === 'log2' || f.flag === 'buckets') return undefined;
+      if (f.source === 'common_pid') return '(c.pid | 0)';
+      if (f.source === 'cpu') return '(c.cpu | 0)';
+      if (f.source !== 'event' || f.size === 8) return undefined;
+      const get = `v[${JSON.stringify(f.name)}]`;
+      if (f.kind === 'bool') return `(${get} ? 1 : 0)`;
+      const wrap: Record<string, string> = {
+        u1: 'x & 255',
+        s1: 'x << 24 >> 24',
+        u2: 'x & 65535',
+        s2: 'x << 16 >> 16',
+        u4: 'x >>> 0',
+        s4: 'x | 0',
+      };
+      const gi =
+        G.push((vv: Values, cc: EmitContext) => {
+          modifiedU64(f, vv, cc, u);
+          return u.hi >= 0x80000000 ? u.lo | 0 : u.lo;
+        }) - 1;
+      return `((x = ${get}), typeof x === "number" ? (${wrap[`${f.signed ? 's' : 'u'}${f.size}`]}) : G[${gi}](v, c))`;
+    };
+    const generic = (f: HistFieldSpec): number =>
+      G.push((vv: Values, cc: EmitContext) => {
+        modifiedU64(f, vv, cc, u);
+        return 0;
+      }) - 1;
+    let code = 'let x;\nconst key = w.key;\n';
+    this.hist.keys.forEach((f, i) => {
+      const word = this.keyOffsets[i] >> 2;
+      const e = load(f);
+      if (e) code += `x = ${e};\nkey[${word}] = x >>> 0;\nkey[${word + 1}] = x < 0 ? 4294967295 : 0;\n`;
+      else code += `G[${generic(f)}](v, c);\nkey[${word}] = U.lo;\nkey[${word + 1}] = U.hi;\n`;
+    });
+    code += 'const s = w.hit(H(key, key.length), c.comm, key.length);\nif (s < 0) return;\n';
+    this.hist.vals.forEach((f, i) => {
+      const e = load(f);
+      if (e) code += `w.add(s, ${i + 1}, ${e});\n`;
+      else {
+        code += `G[${generic(f)}](v, c);\n`;
+        code += `w.add(s, ${i + 1}, U.hi >= 2147483648 ? (U.hi - 4294967296) * 4294967296 + U.lo : U.hi * 4294967296 + U.lo);\n`;
+      }
+    });
+    return new Function('G', 'U', 'H', `"use strict";\nreturn function histUpdate(v, c, w) {\n${code}};`)(
+      G,
+      u,
+      hashKey,
+    ) as (v: Values, c: EmitContext, w: HistWriter) => void;
   }
 
   /** Attaches to a trigger created in another thread. */
@@ -115,6 +173,10 @@ export class HistTrigger implements HistTriggerHandle {
     const w = t.writer(ctx.cpu);
     if (!w) {
       t.overflow();
+      return;
+    }
+    if (this.numericUpdate) {
+      this.numericUpdate(values, ctx, w);
       return;
     }
     const key = w.key;
