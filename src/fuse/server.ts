@@ -187,7 +187,8 @@ export class FuseServer {
   private readFramed(): number {
     if (!this.readExactly(0, IN_HEADER_SIZE)) return 0;
     const len = this.inView.getUint32(0, true);
-    if (len < IN_HEADER_SIZE || len > this.inBuf.length) throw new Error(`bad request length ${len} from the relay`);
+    // A length we cannot frame means the stream is corrupt: nothing after it can be trusted, so end the connection.
+    if (len < IN_HEADER_SIZE || len > this.inBuf.length) return 0;
     if (!this.readExactly(IN_HEADER_SIZE, len)) return 0;
     return len;
   }
