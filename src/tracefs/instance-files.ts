@@ -49,7 +49,7 @@ import { MODE_MARKER, MODE_RO, MODE_RW, MODE_WO } from './modes.js';
 import { parseBoolean, parseUnsigned, strippedWord } from './parse.js';
 import { pipeOps, textOptionsOf } from './pipe.js';
 import { readmeText } from './readme.js';
-import { flushSetEvent, setEventText, writeSetEvent } from './set-event.js';
+import { setEventText, writeSetEvent } from './set-event.js';
 import { CpuDirData, isFtraceInternal, type TraceInstance } from './state.js';
 
 /** One file of an instance: everything it is and does. `topOnly` files exist only at the top level, as in the kernel. */
@@ -229,9 +229,8 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
         }
       },
       show: (file) => setEventText(instOf(file)),
-      write: (file, data) => writeSetEvent(instOf(file), file, data),
+      write: (file, data) => writeSetEvent(instOf(file), data),
       shortWrites: true,
-      release: (file) => flushSetEvent(instOf(file), file),
     }),
   },
   { name: 'timestamp_mode', mode: MODE_RO, ops: text(() => '[delta] absolute\n') },

@@ -1,9 +1,9 @@
 /**
  * `set_event`: one token per write, as the kernel's trace parser reads it (leading whitespace skipped, the token,
- * one delimiter consumed; the byte count returned says how much was taken). A token cut by the end of a write is
- * completed by the next write, or applied when the file is closed (`echo -n sched:x > set_event` works).
+ * one delimiter consumed; the byte count returned says how much was taken). Like the kernel, the token is applied
+ * at the end of each write even without a delimiter (`echo -n sched:x > set_event` works).
  */
-import { FsError, type OpenedFile } from '../kernfs/index.js';
+import { FsError } from '../kernfs/index.js';
 import { isEventEnabled } from '../trace/engine.js';
 import { setEnabled } from './eventfs.js';
 import { writtenText } from './parse.js';
@@ -58,39 +58,20 @@ export function setEventText(inst: TraceInstance): string {
   return s;
 }
 
-/** A write: returns the bytes consumed. `pending` holds a token continued across writes. */
-export function writeSetEvent(inst: TraceInstance, file: OpenedFile, data: Uint8Array): number {
+/** A write: applies its first token and returns the bytes consumed. */
+export function writeSetEvent(inst: TraceInstance, data: Uint8Array): number {
   const text = writtenText(data);
   if (text.length === 0) return 0;
   let i = 0;
-  let token = typeof file.priv === 'string' ? file.priv : '';
-  if (token === '') while (i < text.length && isSpace(text[i])) i++;
-  while (i < text.length && !isSpace(text[i])) {
-    token += text[i++];
-    if (token.length > TOKEN_MAX) {
-      file.priv = undefined;
-      throw new FsError('EINVAL');
-    }
-  }
-  // Byte count of what was taken: the characters read plus the delimiter.
-  const delimited = i < text.length;
-  const consumedChars = delimited ? i + 1 : i;
-  const consumed = new TextEncoder().encode(text.slice(0, consumedChars)).length;
-  if (!delimited) {
-    file.priv = token; // the token may continue in the next write, or ends at close
-    return consumed;
-  }
-  file.priv = undefined;
+  while (i < text.length && isSpace(text[i])) i++;
+  const start = i;
+  while (i < text.length && !isSpace(text[i])) i++;
+  if (i - start > TOKEN_MAX) throw new FsError('EINVAL');
+  const token = text.slice(start, i);
+  // The characters read plus the delimiter, in bytes.
+  const consumed = utf8.encode(text.slice(0, i < text.length ? i + 1 : i)).length;
   if (token !== '') applyToken(inst, token);
   return consumed;
 }
 
-/** At close: a token left without a delimiter is applied now (errors have no one to go to). */
-export function flushSetEvent(inst: TraceInstance, file: OpenedFile): void {
-  const token = typeof file.priv === 'string' ? file.priv : '';
-  file.priv = undefined;
-  if (token === '') return;
-  try {
-    applyToken(inst, token);
-  } catch {}
-}
+const utf8 = new TextEncoder();

@@ -1,5 +1,5 @@
 /** Mounting ntrace's tracefs in tests, and running shell commands against it. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { clearBuffer, setTracingOn } from '../../src/trace/engine.js';
 import { type MountOptions, mount, type TracefsMount } from '../../src/tracefs/index.js';
@@ -73,4 +73,56 @@ export function assertMatch(text: string, re: RegExp, label = ''): void {
     const shown = text.length > 1200 ? `${text.slice(0, 600)}\n…\n${text.slice(-600)}` : text;
     throw new Error(`${label ? `${label}: ` : ''}${re} did not match:\n${shown}`);
   }
+}
+
+/**
+ * Opens `path` in a python3 child (`open` is the Python expression for the fd, e.g. `os.open(P, os.O_RDONLY)` with
+ * P bound to the path), runs `between` while it is held open, then evaluates `after` (Python, `fd` bound) in the
+ * child and returns what `t(lambda: after)` printed: the result, `OK` or the errno name.
+ */
+export async function whileOpen(
+  path: string,
+  open: string,
+  between: () => unknown | Promise<unknown>,
+  after: string,
+): Promise<string> {
+  const code = `${PY_PRELUDE}
+P = ${JSON.stringify(path)}
+try:
+    fd = ${open}
+    print('open', flush=True)
+except OSError as e:
+    print('open-failed', errno.errorcode[e.errno], flush=True)
+    sys.exit(0)
+sys.stdin.readline()
+t(lambda: ${after})
+`;
+  const child = spawn('python3', ['-c', code], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: string) => {
+        out += chunk;
+        if (out.includes('open')) resolve();
+      });
+      child.stderr.on('data', (chunk: string) => {
+        err += chunk;
+      });
+      child.on('close', () => reject(new Error(`python exited early: ${out} ${err}`)));
+    });
+    if (out.startsWith('open-failed')) return out.trim();
+    await between();
+    child.stdin.end('\n');
+    await exited;
+  } finally {
+    clearTimeout(killer);
+    child.kill('SIGKILL');
+  }
+  const lines = out.trimEnd().split('\n');
+  return lines[lines.length - 1];
 }
