@@ -186,7 +186,9 @@ test('filter, trigger, hist and inject files answer through the control hooks', 
   assert.equal(ok(`cat ${e}/trigger`), AVAILABLE_TRIGGERS_TEXT);
   ok(`echo traceoff:3 > ${e}/trigger`);
   assert.equal(ok(`cat ${e}/trigger`), 'traceoff:count=3\n');
-  ok(`: > ${e}/trigger`); // O_TRUNC removes every trigger (an empty command itself is EINVAL, as in the kernel)
+  ok(`: > ${e}/trigger`); // O_TRUNC removes hist triggers only, as in the kernel
+  assert.equal(ok(`cat ${e}/trigger`), 'traceoff:count=3\n');
+  ok(`echo '!traceoff' >> ${e}/trigger`);
   assertMatch(ok(`cat ${e}/trigger`), /^# Available triggers:/);
   assert.equal(ok(`cat ${e}/hist`), '');
   assert.deepEqual(
