@@ -126,3 +126,26 @@ t(lambda: ${after})
   const lines = out.trimEnd().split('\n');
   return lines[lines.length - 1];
 }
+
+/** Starts a shell script in the background; `done` settles with its exit code and output. */
+export function background(script: string, timeoutMs = 20_000): { done: Promise<ShellResult>; kill(): void } {
+  const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    out += c;
+  });
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+    err += c;
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<ShellResult>((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : -1), out, err });
+    }),
+  );
+  return { done, kill: () => child.kill('SIGKILL') };
+}
+
+export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

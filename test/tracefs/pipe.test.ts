@@ -1,0 +1,124 @@
+/**
+ * trace_pipe through the mount (the kernel selftest's trace_pipe checks re-targeted): consuming reads, blocking until
+ * an emit in another thread wakes it, EAGAIN with O_NONBLOCK, poll, partial reads, interruption — and the whole
+ * filesystem answering while the main thread is stuck.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { defineEvent } from '../../src/trace/event.js';
+import { assertMatch, background, delay, mountTracefs, ok, py, uniqueSystem } from './helpers.js';
+
+test('a blocked reader is woken by an emit from the main thread and from a worker', async (t) => {
+  const sys = uniqueSystem('pipe');
+  const ev = defineEvent(sys, 'wake', { n: 'u32' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  ok(`echo 1 > ${d}/events/${sys}/wake/enable`);
+  const reader = background(`head -n 1 ${d}/trace_pipe`);
+  t.after(() => reader.kill());
+  await delay(300); // the read is parked by now
+  ev.emit({ n: 1 });
+  const r = await reader.done;
+  assert.equal(r.code, 0, r.err);
+  assertMatch(r.out, /wake: n=1\n$/);
+
+  const reader2 = background(`head -n 1 ${d}/trace_pipe`);
+  t.after(() => reader2.kill());
+  await delay(300);
+  const w = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     import(workerData.url).then(({ defineEvent }) => {
+       defineEvent(workerData.sys, 'wake', { n: 'u32' }).emit({ n: 2 });
+     });`,
+    { eval: true, workerData: { url: new URL('../../src/trace/event.js', import.meta.url).href, sys } },
+  );
+  await new Promise((resolve) => w.once('exit', resolve));
+  const r2 = await reader2.done;
+  assert.equal(r2.code, 0, r2.err);
+  assertMatch(r2.out, /wake: n=2\n$/);
+});
+
+test('O_NONBLOCK on an empty pipe is EAGAIN; poll blocks, then wakes on data', async (t) => {
+  const sys = uniqueSystem('poll');
+  const ev = defineEvent(sys, 'p', { n: 'u32' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  ok(`echo 1 > ${d}/events/${sys}/p/enable`);
+  const out = py(`
+fd = os.open('${d}/trace_pipe', os.O_RDONLY | os.O_NONBLOCK)
+t(lambda: os.read(fd, 100))
+p = select.poll(); p.register(fd, select.POLLIN)
+print(len(p.poll(200)))
+`);
+  assert.deepEqual(out, ['EAGAIN', '0']);
+  const poller = background(
+    `python3 -c "
+import os, select, time
+fd = os.open('${d}/trace_pipe', os.O_RDONLY | os.O_NONBLOCK)
+p = select.poll(); p.register(fd, select.POLLIN)
+t0 = time.time(); r = p.poll(10000)
+print(len(r), round(time.time() - t0, 1) < 9, os.read(fd, 4096).decode().strip().split(': ')[-1])
+"`,
+  );
+  t.after(() => poller.kill());
+  await delay(400);
+  ev.emit({ n: 9 });
+  const r = await poller.done;
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out.trim(), '1 True n=9');
+});
+
+test('reads of any size continue mid-line; records are consumed once', async (t) => {
+  const sys = uniqueSystem('part');
+  const ev = defineEvent(sys, 'line', { n: 'u32', s: 'string' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  ok(`echo 1 > ${d}/events/${sys}/line/enable`);
+  for (let i = 0; i < 20; i++) ev.emit({ n: i, s: 'x'.repeat(i * 3) });
+  const out = py(`
+fd = os.open('${d}/trace_pipe', os.O_RDONLY | os.O_NONBLOCK)
+buf = b''
+while True:
+    try:
+        chunk = os.read(fd, 7)
+    except BlockingIOError:
+        break
+    if not chunk: break
+    buf += chunk
+print(buf.count(b'\\n'))
+print(all(l.decode().split(': line: ')[1] == 'n=%d s=%s' % (i, 'x' * i * 3) for i, l in enumerate(buf.splitlines())))
+`);
+  assert.deepEqual(out, ['20', 'True']);
+  assert.doesNotMatch(ok(`cat ${d}/trace`), /line: n=/);
+});
+
+test('an interrupted reader returns at once (timeout -s INT)', async (t) => {
+  const m = await mountTracefs(t);
+  const started = Date.now();
+  const r = await background(`timeout -s INT 0.5 cat ${m.mountpoint}/trace_pipe; echo rc=$?`).done;
+  assertMatch(r.out, /rc=124/);
+  assert.ok(Date.now() - started < 5000, 'not stuck');
+});
+
+test('trace and trace_pipe answer while the main thread is stuck', async (t) => {
+  const sys = uniqueSystem('stuck');
+  const ev = defineEvent(sys, 's', { n: 'u32' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  ok(`echo 1 > ${d}/events/${sys}/s/enable`);
+  ev.emit({ n: 77 });
+  const reader = background(
+    `sleep 0.3; a=$(date +%s%N); cat ${d}/trace > /tmp/ntrace-stuck-$$; head -n1 ${d}/trace_pipe; b=$(date +%s%N); echo ms=$(( (b - a) / 1000000 )); grep -c 's: n=77' /tmp/ntrace-stuck-$$; rm -f /tmp/ntrace-stuck-$$`,
+  );
+  t.after(() => reader.kill());
+  const until = Date.now() + 2500;
+  while (Date.now() < until) {} // the application's main thread spins
+  const r = await reader.done;
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.trim().split('\n');
+  assertMatch(lines[0], /s: n=77$/);
+  const ms = Number(lines[1].slice(3));
+  assert.ok(ms < 1000, `answered in ${ms} ms while the main thread spun`); // a liveness bound, not a benchmark
+  assert.equal(lines[2], '1');
+});
