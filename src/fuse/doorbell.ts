@@ -1,35 +1,37 @@
 /**
- * The doorbell: one SharedArrayBuffer any thread can ring to make the FUSE serving thread run its wake callbacks
- * and settle parked requests, although that thread spends its life blocked in read(2) on /dev/fuse.
+ * The doorbell: one Int32 word in a SharedArrayBuffer that any thread can ring to make the FUSE serving thread run
+ * its wake callbacks and settle parked requests, although that thread spends its life blocked in read(2).
  *
- * Ringing bumps a counter and wakes the mount's helper thread (Atomics.notify); the helper then performs a lookup
- * of a reserved name on the mount, which the kernel always forwards to the server (it is never cached), and that
- * request is what makes the server's read return.
+ * Ringing is `Atomics.add(word, 1)` + `Atomics.notify(word)`. The mount's helper thread sleeps in Atomics.wait on the
+ * word; when it changes, the helper looks up a reserved name on the mount, which the kernel always forwards to the
+ * server, and that request is what makes the server's read return. Rings during a wake-up coalesce.
+ *
+ * The word can be the mount's own (the default) or any word the caller already rings, e.g. a trace engine's wake
+ * word in its shared memory: then emitters wake the mount directly, with no thread in between.
  */
 
-/** Int32 slots of the doorbell buffer. */
-export const RING = 0; // bumped by every ring
-export const SEQ = 1; // bumped by every ring and every queued notification: what the helper waits on
-export const STOP = 2; // set once when the mount shuts down
-export const SLOTS = 4;
+/** Where the doorbell word lives. */
+export interface DoorbellWord {
+  readonly buffer: SharedArrayBuffer;
+  /** Index of the Int32 word in `buffer`. */
+  readonly index: number;
+}
+
+/** Int32 slots of a mount's control buffer: its own doorbell word (used when none is given) and the stop flag. */
+export const OWN_RING = 0;
+export const STOP = 1;
+const CONTROL_SLOTS = 2;
 
 /** The name the helper looks up to wake the server. Never listed, never cached, always ENOENT. */
 export const WAKE_NAME = '.ntrace-doorbell';
 
-export function createDoorbell(): SharedArrayBuffer {
-  return new SharedArrayBuffer(SLOTS * 4);
+export function createControl(): SharedArrayBuffer {
+  return new SharedArrayBuffer(CONTROL_SLOTS * 4);
 }
 
-/** Ring from any thread. Cheap (two atomic adds and a notify); rings that arrive during a wake-up coalesce. */
-export function ringDoorbell(doorbell: SharedArrayBuffer): void {
-  const words = new Int32Array(doorbell);
-  Atomics.add(words, RING, 1);
-  Atomics.add(words, SEQ, 1);
-  Atomics.notify(words, SEQ);
-}
-
-/** Tells the helper there is work other than a ring (notifications queued for it). */
-export function nudgeHelper(words: Int32Array): void {
-  Atomics.add(words, SEQ, 1);
-  Atomics.notify(words, SEQ);
+/** Ring from any thread: two atomic operations. */
+export function ringDoorbell(buffer: SharedArrayBuffer, index = 0): void {
+  const words = new Int32Array(buffer);
+  Atomics.add(words, index, 1);
+  Atomics.notify(words, index);
 }

@@ -7,24 +7,27 @@
  */
 import { statSync, writeSync } from 'node:fs';
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { RING, SEQ, STOP } from './doorbell.js';
+import { type DoorbellWord, STOP } from './doorbell.js';
 
 export interface HelperWorkerData {
   readonly fd: number;
-  readonly doorbell: SharedArrayBuffer;
+  readonly bell: DoorbellWord;
+  readonly control: SharedArrayBuffer;
   /** Path whose lookup reaches the server: `/proc/self/fd/<open root>/<WAKE_NAME>` (works after a lazy unmount). */
   readonly wakePath: string;
   readonly notePort: MessagePort;
 }
 
-const { fd, doorbell, wakePath, notePort } = workerData as HelperWorkerData;
-const words = new Int32Array(doorbell);
-// Rings that came before this thread started count too: start from "never served".
-let lastRing = 0;
+const { fd, bell, control, wakePath, notePort } = workerData as HelperWorkerData;
+const words = new Int32Array(bell.buffer);
+const stop = new Int32Array(control);
+// Rings that came before this thread started count too: the first pass always wakes the server once.
+let lastRing: number | undefined;
 parentPort?.postMessage('ready');
 
 for (;;) {
-  const seq = Atomics.load(words, SEQ);
+  const ring = Atomics.load(words, bell.index);
+  // Notifications are queued with a ring too (they are rare): drain them before the wake lookup.
   for (;;) {
     const m = receiveMessageOnPort(notePort);
     if (!m) break;
@@ -34,8 +37,7 @@ for (;;) {
       // ENOENT: the kernel no longer knows that inode or name; nothing was cached, nothing to invalidate.
     }
   }
-  if (Atomics.load(words, STOP) !== 0) break;
-  const ring = Atomics.load(words, RING);
+  if (Atomics.load(stop, STOP) !== 0) break;
   if (ring !== lastRing) {
     lastRing = ring;
     try {
@@ -45,6 +47,6 @@ for (;;) {
     }
     continue;
   }
-  Atomics.wait(words, SEQ, seq);
+  Atomics.wait(words, bell.index, ring);
 }
 notePort.close();

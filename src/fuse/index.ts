@@ -4,7 +4,7 @@
  */
 import { close as closeFd, closeSync, existsSync, open as openFd, stat as statPath, statSync } from 'node:fs';
 import { MessageChannel, type MessagePort, type TransferListItem, Worker } from 'node:worker_threads';
-import { createDoorbell, nudgeHelper, ringDoorbell, STOP, WAKE_NAME } from './doorbell.js';
+import { createControl, type DoorbellWord, OWN_RING, ringDoorbell, STOP, WAKE_NAME } from './doorbell.js';
 import type { HelperWorkerData } from './helper-worker.js';
 import { findExecutable, type MountFlags, mountAsRoot, unmount, unmountSync } from './mount-command.js';
 import { OPCODE_SLOTS, Op } from './protocol.js';
@@ -13,7 +13,7 @@ import type { Connection, FromServer, ServerWorkerData, ToServer } from './serve
 import { mountUnprivileged, type UnprivilegedMount } from './unprivileged.js';
 import { Watchdog } from './watchdog.js';
 
-export { ringDoorbell } from './doorbell.js';
+export { type DoorbellWord, ringDoorbell } from './doorbell.js';
 export type { VfsEnv, VfsFactory } from './vfs-module.js';
 
 export interface FuseMountOptions {
@@ -31,6 +31,11 @@ export interface FuseMountOptions {
   rootAttrValidMs?: number;
   /** Mount through fusermount3 even as root (how non-root users mount). Default: only when not root. */
   unprivileged?: boolean;
+  /**
+   * Use this word as the doorbell instead of a fresh one: e.g. a word the trace engine's emitters already ring, so
+   * they wake the mount directly. Default: a word of the mount's own.
+   */
+  doorbell?: DoorbellWord;
 }
 
 export interface MountRequest {
@@ -56,8 +61,9 @@ export interface FuseStats {
 
 export interface FuseMount {
   readonly mountpoint: string;
-  /** Ring with `ringDoorbell(doorbell)` from any thread to wake the serving thread. */
+  /** Ring with `ringDoorbell(doorbell, doorbellIndex)` from any thread to wake the serving thread. */
   readonly doorbell: SharedArrayBuffer;
+  readonly doorbellIndex: number;
   ring(): void;
   /** Message the tree module (its `env.onMessage`); rings the doorbell so it is delivered promptly. */
   post(message: unknown, transfer?: readonly TransferListItem[]): void;
@@ -105,13 +111,23 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
     dirCache: opts.dirCache ?? true,
   };
 
-  const doorbell = createDoorbell();
+  const control = createControl();
+  const bell: DoorbellWord = opts.doorbell ?? { buffer: control, index: OWN_RING };
+  if (
+    !(bell.buffer instanceof SharedArrayBuffer) ||
+    !Number.isInteger(bell.index) ||
+    bell.index < 0 ||
+    bell.index * 4 >= bell.buffer.byteLength
+  ) {
+    throw new Error('FUSE mount: options.doorbell must name an Int32 word inside a SharedArrayBuffer');
+  }
   const stats = new SharedArrayBuffer(STAT_SLOTS * 8);
   const user = new MessageChannel();
   const workerData: ServerWorkerData = {
     vfsModule: String(req.vfsModule),
     vfsData: req.vfsData,
-    doorbell,
+    bell,
+    control,
     stats,
     userPort: user.port2,
     options: serverOptions,
@@ -166,7 +182,8 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
   }
   const helperData: HelperWorkerData = {
     fd: noteFd,
-    doorbell,
+    bell,
+    control,
     wakePath: `/proc/self/fd/${rootFd}/${WAKE_NAME}`,
     notePort: notes.port2,
   };
@@ -189,7 +206,8 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
   const m = new LiveMount(
     req.mountpoint,
     privileged,
-    doorbell,
+    bell,
+    control,
     stats,
     user.port1,
     server,
@@ -257,13 +275,14 @@ class ServerEvents {
 
 class LiveMount implements FuseMount {
   private closing: Promise<void> | undefined;
-  private readonly words: Int32Array;
+  private readonly control: Int32Array;
   readonly closed: Promise<void>;
 
   constructor(
     readonly mountpoint: string,
     private readonly privileged: boolean,
-    readonly doorbell: SharedArrayBuffer,
+    private readonly bell: DoorbellWord,
+    control: SharedArrayBuffer,
     private readonly statsBuf: SharedArrayBuffer,
     readonly port: MessagePort,
     private readonly server: Worker,
@@ -273,7 +292,7 @@ class LiveMount implements FuseMount {
     events: ServerEvents,
     private readonly relay: UnprivilegedMount | undefined,
   ) {
-    this.words = new Int32Array(doorbell);
+    this.control = new Int32Array(control);
     this.port.unref();
     this.closed = events.exited;
     // If the serving thread dies on its own, do not leave a mount nobody answers.
@@ -286,8 +305,16 @@ class LiveMount implements FuseMount {
     return `/proc/self/fd/${this.rootFd}/${WAKE_NAME}`;
   }
 
+  get doorbell(): SharedArrayBuffer {
+    return this.bell.buffer;
+  }
+
+  get doorbellIndex(): number {
+    return this.bell.index;
+  }
+
   ring(): void {
-    ringDoorbell(this.doorbell);
+    ringDoorbell(this.bell.buffer, this.bell.index);
   }
 
   post(message: unknown, transfer?: readonly TransferListItem[]): void {
@@ -312,8 +339,8 @@ class LiveMount implements FuseMount {
     this.server.ref();
     // Detach first (the server still answers whatever umount asks), then stop the threads.
     await unmount(this.mountpoint, this.privileged);
-    Atomics.store(this.words, STOP, 1);
-    nudgeHelper(this.words); // the helper sees STOP and exits
+    Atomics.store(this.control, STOP, 1);
+    this.ring(); // the helper sees STOP and exits
     // One last lookup through our open root reaches the server even though the mount is detached; it then sees STOP.
     const stopped = Promise.race([this.closed, new Promise((r) => setTimeout(r, 5000).unref())]);
     statPath(this.wakePath, () => {});
@@ -332,8 +359,8 @@ class LiveMount implements FuseMount {
     this.closing = Promise.resolve();
     live.delete(this);
     unmountSync(this.mountpoint, this.privileged);
-    Atomics.store(this.words, STOP, 1);
-    nudgeHelper(this.words);
+    Atomics.store(this.control, STOP, 1);
+    this.ring();
     try {
       statSync(this.wakePath, { throwIfNoEntry: false });
     } catch {}

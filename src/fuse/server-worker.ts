@@ -12,14 +12,15 @@ import {
   workerData,
 } from 'node:worker_threads';
 import type { Vfs } from '../kernfs/vfs.js';
-import { nudgeHelper, ringDoorbell } from './doorbell.js';
+import { type DoorbellWord, ringDoorbell } from './doorbell.js';
 import { FuseServer, type ServerIO, type ServerOptions } from './server.js';
 import type { VfsEnv, VfsFactory } from './vfs-module.js';
 
 export interface ServerWorkerData {
   readonly vfsModule: string;
   readonly vfsData: unknown;
-  readonly doorbell: SharedArrayBuffer;
+  readonly bell: DoorbellWord;
+  readonly control: SharedArrayBuffer;
   readonly stats: SharedArrayBuffer;
   readonly userPort: MessagePort;
   readonly options: ServerOptions;
@@ -62,8 +63,9 @@ function reportError(err: unknown): void {
 }
 
 const env: VfsEnv = {
-  doorbell: data.doorbell,
-  ring: () => ringDoorbell(data.doorbell),
+  doorbell: data.bell.buffer,
+  doorbellIndex: data.bell.index,
+  ring: () => ringDoorbell(data.bell.buffer, data.bell.index),
   onWake(listener) {
     wakeListeners.add(listener);
     return () => wakeListeners.delete(listener);
@@ -94,7 +96,6 @@ function openRelay(dir: string): { io: ServerIO; noteFd: number; fds: number[] }
 }
 
 async function serve(vfs: Vfs, connection: Connection, notePort: MessagePort): Promise<void> {
-  const words = new Int32Array(data.doorbell);
   let io: ServerIO;
   let noteFd: number;
   let fds: number[];
@@ -121,10 +122,10 @@ async function serve(vfs: Vfs, connection: Connection, notePort: MessagePort): P
       },
       notifyOffThread: (message) => {
         notePort.postMessage(message);
-        nudgeHelper(words);
+        ringDoorbell(data.bell.buffer, data.bell.index); // wakes the helper, which writes it
       },
     },
-    data.doorbell,
+    data.control,
     data.stats,
   );
   drainMessages();

@@ -128,7 +128,7 @@ export class FuseServer {
   private readonly files = new Map<number, FileInfo>();
   /** Lookup counts the kernel holds, and each inode's attribute timeout (GETATTR has no hints of its own). */
   private readonly known = new Map<number, { n: number; attrValidMs: number }>();
-  private readonly bell: Int32Array;
+  private readonly control: Int32Array;
   private readonly stats: Float64Array;
   private needYield = false;
   private initDone = false;
@@ -140,7 +140,7 @@ export class FuseServer {
     private readonly vfs: Vfs,
     private readonly options: ServerOptions,
     private readonly hooks: ServerHooks,
-    doorbell: SharedArrayBuffer,
+    control: SharedArrayBuffer,
     stats: SharedArrayBuffer,
   ) {
     // The kernel refuses reads into buffers smaller than one maximal request.
@@ -148,14 +148,14 @@ export class FuseServer {
     this.inView = new DataView(this.inBuf.buffer, this.inBuf.byteOffset, this.inBuf.byteLength);
     this.outBuf = Buffer.alloc(options.maxWrite + 2 * PAGE_SIZE);
     this.outView = new DataView(this.outBuf.buffer, this.outBuf.byteOffset, this.outBuf.byteLength);
-    this.bell = new Int32Array(doorbell);
+    this.control = new Int32Array(control);
     this.stats = new Float64Array(stats);
   }
 
-  /** Serve until the mount goes away (ENODEV), DESTROY, or the doorbell's STOP flag. */
+  /** Serve until the mount goes away (ENODEV), DESTROY, or the control buffer's STOP flag. */
   async run(): Promise<void> {
     try {
-      while (!this.stopped && Atomics.load(this.bell, STOP) === 0) {
+      while (!this.stopped && Atomics.load(this.control, STOP) === 0) {
         let n: number;
         try {
           n = this.io.framed ? this.readFramed() : readSync(this.io.readFd, this.inBuf, 0, this.inBuf.length, null);

@@ -7,8 +7,9 @@ import type { Vfs } from '../kernfs/vfs.js';
 
 /** The serving thread's side of a mount, handed to the tree module's factory. */
 export interface VfsEnv {
-  /** The doorbell (see doorbell.ts); hand it to any thread that must wake parked requests. */
+  /** The doorbell word (see doorbell.ts): `ringDoorbell(doorbell, doorbellIndex)` from any thread. */
   readonly doorbell: SharedArrayBuffer;
+  readonly doorbellIndex: number;
   /** Ring the doorbell from this thread (e.g. after queueing work for the next wake-up). */
   ring(): void;
   /** Called on the serving thread after each doorbell ring: re-check state, settle parked Promises, call poll wakes. */

@@ -129,7 +129,7 @@ test('the doorbell rung from another thread runs the wake callbacks on the servi
     `const { workerData } = require('node:worker_threads');
      const words = new Int32Array(workerData.shared);
      Atomics.store(words, 0, 42);
-     import(workerData.doorbellModule).then((d) => d.ringDoorbell(workerData.doorbell));`,
+     import(workerData.doorbellModule).then((d) => d.ringDoorbell(workerData.doorbell, workerData.index));`,
     {
       eval: true,
       workerData: {
@@ -167,4 +167,29 @@ test('the mount answers while the main thread spins for 3 s', async (t) => {
   const [ms, first] = (r as Done).out.trim().split(' ');
   assert.equal(first, 'name:');
   assert.ok(Number(ms) < 100, `the read took ${ms} ms while the main thread was busy`);
+});
+
+test("a word of the caller's own shared memory can be the doorbell (emitters ring it with plain Atomics)", async (t) => {
+  const engine = new SharedArrayBuffer(64);
+  const m = await mountForTest(t, { options: { doorbell: { buffer: engine, index: 5 } } });
+  assert.equal(m.doorbell, engine);
+  assert.equal(m.doorbellIndex, 5);
+  const reader = start('head', ['-c', '3', `${m.mountpoint}/pipe`]);
+  t.after(() => reader.child.kill('SIGKILL'));
+  assert.ok(await eventually(() => m.stats().parked >= 1, 5000), 'the read was never parked');
+  const wakesBefore = m.stats().wakes;
+  // The tree queues data without ringing; a foreign thread rings the shared word the way an emitter would.
+  m.port.postMessage({ type: 'push', text: 'abc' });
+  const ringer = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const w = new Int32Array(workerData);
+     Atomics.add(w, 5, 1);
+     Atomics.notify(w, 5);`,
+    { eval: true, workerData: engine },
+  );
+  await once(ringer, 'exit');
+  const r = await within(reader.done, 5000);
+  assert.notEqual(r, 'pending');
+  assert.equal((r as Done).out, 'abc');
+  assert.ok(m.stats().wakes > wakesBefore);
 });

@@ -8,7 +8,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createDoorbell } from '../../src/fuse/doorbell.js';
+import { createControl } from '../../src/fuse/doorbell.js';
 import { FuseServer, STAT_SLOTS } from '../../src/fuse/server.js';
 import type { Vfs } from '../../src/kernfs/vfs.js';
 import { createVfs } from './tree-fixture.js';
@@ -88,7 +88,7 @@ async function serve(vfs: Vfs, reqs: Requests): Promise<Map<number, Reply>> {
       vfs,
       { maxWrite: 128 * 1024, rootAttrValidMs: 1000, dirCache: true },
       { initialized: () => {}, woken: () => {}, notifyOffThread: () => {} },
-      createDoorbell(),
+      createControl(),
       new SharedArrayBuffer(STAT_SLOTS * 8),
     );
     await server.run();
@@ -110,7 +110,8 @@ async function serve(vfs: Vfs, reqs: Requests): Promise<Map<number, Reply>> {
 }
 
 const env = {
-  doorbell: createDoorbell(),
+  doorbell: createControl(),
+  doorbellIndex: 0,
   ring() {},
   onWake: () => () => {},
   onMessage: () => () => {},
