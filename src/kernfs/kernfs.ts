@@ -2,30 +2,20 @@
  * A kernfs tree: the tree-building API its user (tracefs) calls, and the VFS face (./vfs.ts) a transport serves.
  * See docs/KERNFS.md for the model and where it differs from Linux kernfs.
  */
-import { FsError, fail } from './errors.js';
+import { ActiveRefs } from './active.js';
+import { fail } from './errors.js';
 import { ensureAttrs, explicitAttrs, modeOf } from './explicit-attrs.js';
+import { HandleNumbers } from './handles.js';
 import { InodeTable } from './inodes.js';
-import { isPromise, then } from './maybe-promise.js';
-import {
-  O_ACCMODE,
-  O_RDONLY,
-  O_WRONLY,
-  openAccessMask,
-  PERM_MASK,
-  R_OK,
-  S_IFDIR,
-  S_IFLNK,
-  S_IFMT,
-  S_IFREG,
-  W_OK,
-  X_OK,
-} from './mode.js';
+import { then } from './maybe-promise.js';
+import { PERM_MASK, R_OK, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, W_OK, X_OK } from './mode.js';
 import {
   type AnyFile,
   BUSY,
   DirChildren,
   DirNode,
   FileNode,
+  isAncestorOrSelf,
   type KernfsNode,
   MAX_SLOTS,
   REMOVED,
@@ -35,7 +25,7 @@ import {
   templateIno,
 } from './node.js';
 import { ChangeNotifier } from './notify.js';
-import { OpenFile } from './open-file.js';
+import { OpenFiles } from './open-files.js';
 import type { FileOps, TemplateTable } from './ops.js';
 import type { KernfsOptions, Owner, SyscallHooks } from './options.js';
 import { Ownership } from './ownership.js';
@@ -43,47 +33,29 @@ import { Permissions } from './permissions.js';
 import { PollWaiters } from './poll-waiters.js';
 import { SlotAllocator } from './slots.js';
 import { checkName, tableIndex } from './template.js';
-import {
-  type AttrChanges,
-  type Attributes,
-  type CacheHints,
-  type Credentials,
-  type DirFiller,
-  type Entry,
-  type MaybePromise,
-  type NodeKind,
-  type OpContext,
-  type OpenResult,
-  POLLERR,
-  POLLIN,
-  POLLOUT,
-  POLLPRI,
-  POLLRDNORM,
-  type StatFs,
-  type Vfs,
-  type VfsChange,
+import type {
+  AttrChanges,
+  Attributes,
+  CacheHints,
+  Credentials,
+  DirFiller,
+  Entry,
+  MaybePromise,
+  NodeKind,
+  OpContext,
+  OpenResult,
+  StatFs,
+  Vfs,
+  VfsChange,
 } from './vfs.js';
 
 export type { KernfsOptions, Owner, OwnershipPolicy, SyscallHooks } from './options.js';
 
-/** What poll answers for a file whose node is gone, like Linux kernfs (DEFAULT_POLLMASK | EPOLLERR | EPOLLPRI). */
-const POLLWRNORM = 0x100;
-const STALE_POLL = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM | POLLERR | POLLPRI;
-
 const encoder = new TextEncoder();
-
-function toBytes(data: string | Uint8Array): Uint8Array {
-  return typeof data === 'string' ? encoder.encode(data) : data;
-}
 
 function kindOf(mode: number): NodeKind {
   const type = mode & S_IFMT;
   return type === S_IFDIR ? 'dir' : type === S_IFLNK ? 'symlink' : 'file';
-}
-
-function isAncestorOrSelf(ancestor: KernfsNode, node: KernfsNode): boolean {
-  for (let n: KernfsNode | null = node; n !== null; n = n.parent) if (n === ancestor) return true;
-  return false;
 }
 
 export class Kernfs implements Vfs {
@@ -98,13 +70,10 @@ export class Kernfs implements Vfs {
   private readonly notifier: ChangeNotifier;
   private readonly ownership: Ownership;
   private readonly permissions: Permissions;
-  private readonly files = new Map<number, OpenFile>();
+  private readonly handles = new HandleNumbers();
+  private readonly active = new ActiveRefs();
+  private readonly files: OpenFiles;
   private readonly dirHandles = new Map<number, DirNode>();
-  private nextHandle = 1;
-  /** In-flight ops per node (only nodes with some). */
-  private readonly active = new Map<KernfsNode, number>();
-  /** Removals waiting for their subtree's in-flight ops to finish. */
-  private drains: { top: KernfsNode; done: () => void }[] = [];
   private readonly removals = new Map<KernfsNode, Promise<void>>();
 
   constructor(options: KernfsOptions = {}) {
@@ -121,6 +90,7 @@ export class Kernfs implements Vfs {
     this.root = new DirNode('', null, S_IFDIR | ((options.mode ?? 0o755) & PERM_MASK), undefined, 0, 1);
     this.inodes = new InodeTable(this.root);
     this.notifier = new ChangeNotifier(this.inodes, this.pollers);
+    this.files = new OpenFiles(this.inodes, this.permissions, this.active, this.pollers, this.handles);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -202,30 +172,19 @@ export class Kernfs implements Vfs {
     this.detach(parent, node);
     this.markRemoved(node);
 
-    const doomed: OpenFile[] = [];
-    for (const file of this.files.values()) {
-      if (!isAncestorOrSelf(node, file.node)) continue;
-      file.stale = true;
-      file.ending = true;
-      file.abort();
-      doomed.push(file);
-      file.wake();
-    }
+    const ended = this.files.endWithin(node);
     const finish = (): void => {
-      for (const file of doomed) this.doRelease(file);
+      for (const file of ended) this.files.releaseOnce(file);
       this.removals.delete(node);
     };
-    if (!this.activeWithin(node)) {
+    if (!this.active.within(node)) {
       finish();
       return Promise.resolve();
     }
     const promise = new Promise<void>((resolve) => {
-      this.drains.push({
-        top: node,
-        done: () => {
-          finish();
-          resolve();
-        },
+      this.active.whenIdle(node, () => {
+        finish();
+        resolve();
       });
     });
     this.removals.set(node, promise);
@@ -382,125 +341,27 @@ export class Kernfs implements Vfs {
   }
 
   open(ino: number, flags: number, ctx: OpContext): MaybePromise<OpenResult> {
-    const node = this.nodeOf(ino);
-    if (node instanceof DirNode) fail('EISDIR');
-    if (node instanceof SymlinkNode) fail('ELOOP');
-    const fnode = node as AnyFile;
-    if (fnode.removed) fail('ENODEV');
-    this.checkAccess(fnode, ctx.cred, openAccessMask(flags));
-    const ops = fnode.ops;
-    const acc = flags & O_ACCMODE;
-    if (acc !== O_WRONLY && !ops.show && !ops.read) fail('EACCES');
-    if (acc !== O_RDONLY && !ops.write) fail('EACCES');
-
-    const fh = this.nextHandle++;
-    const file = new OpenFile(fh, fnode, flags, ctx.cred, this.pollers.woken);
-    const result: OpenResult = { fh, directIo: true, stream: ops.stream === true, pollable: !!ops.poll };
-    const openOp = ops.open;
-    if (!openOp) {
-      this.files.set(fh, file);
-      return result;
-    }
-    // A failed open is never released: mark it before the in-flight count drops (removal may be waiting on it).
-    const failed = (err: unknown): never => {
-      file.released = true;
-      this.files.delete(fh);
-      throw err;
-    };
-    this.files.set(fh, file);
-    let r: MaybePromise<void>;
-    try {
-      // Not raced against ctx.signal: an open that succeeds after the caller left would leak a handle.
-      r = this.runFile(file, undefined, () => {
-        const v = openOp.call(ops, file, ctx);
-        return isPromise(v) ? Promise.resolve(v).catch(failed) : v;
-      });
-    } catch (err) {
-      return failed(err);
-    }
-    return then(r, () => {
-      if (file.stale) {
-        // Removed while opening: the caller gets ENODEV (and will never close it); the removal releases it.
-        this.files.delete(fh);
-        fail('ENODEV');
-      }
-      return result;
-    });
+    return this.files.open(ino, flags, ctx);
   }
 
   read(fh: number, offset: number, size: number, ctx: OpContext): MaybePromise<Uint8Array> {
-    const file = this.liveFile(fh);
-    if ((file.flags & O_ACCMODE) === O_WRONLY) fail('EBADF');
-    if (!(offset >= 0) || !(size >= 0)) fail('EINVAL');
-    const ops = file.node.ops;
-    const show = ops.show;
-    if (show) {
-      if (offset !== 0 && file.content !== null) return file.content.subarray(offset, offset + size);
-      return then(
-        this.runFile(file, ctx.signal, () => show.call(ops, file, ctx)),
-        (content) => {
-          const bytes = toBytes(content);
-          file.content = bytes;
-          return bytes.subarray(offset, offset + size);
-        },
-      );
-    }
-    const read = ops.read!;
-    return then(
-      this.runFile(file, ctx.signal, () => read.call(ops, file, offset, size, ctx)),
-      (data) => {
-        const bytes = toBytes(data);
-        return bytes.length > size ? bytes.subarray(0, size) : bytes;
-      },
-    );
+    return this.files.read(fh, offset, size, ctx);
   }
 
   write(fh: number, offset: number, data: Uint8Array, ctx: OpContext): MaybePromise<number> {
-    const file = this.liveFile(fh);
-    if ((file.flags & O_ACCMODE) === O_RDONLY) fail('EBADF');
-    if (!(offset >= 0)) fail('EINVAL');
-    const ops = file.node.ops;
-    const write = ops.write!;
-    if (ops.atomicWriteLen !== undefined && data.length > ops.atomicWriteLen) fail('E2BIG');
-    const length = data.length;
-    return then(
-      this.runFile(file, ctx.signal, () => write.call(ops, file, data, offset, ctx)),
-      (consumed) => {
-        if (!ops.shortWrites || consumed === undefined) return length;
-        const n = Math.trunc(Number(consumed));
-        return n >= 0 && n <= length ? n : length;
-      },
-    );
+    return this.files.write(fh, offset, data, ctx);
   }
 
   flush(fh: number, _ctx: OpContext): void {
-    if (!this.files.has(fh)) fail('EBADF');
+    this.files.flush(fh);
   }
 
   release(fh: number): void {
-    const file = this.files.get(fh);
-    if (!file) return;
-    this.files.delete(fh);
-    this.pollers.remove(file);
-    file.pollWake = null;
-    if (file.stale) return; // its removal releases it, after draining
-    file.ending = true;
-    file.abort();
-    if (file.inflight === 0) this.doRelease(file);
+    this.files.release(fh);
   }
 
   poll(fh: number, wake: (() => void) | undefined, ctx: OpContext): number {
-    const file = this.files.get(fh);
-    if (!file) fail('EBADF');
-    if (file.stale || file.node.removed) return STALE_POLL;
-    const ops = file.node.ops;
-    const poll = ops.poll;
-    if (!poll) fail('ENOSYS');
-    if (wake) {
-      file.pollWake = wake;
-      this.pollers.add(file);
-    }
-    return this.runFile(file, undefined, () => poll.call(ops, file, ctx)) as number;
+    return this.files.poll(fh, wake, ctx);
   }
 
   opendir(ino: number, ctx: OpContext): number {
@@ -508,7 +369,7 @@ export class Kernfs implements Vfs {
     if (!(node instanceof DirNode)) fail('ENOTDIR');
     if (node.removed) fail('ENODEV');
     this.checkAccess(node, ctx.cred, R_OK);
-    const dh = this.nextHandle++;
+    const dh = this.handles.take();
     this.dirHandles.set(dh, node);
     return dh;
   }
@@ -753,88 +614,6 @@ export class Kernfs implements Vfs {
     return false;
   }
 
-  private activeWithin(top: KernfsNode): boolean {
-    for (const node of this.active.keys()) if (isAncestorOrSelf(top, node)) return true;
-    return false;
-  }
-
-  private liveFile(fh: number): OpenFile {
-    const file = this.files.get(fh);
-    if (!file) fail('EBADF');
-    if (file.stale || file.node.removed) fail('ENODEV');
-    return file;
-  }
-
-  /**
-   * Run a file op holding an active reference on its node and open. A parked op may be answered with EINTR when
-   * `signal` aborts; the reference is still held until the op's Promise settles, so removal waits for it.
-   */
-  private runFile<T>(file: OpenFile, signal: AbortSignal | undefined, op: () => MaybePromise<T>): MaybePromise<T> {
-    const node = this.enter(file.node);
-    file.inflight++;
-    let result: MaybePromise<T>;
-    try {
-      result = op();
-    } catch (err) {
-      this.leaveFile(file, node);
-      throw err;
-    }
-    if (!isPromise(result)) {
-      this.leaveFile(file, node);
-      return result;
-    }
-    const settled = Promise.resolve(result).finally(() => this.leaveFile(file, node));
-    if (!signal) return settled;
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => reject(new FsError('EINTR'));
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-      settled.then(
-        (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        (e) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      );
-    });
-  }
-
-  private enter(node: KernfsNode): KernfsNode {
-    this.active.set(node, (this.active.get(node) ?? 0) + 1);
-    return node;
-  }
-
-  private leaveFile(file: OpenFile, node: KernfsNode): void {
-    file.inflight--;
-    const n = (this.active.get(node) ?? 1) - 1;
-    if (n > 0) this.active.set(node, n);
-    else this.active.delete(node);
-    if (file.ending && !file.stale && file.inflight === 0) this.doRelease(file);
-    if (n === 0 && this.drains.length > 0) {
-      const ready = this.drains.filter((d) => !this.activeWithin(d.top));
-      if (ready.length > 0) {
-        this.drains = this.drains.filter((d) => !ready.includes(d));
-        for (const d of ready) d.done();
-      }
-    }
-  }
-
-  private doRelease(file: OpenFile): void {
-    if (file.released) return;
-    file.released = true;
-    this.pollers.remove(file);
-    file.pollWake = null;
-    const ops = file.node.ops;
-    try {
-      ops.release?.(file);
-    } catch {
-      // release has no caller to report to (close(2) already returned).
-    }
-  }
-
   /** Every slot something may still refer to; asked by the slot allocator once per wrap. */
   private liveSlots(): Set<number> {
     const live = new Set<number>([0]);
@@ -847,9 +626,9 @@ export class Kernfs implements Vfs {
       live.add(node instanceof TemplateFile ? node.parent.slot : (node as SlottedNode).slot);
     };
     for (const node of this.inodes.nodes()) add(node);
-    for (const file of this.files.values()) add(file.node);
+    for (const node of this.files.nodes()) add(node);
     for (const dir of this.dirHandles.values()) add(dir);
-    for (const node of this.active.keys()) add(node);
+    for (const node of this.active.nodes()) add(node);
     return live;
   }
 

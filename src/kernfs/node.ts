@@ -165,3 +165,9 @@ export function templateIno(dir: DirNode, index: number): number {
 }
 
 export type AnyFile = FileNode | TemplateFile;
+
+/** Is `node` `ancestor` or somewhere under it? */
+export function isAncestorOrSelf(ancestor: KernfsNode, node: KernfsNode): boolean {
+  for (let n: KernfsNode | null = node; n !== null; n = n.parent) if (n === ancestor) return true;
+  return false;
+}
