@@ -17,6 +17,8 @@ import {
   I_WAITERS,
   IE_ENABLED,
   IE_FILTER,
+  IE_SOFT_DISABLED,
+  IE_TRIGGER,
   INST_WORDS,
   MAX_CPUS,
   MAX_EVENTS,
@@ -44,14 +46,35 @@ export type RecordFilter = (bytes: Uint8Array, at: number) => boolean;
 /** Returns the filter of (instance, event) for the given filter generation, or undefined for "no filter". */
 export type FilterProvider = (instance: number, id: number, generation: number) => RecordFilter | undefined;
 
-let filterProvider: FilterProvider | undefined;
+/**
+ * Runs the triggers of (instance, event) on a record, in the emitting thread, before the record is committed
+ * (or discarded: soft-disabled events and filtered-out records are still seen by their triggers, as in the kernel).
+ */
+export type RecordTrigger = (bytes: Uint8Array, at: number) => void;
+export type TriggerProvider = (instance: number, id: number, generation: number) => RecordTrigger | undefined;
 
-/** Installs the filter provider of this thread (the control languages call this in every emitting thread). */
+let filterProvider: FilterProvider | undefined;
+let triggerProvider: TriggerProvider | undefined;
+
+/**
+ * Installs the filter provider of this thread (the control languages call this in every emitting thread). It is
+ * asked again whenever the (instance, event) control generation moves (bumpFilterGeneration).
+ */
 export function setFilterProvider(p: FilterProvider | undefined): void {
   filterProvider = p;
+  if (thread) thread.forget();
+}
+
+/** Installs the trigger provider of this thread; same generation rule as filters. */
+export function setTriggerProvider(p: TriggerProvider | undefined): void {
+  triggerProvider = p;
+  if (thread) thread.forget();
 }
 
 const pid = process.pid;
+/** State bits that send a record through ThreadEmitter.decide; UNUSUAL_NONE is the plain "enabled" case. */
+const UNUSUAL = IE_ENABLED | IE_TRIGGER | IE_FILTER | IE_SOFT_DISABLED;
+const UNUSUAL_NONE = IE_ENABLED;
 
 export function compileEvent(s: SharedState, id: number, layout: EventLayout): CompiledEvent {
   const h = new EncodeHelpers(s);
@@ -86,10 +109,6 @@ const T = {
   thread: undefined as ThreadEmitter | undefined,
   hrtime: process.hrtime,
   clock: (s: SharedState, c: number) => readClock(s, c),
-  pass(t: ThreadEmitter, i: number, id: number, w: RingWriter, at: number): boolean {
-    const f = t.filter(i, id);
-    return f === undefined || f(w.u8, at);
-  },
   wake(s: SharedState, ib: number): void {
     if (Atomics.exchange(s.instances, ib + I_WAITERS, 0) !== 0) ringDoorbell(s);
   },
@@ -121,7 +140,7 @@ return function emit(v) {
     for (let k = 0; k < live.length; k++) {
       const i = live[k];
       const st = ie[i * ${MAX_EVENTS} + ${ev.id}];
-      if ((st & ${IE_ENABLED}) === 0) continue;
+      if ((st & ${IE_ENABLED | IE_TRIGGER}) === 0) continue;
       const ib = i * ${INST_WORDS};
       if (inst[ib + ${I_TRACING_ON}] === 0) continue;
       let w = t.rings[i];
@@ -132,7 +151,7 @@ return function emit(v) {
       let at;
       try { at = encode(v, w, ts); } catch { w.abort(); at = slow(v, w, ts); }
       if (at < 0) continue;
-      if ((st & ${IE_FILTER}) !== 0 && !T.pass(t, i, ${ev.id}, w, at)) { w.abort(); continue; }
+      if ((st & ${UNUSUAL}) !== ${UNUSUAL_NONE} && !t.decide(i, ${ev.id}, st, w, at)) { w.abort(); continue; }
       w.commit();
       if (inst[ib + ${I_WAITERS}] !== 0) T.wake(s, ib);
     }
@@ -150,6 +169,58 @@ class ThreadEmitter {
   live: number[] = [];
   readonly rings: Array<RingWriter | undefined> = new Array(MAX_INSTANCES).fill(undefined);
   private readonly filters = new Map<number, { gen: number; f: RecordFilter | undefined }>();
+  private readonly triggers = new Map<number, { gen: number; f: RecordTrigger | undefined }>();
+
+  /** Drops cached filters and triggers (the providers changed). */
+  forget(): void {
+    this.filters.clear();
+    this.triggers.clear();
+  }
+
+  trigger(i: number, id: number): RecordTrigger | undefined {
+    if (!triggerProvider) return undefined;
+    const k = i * MAX_EVENTS + id;
+    const gen = Atomics.load(this.s.instFilterGen, k);
+    const c = this.triggers.get(k);
+    if (c && c.gen === gen) return c.f;
+    let f: RecordTrigger | undefined;
+    try {
+      f = triggerProvider(i, id, gen);
+    } catch {
+      f = undefined;
+    }
+    this.triggers.set(k, { gen, f });
+    return f;
+  }
+
+  /**
+   * The unusual cases of one record, after it was encoded: triggers run, then whether it is kept: recording
+   * enabled, not soft-disabled, and passing the filter.
+   */
+  decide(i: number, id: number, st: number, w: RingWriter, at: number): boolean {
+    if ((st & IE_TRIGGER) !== 0) {
+      const trig = this.trigger(i, id);
+      if (trig !== undefined) {
+        try {
+          trig(w.u8, at);
+        } catch {
+          Atomics.add(this.s.header, H_INTERNAL_ERRORS, 1);
+        }
+      }
+    }
+    if ((st & IE_ENABLED) === 0 || (st & IE_SOFT_DISABLED) !== 0) return false;
+    if ((st & IE_FILTER) !== 0) {
+      const f = this.filter(i, id);
+      if (f !== undefined) {
+        try {
+          return f(w.u8, at);
+        } catch {
+          return true;
+        }
+      }
+    }
+    return true;
+  }
 
   constructor(s: SharedState, cpu: number) {
     this.s = s;
@@ -225,7 +296,7 @@ export function emitRecord(s: SharedState, ev: CompiledEvent, values: unknown): 
     for (let k = 0; k < live.length; k++) {
       const i = live[k];
       const st = ie[i * MAX_EVENTS + ev.id];
-      if ((st & IE_ENABLED) === 0) continue;
+      if ((st & (IE_ENABLED | IE_TRIGGER)) === 0) continue;
       const ib = i * INST_WORDS;
       if (inst[ib + I_TRACING_ON] === 0) continue;
       const w = t.rings[i] ?? t.attach(i);
@@ -243,12 +314,9 @@ export function emitRecord(s: SharedState, ev: CompiledEvent, values: unknown): 
         at = ev.slow(values, w, ts);
       }
       if (at < 0) continue;
-      if ((st & IE_FILTER) !== 0) {
-        const f = t.filter(i, ev.id);
-        if (f !== undefined && !f(w.u8, at)) {
-          w.abort();
-          continue;
-        }
+      if ((st & UNUSUAL) !== UNUSUAL_NONE && !t.decide(i, ev.id, st, w, at)) {
+        w.abort();
+        continue;
       }
       w.commit();
       if (inst[ib + I_WAITERS] !== 0 && Atomics.exchange(inst, ib + I_WAITERS, 0) !== 0) ringDoorbell(s);

@@ -19,6 +19,7 @@ import {
   H_REG_WAITERS,
   H_TRUNCATED,
   IE_ENABLED,
+  IE_TRIGGER,
   MAX_CPUS,
   MAX_EVENTS,
   MAX_INSTANCES,
@@ -28,7 +29,14 @@ import { cpuCount as sharedCpuCount } from './threads.js';
 export type { CpuStats } from './buffers.js';
 export { FTRACE_PRINT_ID, FTRACE_RAW_DATA_ID } from './builtin-events.js';
 export { CLOCK_NAMES, type ClockName, clockInNs } from './clocks.js';
-export { type FilterProvider, type RecordFilter, setFilterProvider } from './emitter.js';
+export {
+  type FilterProvider,
+  type RecordFilter,
+  type RecordTrigger,
+  setFilterProvider,
+  setTriggerProvider,
+  type TriggerProvider,
+} from './emitter.js';
 export {
   DEFAULT_BUFFER_KB,
   InstanceError,
@@ -106,16 +114,24 @@ export function eventState(instance: number, id: number): number {
   return Atomics.load(s().instEvent, instance * MAX_EVENTS + id);
 }
 
-/** Sets and clears IE_* bits other than IE_ENABLED (use setEventEnabled for that one). */
+/**
+ * Sets and clears IE_* bits other than IE_ENABLED (use setEventEnabled for that one). IE_TRIGGER also keeps the
+ * event's `enabled` true (SOFT_TRIGGER) while any instance has it, so the trigger provider sees its records.
+ */
 export function updateEventState(instance: number, id: number, set: number, clear: number): void {
   if (!validIE(instance, id)) return;
   const k = instance * MAX_EVENTS + id;
   const mask = ~IE_ENABLED;
+  const before = Atomics.load(s().instEvent, k);
   if (clear & mask) Atomics.and(s().instEvent, k, ~(clear & mask));
   if (set & mask) Atomics.or(s().instEvent, k, set & mask);
+  if (((before ^ Atomics.load(s().instEvent, k)) & IE_TRIGGER) !== 0) inst.recomputeSoft(s(), id);
 }
 
-/** Bumps the filter generation of (instance, event): emitting threads ask their filter provider again. */
+/**
+ * Bumps the control generation of (instance, event): emitting threads ask their filter and trigger providers
+ * again at their next record of it.
+ */
 export function bumpFilterGeneration(instance: number, id: number): number {
   if (!validIE(instance, id)) return 0;
   return Atomics.add(s().instFilterGen, instance * MAX_EVENTS + id, 1) + 1;

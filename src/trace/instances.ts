@@ -23,6 +23,7 @@ import {
   I_TRACING_ON,
   I_WAITERS,
   IE_ENABLED,
+  IE_TRIGGER,
   INST_BUSY,
   INST_FREE,
   INST_LIVE,
@@ -32,6 +33,7 @@ import {
   MAX_EVENTS,
   MAX_INSTANCES,
   type SharedState,
+  SOFT_TRIGGER,
 } from './shared-state.js';
 
 export const TOP_INSTANCE = 0;
@@ -185,7 +187,13 @@ export function destroyInstance(s: SharedState, i: number): void {
     const b = i * INST_WORDS;
     if (!isLiveInstance(s, i)) throw new InstanceError('ENOENT', `no instance ${i}`);
     Atomics.store(s.instances, b + I_STATE, INST_BUSY);
-    for (let id = 0; id < MAX_EVENTS; id++) setEnabledLocked(s, i, id, false);
+    for (let id = 0; id < MAX_EVENTS; id++) {
+      setEnabledLocked(s, i, id, false);
+      const old = Atomics.exchange(s.instEvent, i * MAX_EVENTS + id, 0);
+      if ((old & IE_TRIGGER) !== 0) {
+        recomputeSoft(s, id);
+      }
+    }
     Atomics.add(s.header, H_CONFIG_GEN, 1);
     freeRings(s, i);
     Atomics.add(s.instances, b + I_GEN, 1);
@@ -216,6 +224,18 @@ function setEnabledLocked(s: SharedState, i: number, id: number, on: boolean): b
     if (old & IE_ENABLED) Atomics.sub(s.combined, id, COMBINED_RECORDING_UNIT);
   }
   return true;
+}
+
+/**
+ * Keeps the event's SOFT_TRIGGER bit (part of what `enabled` reads) equal to "some instance has a trigger on it",
+ * so a triggered event emits even where it does not record.
+ */
+export function recomputeSoft(s: SharedState, id: number): void {
+  let any = false;
+  for (let i = 0; i < MAX_INSTANCES && !any; i++)
+    any = (Atomics.load(s.instEvent, i * MAX_EVENTS + id) & IE_TRIGGER) !== 0 && isLiveInstance(s, i);
+  if (any && Atomics.load(s.eventStatus, id) === EV_LIVE) Atomics.or(s.combined, id, SOFT_TRIGGER);
+  else Atomics.and(s.combined, id, ~SOFT_TRIGGER);
 }
 
 /** Turns recording of event `id` in instance `i` on or off; false when the event or instance is not live. */
