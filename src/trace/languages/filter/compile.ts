@@ -12,8 +12,15 @@
  */
 import type { EventDescriptor, TraceRecord } from '../../record.js';
 import { cutAtNul } from '../normalize.js';
-import { type EmitContext, evaluateOnRecord, evaluateOnValues, testOnValues, type Values } from './evaluate.js';
-import { globMatch, MatchType, type StringPattern } from './match.js';
+import {
+  type EmitContext,
+  evaluateOnRecord,
+  evaluateOnValues,
+  testOnRecord,
+  testOnValues,
+  type Values,
+} from './evaluate.js';
+import { globMatch, MatchType, matchBytes, type StringPattern } from './match.js';
 import type { FilterProgram, Predicate } from './parse.js';
 
 export type EmitPredicate = (values: Values, ctx: EmitContext) => boolean;
@@ -124,7 +131,7 @@ class CodeGen {
 }
 
 /** Source of the program body: nested labelled blocks, innermost first. */
-function programBody(program: FilterProgram, gen: CodeGen): string {
+function programBody(program: FilterProgram, gen: { predExpr(p: Predicate): string }): string {
   const e = program.entries;
   const n = e.length;
   // Which positions (entry indices) are jump destinations other than the two exits.
@@ -190,12 +197,72 @@ export function compileFilter(program: FilterProgram, event: EventDescriptor): C
   };
   const src = `"use strict";\nreturn function ntraceFilter(v, c) {\nlet t;\ntry {\n${body}} catch (e) {\nreturn S(v, c);\n}\n};`;
   const matchValues = new Function('K', 'S', src)(gen.consts, slowAll) as EmitPredicate;
-  const matchRecord: RecordPredicate = (rec) => {
+  const rgen = new RecordCodeGen();
+  const rbody = programBody(program, rgen);
+  const rsrc = `"use strict";\nreturn function ntraceRecordFilter(r) {\ntry {\nconst b = r.data;\n${rbody}} catch (e) {\nreturn S(r);\n}\n};`;
+  const slowRecord = (rec: TraceRecord) => {
     try {
       return evaluateOnRecord(program, rec);
     } catch {
       return true;
     }
   };
+  const matchRecord = new Function('K', 'S', rsrc)(rgen.consts, slowRecord) as RecordPredicate;
   return { matchValues, matchRecord };
+}
+
+/** The same program over an encoded record: little-endian byte loads at the layout's offsets. */
+class RecordCodeGen {
+  readonly consts: unknown[] = [];
+
+  private slow(pred: Predicate): string {
+    this.consts.push((r: TraceRecord) =>
+      testOnRecord(pred, r, new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength)),
+    );
+    return `K[${this.consts.length - 1}](r)`;
+  }
+
+  predExpr(pred: Predicate): string {
+    if (pred.kind === 'nop') return 'false';
+    const f = pred.field;
+    if (pred.kind === 'str') {
+      if (f.stringKind === 'comm') return this.slow(pred);
+      const p = pred.pattern;
+      const not = pred.not;
+      const o = f.layout!.offset;
+      const m =
+        f.stringKind === 'static'
+          ? (b: Uint8Array) => matchBytes(p, b, o, f.size) !== not
+          : (b: Uint8Array) => {
+              const loc = (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+              const off = loc & 0xffff;
+              return matchBytes(p, b, off, Math.min(loc >>> 16, Math.max(0, b.length - off))) !== not;
+            };
+      this.consts.push(m);
+      return `K[${this.consts.length - 1}](b)`;
+    }
+    if (f.source === 'cpu') return numCompare(pred.op, '(r.cpu | 0)', `${Number(pred.value)}`, false);
+    const l = f.layout!;
+    const o = l.offset;
+    const k = `${Number(pred.value)}`;
+    switch (l.size) {
+      case 1:
+        return numCompare(pred.op, l.signed ? `(b[${o}] << 24 >> 24)` : `b[${o}]`, k, false);
+      case 2: {
+        const u = `(b[${o}] | (b[${o + 1}] << 8))`;
+        return numCompare(pred.op, l.signed ? `(${u} << 16 >> 16)` : u, k, false);
+      }
+      case 4: {
+        const u = `(b[${o}] | (b[${o + 1}] << 8) | (b[${o + 2}] << 16) | (b[${o + 3}] << 24))`;
+        return numCompare(pred.op, l.signed ? u : `(${u} >>> 0)`, k, false);
+      }
+      default:
+        return this.slow(pred);
+    }
+  }
+}
+
+function numCompare(op: string, load: string, k: string, big: boolean): string {
+  if (op === '&') return big ? `((${load} & ${k}) !== 0n)` : `((${load} & ${k}) !== 0)`;
+  return `(${load} ${JS_OP[op]} ${k})`;
 }
