@@ -3,14 +3,15 @@
  * See docs/KERNFS.md for the model and where it differs from Linux kernfs.
  */
 import { ActiveRefs } from './active.js';
+import { NodeAttributes } from './attributes.js';
+import { DirListing } from './dir-listing.js';
 import { fail } from './errors.js';
-import { ensureAttrs, explicitAttrs, modeOf } from './explicit-attrs.js';
+import { ensureAttrs, modeOf } from './explicit-attrs.js';
 import { HandleNumbers } from './handles.js';
+import { InodeOps } from './inode-ops.js';
 import { InodeTable } from './inodes.js';
-import { then } from './maybe-promise.js';
-import { PERM_MASK, R_OK, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, W_OK, X_OK } from './mode.js';
+import { PERM_MASK, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './mode.js';
 import {
-  type AnyFile,
   BUSY,
   DirChildren,
   DirNode,
@@ -19,29 +20,26 @@ import {
   type KernfsNode,
   MAX_SLOTS,
   REMOVED,
-  SlottedNode,
+  type SlottedNode,
   SymlinkNode,
   TemplateFile,
-  templateIno,
 } from './node.js';
 import { ChangeNotifier } from './notify.js';
 import { OpenFiles } from './open-files.js';
 import type { FileOps, TemplateTable } from './ops.js';
-import type { KernfsOptions, Owner, SyscallHooks } from './options.js';
+import type { KernfsOptions, Owner } from './options.js';
 import { Ownership } from './ownership.js';
 import { Permissions } from './permissions.js';
 import { PollWaiters } from './poll-waiters.js';
 import { SlotAllocator } from './slots.js';
+import { DirSyscalls } from './syscalls.js';
 import { checkName, tableIndex } from './template.js';
 import type {
   AttrChanges,
   Attributes,
-  CacheHints,
-  Credentials,
   DirFiller,
   Entry,
   MaybePromise,
-  NodeKind,
   OpContext,
   OpenResult,
   StatFs,
@@ -51,46 +49,38 @@ import type {
 
 export type { KernfsOptions, Owner, OwnershipPolicy, SyscallHooks } from './options.js';
 
-const encoder = new TextEncoder();
-
-function kindOf(mode: number): NodeKind {
-  const type = mode & S_IFMT;
-  return type === S_IFDIR ? 'dir' : type === S_IFLNK ? 'symlink' : 'file';
-}
-
 export class Kernfs implements Vfs {
   readonly root: DirNode;
-  private readonly hooks: SyscallHooks;
-  private readonly cache: CacheHints;
-  private readonly now: () => number;
-  private readonly mountTimeMs: number;
   private readonly slots: SlotAllocator;
   private readonly inodes: InodeTable;
   private readonly pollers = new PollWaiters();
   private readonly notifier: ChangeNotifier;
   private readonly ownership: Ownership;
-  private readonly permissions: Permissions;
-  private readonly handles = new HandleNumbers();
   private readonly active = new ActiveRefs();
+  private readonly inodeOps: InodeOps;
   private readonly files: OpenFiles;
-  private readonly dirHandles = new Map<number, DirNode>();
+  private readonly dirs: DirListing;
+  private readonly syscalls: DirSyscalls;
   private readonly removals = new Map<KernfsNode, Promise<void>>();
 
   constructor(options: KernfsOptions = {}) {
-    this.hooks = options.hooks ?? {};
-    this.cache = Object.freeze({
+    const now = options.now ?? Date.now;
+    const cache = Object.freeze({
       entryValidMs: options.cache?.entryValidMs ?? 1000,
       attrValidMs: options.cache?.attrValidMs ?? 1000,
     });
-    this.now = options.now ?? Date.now;
-    this.mountTimeMs = this.now();
-    this.ownership = new Ownership(options.uid ?? 0, options.gid ?? 0, options.ownership, this);
-    this.permissions = new Permissions(this.ownership);
     this.slots = new SlotAllocator(Math.min(options.slotLimit ?? MAX_SLOTS, MAX_SLOTS), () => this.liveSlots());
     this.root = new DirNode('', null, S_IFDIR | ((options.mode ?? 0o755) & PERM_MASK), undefined, 0, 1);
     this.inodes = new InodeTable(this.root);
     this.notifier = new ChangeNotifier(this.inodes, this.pollers);
-    this.files = new OpenFiles(this.inodes, this.permissions, this.active, this.pollers, this.handles);
+    this.ownership = new Ownership(options.uid ?? 0, options.gid ?? 0, options.ownership, this);
+    const permissions = new Permissions(this.ownership);
+    const attrs = new NodeAttributes(this.ownership, now(), now);
+    const handles = new HandleNumbers();
+    this.inodeOps = new InodeOps(this.inodes, attrs, permissions, cache);
+    this.files = new OpenFiles(this.inodes, permissions, this.active, this.pollers, handles);
+    this.dirs = new DirListing(this.inodes, permissions, handles);
+    this.syscalls = new DirSyscalls(options.hooks ?? {}, this.inodes, this.inodeOps, permissions);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -274,71 +264,46 @@ export class Kernfs implements Vfs {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-  // VFS face
+  // VFS face: inodes (./inode-ops.ts)
 
   lookup(parent: number, name: string, ctx: OpContext): Entry {
-    const dir = this.dirOf(parent);
-    this.checkAccess(dir, ctx.cred, X_OK);
-    if (dir.removed) fail('ENOENT');
-    if (name.length > 255 && encoder.encode(name).length > 255) fail('ENAMETOOLONG');
-    const node = name === '.' ? dir : name === '..' ? (dir.parent ?? dir) : this.findChild(dir, name);
-    if (!node) fail('ENOENT');
-    return this.ref(node);
+    return this.inodeOps.lookup(parent, name, ctx);
   }
 
   forget(ino: number, nlookup: number): void {
-    this.inodes.forget(ino, nlookup);
+    this.inodeOps.forget(ino, nlookup);
   }
 
   getattr(ino: number, _ctx: OpContext): Attributes {
-    return this.attrOf(this.nodeOf(ino));
+    return this.inodeOps.getattr(ino);
   }
 
   setattr(ino: number, changes: AttrChanges, ctx: OpContext, fh?: number): Attributes {
-    const node = this.nodeOf(ino);
-    const cred = ctx.cred;
-
-    // Validate everything before changing anything (setattr is all or nothing).
-    this.permissions.checkSetattr(node, changes, cred);
-    if (changes.size !== undefined) {
-      if (node instanceof DirNode) fail('EISDIR');
-      if (node instanceof SymlinkNode) fail('EINVAL');
-      if (fh === undefined) this.checkAccess(node, cred, W_OK);
-      // Generated files have no stored content: truncation (O_TRUNC from a shell) is accepted and changes nothing.
-    }
-
-    // Any attribute change (not a mere truncate) records its ctime, so it allocates the node's explicit attributes.
-    const touched =
-      changes.mode !== undefined ||
-      changes.uid !== undefined ||
-      changes.gid !== undefined ||
-      changes.atimeMs !== undefined ||
-      changes.mtimeMs !== undefined;
-    if (touched) {
-      const now = this.now();
-      const attrs = ensureAttrs(node);
-      if (changes.mode !== undefined) {
-        const perms = changes.mode & PERM_MASK;
-        if (node instanceof TemplateFile) attrs.mode = perms;
-        else node.mode = (node.mode & S_IFMT) | perms;
-      }
-      this.ownership.setExplicit(attrs, changes.uid, changes.gid);
-      if (changes.atimeMs !== undefined) attrs.atimeMs = changes.atimeMs === 'now' ? now : changes.atimeMs;
-      if (changes.mtimeMs !== undefined) attrs.mtimeMs = changes.mtimeMs === 'now' ? now : changes.mtimeMs;
-      attrs.ctimeMs = now;
-    }
-    return this.attrOf(node);
+    return this.inodeOps.setattr(ino, changes, ctx, fh);
   }
 
   access(ino: number, mask: number, ctx: OpContext): void {
-    this.checkAccess(this.nodeOf(ino), ctx.cred, mask);
+    this.inodeOps.access(ino, mask, ctx);
   }
 
   readlink(ino: number, _ctx: OpContext): string {
-    const node = this.nodeOf(ino);
-    if (!(node instanceof SymlinkNode)) fail('EINVAL');
-    return node.target;
+    return this.inodeOps.readlink(ino);
   }
+
+  statfs(ino: number, _ctx: OpContext): StatFs {
+    return this.inodeOps.statfs(ino);
+  }
+
+  liveInodes(): number {
+    return this.inodes.size;
+  }
+
+  onChange(listener: (change: VfsChange) => void): () => void {
+    return this.notifier.onChange(listener);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // VFS face: open files (./open-files.ts)
 
   open(ino: number, flags: number, ctx: OpContext): MaybePromise<OpenResult> {
     return this.files.open(ino, flags, ctx);
@@ -364,80 +329,34 @@ export class Kernfs implements Vfs {
     return this.files.poll(fh, wake, ctx);
   }
 
+  // ---------------------------------------------------------------------------------------------------------------
+  // VFS face: directory listing (./dir-listing.ts)
+
   opendir(ino: number, ctx: OpContext): number {
-    const node = this.nodeOf(ino);
-    if (!(node instanceof DirNode)) fail('ENOTDIR');
-    if (node.removed) fail('ENODEV');
-    this.checkAccess(node, ctx.cred, R_OK);
-    const dh = this.handles.take();
-    this.dirHandles.set(dh, node);
-    return dh;
+    return this.dirs.opendir(ino, ctx);
   }
 
-  /**
-   * Positions: 0 `.`, 1 `..`, 2+i table row i, 2+T+seq the child with creation number `seq`. A cookie is the position
-   * to resume at. Rows never move and children keep their `seq`, so a cookie stays meaningful while entries come and
-   * go: removed ones are simply not there, new children come after every existing one.
-   */
   readdir(dh: number, cookie: number, fill: DirFiller, _ctx: OpContext): void {
-    const dir = this.dirHandles.get(dh);
-    if (!dir) fail('EBADF');
-    if (dir.removed) fail('EINVAL');
-    if (!(cookie >= 0)) fail('EINVAL');
-    let pos = cookie;
-    if (pos === 0) {
-      if (!fill({ name: '.', ino: dir.ino, kind: 'dir', next: 1 })) return;
-      pos = 1;
-    }
-    if (pos === 1) {
-      if (!fill({ name: '..', ino: (dir.parent ?? dir).ino, kind: 'dir', next: 2 })) return;
-      pos = 2;
-    }
-    const table = dir.table;
-    const rows = table ? table.length : 0;
-    if (table) {
-      for (let i = pos - 2; i < rows; i++) {
-        const row = table[i];
-        if (!row.callback(row.name, dir.priv)) continue;
-        if (!fill({ name: row.name, ino: templateIno(dir, i), kind: 'file', next: 3 + i })) return;
-      }
-    }
-    const children = dir.children;
-    if (!children) return;
-    const firstSeq = pos - 2 - rows;
-    for (const child of children.byName.values()) {
-      if (child.seq < firstSeq) continue;
-      if (!fill({ name: child.name, ino: child.ino, kind: kindOf(child.mode), next: 3 + rows + child.seq })) return;
-    }
+    this.dirs.readdir(dh, cookie, fill);
   }
 
   releasedir(dh: number): void {
-    this.dirHandles.delete(dh);
+    this.dirs.releasedir(dh);
   }
 
+  // ---------------------------------------------------------------------------------------------------------------
+  // VFS face: name-changing syscalls (./syscalls.ts)
+
   mkdir(parent: number, name: string, mode: number, ctx: OpContext): MaybePromise<Entry> {
-    const dir = this.dirForChange(parent, name, ctx, false);
-    const mkdir = this.hooks.mkdir;
-    if (!mkdir) fail('EPERM');
-    return then(mkdir.call(this.hooks, dir, name, mode & PERM_MASK, ctx), (node) => {
-      if (!(node instanceof DirNode)) fail('EIO', 'mkdir hook returned no directory');
-      return this.ref(node);
-    });
+    return this.syscalls.mkdir(parent, name, mode, ctx);
   }
 
   rmdir(parent: number, name: string, ctx: OpContext): MaybePromise<void> {
-    const dir = this.dirForChange(parent, name, ctx, true);
-    const node = this.findChild(dir, name);
-    if (!(node instanceof DirNode)) fail('ENOTDIR');
-    const rmdir = this.hooks.rmdir;
-    if (!rmdir) fail('EPERM');
-    return rmdir.call(this.hooks, node, ctx);
+    return this.syscalls.rmdir(parent, name, ctx);
   }
 
   unlink(parent: number, name: string, ctx: OpContext): void {
-    const dir = this.dirForChange(parent, name, ctx, true);
-    if (this.findChild(dir, name) instanceof DirNode) fail('EISDIR');
-    fail('EPERM');
+    this.syscalls.unlink(parent, name, ctx);
   }
 
   rename(
@@ -448,14 +367,7 @@ export class Kernfs implements Vfs {
     flags: number,
     ctx: OpContext,
   ): MaybePromise<void> {
-    const from = this.dirForChange(parent, name, ctx, true);
-    const to = this.dirOf(newParent);
-    this.checkAccess(to, ctx.cred, W_OK | X_OK);
-    checkName(newName);
-    const node = this.findChild(from, name);
-    const hook = this.hooks.rename;
-    if (!hook || !(node instanceof SlottedNode)) fail('EPERM');
-    return hook.call(this.hooks, node, to, newName, flags, ctx);
+    return this.syscalls.rename(parent, name, newParent, newName, flags, ctx);
   }
 
   create(
@@ -465,116 +377,23 @@ export class Kernfs implements Vfs {
     _flags: number,
     ctx: OpContext,
   ): { entry: Entry; open: OpenResult } {
-    this.dirForChange(parent, name, ctx, false);
-    fail('EACCES'); // Linux: a directory without ->create refuses O_CREAT with EACCES
+    return this.syscalls.create(parent, name, ctx);
   }
 
   mknod(parent: number, name: string, _mode: number, _rdev: number, ctx: OpContext): Entry {
-    this.dirForChange(parent, name, ctx, false);
-    fail('EPERM');
+    return this.syscalls.mknod(parent, name, ctx);
   }
 
   symlink(parent: number, name: string, _target: string, ctx: OpContext): Entry {
-    this.dirForChange(parent, name, ctx, false);
-    fail('EPERM');
+    return this.syscalls.symlink(parent, name, ctx);
   }
 
   link(ino: number, newParent: number, newName: string, ctx: OpContext): Entry {
-    const node = this.nodeOf(ino);
-    if (node instanceof DirNode) fail('EPERM');
-    this.dirForChange(newParent, newName, ctx, false);
-    fail('EPERM');
-  }
-
-  statfs(ino: number, _ctx: OpContext): StatFs {
-    this.nodeOf(ino);
-    return STATFS;
-  }
-
-  onChange(listener: (change: VfsChange) => void): () => void {
-    return this.notifier.onChange(listener);
-  }
-
-  liveInodes(): number {
-    return this.inodes.size;
+    return this.syscalls.link(ino, newParent, newName, ctx);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
   // Internals
-
-  private nodeOf(ino: number): KernfsNode {
-    return this.inodes.nodeOf(ino);
-  }
-
-  private dirOf(ino: number): DirNode {
-    const node = this.nodeOf(ino);
-    if (!(node instanceof DirNode)) fail('ENOTDIR');
-    return node;
-  }
-
-  /** Common checks of the name-changing syscalls, in Linux's order: existence, then permission on the parent. */
-  private dirForChange(parent: number, name: string, ctx: OpContext, mustExist: boolean): DirNode {
-    const dir = this.dirOf(parent);
-    if (dir.removed) fail('ENOENT');
-    if (name === '.' || name === '..') fail(mustExist ? 'EINVAL' : 'EEXIST');
-    checkName(name);
-    const exists = this.findChild(dir, name) !== undefined;
-    if (mustExist && !exists) fail('ENOENT');
-    if (!mustExist && exists) fail('EEXIST');
-    this.checkAccess(dir, ctx.cred, W_OK | X_OK);
-    return dir;
-  }
-
-  private checkAccess(node: KernfsNode, cred: Credentials, mask: number): void {
-    this.permissions.check(node, cred, mask);
-  }
-
-  /** A visible child of `dir`: a table row the callback accepts (materialised if the kernel doesn't hold it), or an object. */
-  private findChild(dir: DirNode, name: string): KernfsNode | undefined {
-    const table = dir.table;
-    if (table) {
-      const index = tableIndex(table).get(name);
-      if (index !== undefined) {
-        const row = table[index];
-        const spec = row.callback(name, dir.priv);
-        if (!spec) return undefined;
-        const live = this.inodes.find(templateIno(dir, index));
-        if (live) return live;
-        const mode = S_IFREG | (spec.mode & PERM_MASK);
-        return new TemplateFile(name, dir, index, mode, spec.priv, spec.ops, spec.size ?? 0);
-      }
-    }
-    return dir.children?.byName.get(name);
-  }
-
-  private ref(node: KernfsNode): Entry {
-    const held = this.inodes.ref(node);
-    return { ino: node.ino, generation: node.generation, attr: this.attrOf(held), cache: this.cache };
-  }
-
-  private attrOf(node: KernfsNode): Attributes {
-    const mode = modeOf(node);
-    const owner = this.ownership.ownerOf(node);
-    const a = explicitAttrs(node);
-    const t = this.mountTimeMs;
-    let size = 0;
-    let nlink = 1;
-    if (node instanceof DirNode) nlink = 2 + (node.children?.subdirs ?? 0);
-    else if (node instanceof SymlinkNode) size = encoder.encode(node.target).length;
-    else size = (node as AnyFile).size;
-    return {
-      ino: node.ino,
-      kind: kindOf(mode),
-      mode,
-      nlink,
-      uid: owner.uid,
-      gid: owner.gid,
-      size,
-      atimeMs: a && !Number.isNaN(a.atimeMs) ? a.atimeMs : t,
-      mtimeMs: a && !Number.isNaN(a.mtimeMs) ? a.mtimeMs : t,
-      ctimeMs: a && !Number.isNaN(a.ctimeMs) ? a.ctimeMs : t,
-    };
-  }
 
   private checkNewChild(parent: DirNode, name: string): void {
     if (!(parent instanceof DirNode)) fail('ENOTDIR');
@@ -627,7 +446,7 @@ export class Kernfs implements Vfs {
     };
     for (const node of this.inodes.nodes()) add(node);
     for (const node of this.files.nodes()) add(node);
-    for (const dir of this.dirHandles.values()) add(dir);
+    for (const dir of this.dirs.nodes()) add(dir);
     for (const node of this.active.nodes()) add(node);
     return live;
   }
@@ -644,17 +463,6 @@ export class Kernfs implements Vfs {
     this.attach(newParent, node);
   }
 }
-
-const STATFS: StatFs = Object.freeze({
-  blocks: 0,
-  bfree: 0,
-  bavail: 0,
-  files: 0,
-  ffree: 0,
-  bsize: 4096,
-  namelen: 255,
-  frsize: 4096,
-});
 
 /** A new, empty tree (just the root). */
 export function createKernfs(options?: KernfsOptions): Kernfs {
