@@ -1,27 +1,23 @@
 /**
  * A kernfs tree: the tree-building API its user (tracefs) calls, and the VFS face (./vfs.ts) a transport serves.
- * See docs/KERNFS.md for the model and where it differs from Linux kernfs.
+ * This class is the table of contents: it wires the parts together and each method hands over to the part that owns
+ * the idea (see the file map in docs/KERNFS.md for the model and where it differs from Linux kernfs).
  */
 import { ActiveRefs } from './active.js';
 import { NodeAttributes } from './attributes.js';
 import { DirListing } from './dir-listing.js';
-import { fail } from './errors.js';
-import { ensureAttrs, modeOf } from './explicit-attrs.js';
+import { modeOf } from './explicit-attrs.js';
 import { HandleNumbers } from './handles.js';
 import { InodeOps } from './inode-ops.js';
 import { InodeTable } from './inodes.js';
-import { PERM_MASK, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './mode.js';
+import { PERM_MASK, S_IFDIR } from './mode.js';
 import {
-  BUSY,
-  DirChildren,
   DirNode,
-  FileNode,
-  isAncestorOrSelf,
+  type FileNode,
   type KernfsNode,
   MAX_SLOTS,
-  REMOVED,
   type SlottedNode,
-  SymlinkNode,
+  type SymlinkNode,
   TemplateFile,
 } from './node.js';
 import { ChangeNotifier } from './notify.js';
@@ -31,9 +27,10 @@ import type { KernfsOptions, Owner } from './options.js';
 import { Ownership } from './ownership.js';
 import { Permissions } from './permissions.js';
 import { PollWaiters } from './poll-waiters.js';
+import { Removal } from './removal.js';
 import { SlotAllocator } from './slots.js';
 import { DirSyscalls } from './syscalls.js';
-import { checkName, tableIndex } from './template.js';
+import { Tree } from './tree.js';
 import type {
   AttrChanges,
   Attributes,
@@ -51,17 +48,17 @@ export type { KernfsOptions, Owner, OwnershipPolicy, SyscallHooks } from './opti
 
 export class Kernfs implements Vfs {
   readonly root: DirNode;
-  private readonly slots: SlotAllocator;
   private readonly inodes: InodeTable;
   private readonly pollers = new PollWaiters();
   private readonly notifier: ChangeNotifier;
   private readonly ownership: Ownership;
   private readonly active = new ActiveRefs();
+  private readonly tree: Tree;
+  private readonly removal: Removal;
   private readonly inodeOps: InodeOps;
   private readonly files: OpenFiles;
   private readonly dirs: DirListing;
   private readonly syscalls: DirSyscalls;
-  private readonly removals = new Map<KernfsNode, Promise<void>>();
 
   constructor(options: KernfsOptions = {}) {
     const now = options.now ?? Date.now;
@@ -69,7 +66,7 @@ export class Kernfs implements Vfs {
       entryValidMs: options.cache?.entryValidMs ?? 1000,
       attrValidMs: options.cache?.attrValidMs ?? 1000,
     });
-    this.slots = new SlotAllocator(Math.min(options.slotLimit ?? MAX_SLOTS, MAX_SLOTS), () => this.liveSlots());
+    const slots = new SlotAllocator(Math.min(options.slotLimit ?? MAX_SLOTS, MAX_SLOTS), () => this.liveSlots());
     this.root = new DirNode('', null, S_IFDIR | ((options.mode ?? 0o755) & PERM_MASK), undefined, 0, 1);
     this.inodes = new InodeTable(this.root);
     this.notifier = new ChangeNotifier(this.inodes, this.pollers);
@@ -77,22 +74,20 @@ export class Kernfs implements Vfs {
     const permissions = new Permissions(this.ownership);
     const attrs = new NodeAttributes(this.ownership, now(), now);
     const handles = new HandleNumbers();
+    this.tree = new Tree(this.root, slots, this.notifier, this.ownership);
     this.inodeOps = new InodeOps(this.inodes, attrs, permissions, cache);
     this.files = new OpenFiles(this.inodes, permissions, this.active, this.pollers, handles);
     this.dirs = new DirListing(this.inodes, permissions, handles);
+    this.removal = new Removal(this.tree, this.files, this.active);
     this.syscalls = new DirSyscalls(options.hooks ?? {}, this.inodes, this.inodeOps, permissions);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-  // Tree-building API
+  // Tree-building API (./tree.ts, ./removal.ts, ./notify.ts, ./ownership.ts)
 
   /** A directory under `parent`. Throws FsError EEXIST / ENOENT (parent removed) / EINVAL (bad name). */
   createDir(parent: DirNode, name: string, options: { mode?: number; priv?: unknown } = {}): DirNode {
-    this.checkNewChild(parent, name);
-    const [slot, gen] = this.slots.allocate();
-    const dir = new DirNode(name, parent, S_IFDIR | ((options.mode ?? 0o755) & PERM_MASK), options.priv, slot, gen);
-    this.attach(parent, dir);
-    return dir;
+    return this.tree.createDir(parent, name, options);
   }
 
   /** A regular file whose content and behaviour come from `ops`. */
@@ -102,21 +97,11 @@ export class Kernfs implements Vfs {
     ops: FileOps,
     options: { mode?: number; priv?: unknown; size?: number } = {},
   ): FileNode {
-    this.checkNewChild(parent, name);
-    const [slot, gen] = this.slots.allocate();
-    const mode = S_IFREG | ((options.mode ?? 0o644) & PERM_MASK);
-    const file = new FileNode(name, parent, mode, options.priv, slot, gen, ops, options.size ?? 0);
-    this.attach(parent, file);
-    return file;
+    return this.tree.createFile(parent, name, ops, options);
   }
 
   createSymlink(parent: DirNode, name: string, target: string, options: { mode?: number } = {}): SymlinkNode {
-    this.checkNewChild(parent, name);
-    if (typeof target !== 'string' || target === '' || target.includes('\0')) fail('EINVAL', 'invalid symlink target');
-    const [slot, gen] = this.slots.allocate();
-    const link = new SymlinkNode(name, parent, S_IFLNK | ((options.mode ?? 0o777) & PERM_MASK), slot, gen, target);
-    this.attach(parent, link);
-    return link;
+    return this.tree.createSymlink(parent, name, target, options);
   }
 
   /**
@@ -131,13 +116,7 @@ export class Kernfs implements Vfs {
     data: D,
     options: { mode?: number } = {},
   ): DirNode {
-    tableIndex(table as TemplateTable<unknown>);
-    this.checkNewChild(parent, name);
-    const [slot, gen] = this.slots.allocate();
-    const dir = new DirNode(name, parent, S_IFDIR | ((options.mode ?? 0o755) & PERM_MASK), data, slot, gen);
-    dir.table = table as TemplateTable<unknown>;
-    this.attach(parent, dir);
-    return dir;
+    return this.tree.createTemplateDir(parent, name, table, data, options);
   }
 
   /**
@@ -147,73 +126,37 @@ export class Kernfs implements Vfs {
    * Throws FsError EBUSY when the node or a descendant is marked busy, EINVAL for the root.
    */
   remove(node: SlottedNode): Promise<void> {
-    if (node.removed) {
-      // Already going or gone: wait for whichever removal (of it or an ancestor) is still draining.
-      for (let n: KernfsNode | null = node; n !== null; n = n.parent) {
-        const pending = this.removals.get(n);
-        if (pending) return pending;
-      }
-      return Promise.resolve();
-    }
-    if (node === this.root || node.parent === null) fail('EINVAL', 'the root cannot be removed');
-    if (this.busyWithin(node)) fail('EBUSY');
-
-    const parent = node.parent;
-    this.detach(parent, node);
-    this.markRemoved(node);
-
-    const ended = this.files.endWithin(node);
-    const finish = (): void => {
-      for (const file of ended) this.files.releaseOnce(file);
-      this.removals.delete(node);
-    };
-    if (!this.active.within(node)) {
-      finish();
-      return Promise.resolve();
-    }
-    const promise = new Promise<void>((resolve) => {
-      this.active.whenIdle(node, () => {
-        finish();
-        resolve();
-      });
-    });
-    this.removals.set(node, promise);
-    return promise;
+    return this.removal.remove(node);
   }
 
   /** A busy node (and its ancestors' removal) answers EBUSY to `remove`. */
   setBusy(node: SlottedNode, busy: boolean): void {
-    node.state = busy ? node.state | BUSY : node.state & ~BUSY;
+    this.removal.setBusy(node, busy);
   }
 
   /** chmod from the tree's side (permission bits only). */
   setMode(node: SlottedNode, mode: number): void {
-    node.mode = (node.mode & S_IFMT) | (mode & PERM_MASK);
-    this.notify(node);
+    this.tree.setMode(node, mode);
   }
 
   /** chown from the tree's side; an omitted id keeps following the ownership policy. */
   setOwner(node: SlottedNode, owner: { uid?: number; gid?: number }): void {
-    this.ownership.setExplicit(ensureAttrs(node), owner.uid, owner.gid);
-    this.notify(node);
+    this.tree.setOwner(node, owner);
   }
 
   /** The child `name` of `dir` that is an object (not a template file), if any. */
   child(dir: DirNode, name: string): SlottedNode | undefined {
-    return dir.children?.byName.get(name);
+    return this.tree.child(dir, name);
   }
 
   /** Walk `a/b/c` from the root (or `from`) through object nodes; undefined if any step is missing. */
   resolve(path: string, from: DirNode = this.root): SlottedNode | undefined {
-    let node: SlottedNode = from;
-    for (const part of path.split('/')) {
-      if (part === '' || part === '.') continue;
-      if (!(node instanceof DirNode)) return undefined;
-      const next: SlottedNode | undefined = part === '..' ? (node.parent ?? node) : node.children?.byName.get(part);
-      if (!next) return undefined;
-      node = next;
-    }
-    return node;
+    return this.tree.resolve(path, from);
+  }
+
+  /** Move/rename a node (what a `rename` hook does). Throws EEXIST if the name is taken, EINVAL for a loop. */
+  move(node: SlottedNode, newParent: DirNode, newName: string): void {
+    this.tree.move(node, newParent, newName);
   }
 
   /**
@@ -393,54 +336,14 @@ export class Kernfs implements Vfs {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-  // Internals
 
-  private checkNewChild(parent: DirNode, name: string): void {
-    if (!(parent instanceof DirNode)) fail('ENOTDIR');
-    if (parent.removed) fail('ENOENT');
-    checkName(name);
-    if (parent.table && tableIndex(parent.table).has(name)) fail('EEXIST');
-    if (parent.children?.byName.has(name)) fail('EEXIST');
-  }
-
-  private attach(parent: DirNode, node: SlottedNode): void {
-    parent.children ??= new DirChildren();
-    const children = parent.children;
-    node.seq = children.nextSeq++;
-    children.byName.set(node.name, node);
-    if (node instanceof DirNode) children.subdirs++;
-    this.notifier.entryChanged(parent, node.name);
-  }
-
-  private detach(parent: DirNode, node: SlottedNode): void {
-    const children = parent.children!;
-    children.byName.delete(node.name);
-    if (node instanceof DirNode) children.subdirs--;
-    this.notifier.entryChanged(parent, node.name);
-  }
-
-  private markRemoved(node: SlottedNode): void {
-    node.state |= REMOVED;
-    if (node instanceof DirNode && node.children)
-      for (const child of node.children.byName.values()) this.markRemoved(child);
-  }
-
-  private busyWithin(node: SlottedNode): boolean {
-    if (node.state & BUSY) return true;
-    if (node instanceof DirNode && node.children) {
-      for (const child of node.children.byName.values()) if (this.busyWithin(child)) return true;
-    }
-    return false;
-  }
-
-  /** Every slot something may still refer to; asked by the slot allocator once per wrap. */
+  /**
+   * Every slot something may still refer to: the tree, held inodes, open files and directory handles, nodes with ops
+   * in flight. Asked by the slot allocator once per wrap instead of keeping an "in use" mark on every node.
+   */
   private liveSlots(): Set<number> {
     const live = new Set<number>([0]);
-    const visit = (node: SlottedNode): void => {
-      live.add(node.slot);
-      if (node instanceof DirNode && node.children) for (const child of node.children.byName.values()) visit(child);
-    };
-    visit(this.root);
+    this.tree.addSlots(live);
     const add = (node: KernfsNode): void => {
       live.add(node instanceof TemplateFile ? node.parent.slot : (node as SlottedNode).slot);
     };
@@ -449,18 +352,6 @@ export class Kernfs implements Vfs {
     for (const dir of this.dirs.nodes()) add(dir);
     for (const node of this.active.nodes()) add(node);
     return live;
-  }
-
-  /** Move/rename a node (what a `rename` hook does). Throws EEXIST if the name is taken, EINVAL for a loop. */
-  move(node: SlottedNode, newParent: DirNode, newName: string): void {
-    if (node.removed || node.parent === null) fail('ENOENT');
-    if (node instanceof DirNode && isAncestorOrSelf(node, newParent)) fail('EINVAL');
-    if (node.parent === newParent && node.name === newName) return;
-    this.checkNewChild(newParent, newName);
-    this.detach(node.parent, node);
-    node.name = newName;
-    node.parent = newParent;
-    this.attach(newParent, node);
   }
 }
 
