@@ -41,10 +41,13 @@ interface Case {
 }
 
 const request = defineEvent('bench', 'request', { a: 'u32', b: 'u32', c: 'u16', s: 'string' });
+const bare = defineEvent('bench', 'bare', {});
+const ints = defineEvent('bench', 'ints', { a: 'u32', b: 'u32', c: 'u16' });
 const off = defineEvent('bench', 'off', { a: 'u32', b: 'u32', c: 'u16', s: 'string' });
 const many = Array.from({ length: 16 }, (_, k) => defineEvent('bench', `off_${k}`, { a: 'u32' }));
 setBufferSizeKb(TOP_INSTANCE, 4096);
-setEventEnabled(TOP_INSTANCE, request.id, true);
+for (const e of [request, bare, ints]) setEventEnabled(TOP_INSTANCE, e.id, true);
+const hrtime = process.hrtime;
 
 const channel = diagnostics_channel.channel('bench:none');
 const subscribed = diagnostics_channel.channel('bench:one');
@@ -108,6 +111,31 @@ const cases: Case[] = [
     name: 'ntrace.enabled',
     run(n) {
       for (let i = 0; i < n; i++) request.emit({ a: i, b: i * 3, c: i & 0xffff, s: 'GET /x' });
+    },
+    samples: [],
+  },
+  {
+    // The breakdown of the enabled case: the clock read alone, then records with no fields and with 3 integers.
+    name: 'breakdown.clock_read',
+    run(n) {
+      for (let i = 0; i < n; i++) {
+        const t = hrtime();
+        sink += t[1];
+      }
+    },
+    samples: [],
+  },
+  {
+    name: 'breakdown.ntrace.enabled.no_fields',
+    run(n) {
+      for (let i = 0; i < n; i++) bare.emit({});
+    },
+    samples: [],
+  },
+  {
+    name: 'breakdown.ntrace.enabled.3_ints',
+    run(n) {
+      for (let i = 0; i < n; i++) ints.emit({ a: i, b: i * 3, c: i & 0xffff });
     },
     samples: [],
   },
@@ -250,7 +278,7 @@ async function main(): Promise<void> {
     for (const c of cases) {
       gc?.();
       c.samples.push(nsPerOp(c, c.iterations!));
-      if (c.name === 'ntrace.enabled') clearBuffer(TOP_INSTANCE);
+      if (c.name.includes('ntrace.enabled')) clearBuffer(TOP_INSTANCE);
     }
   }
   const result: Record<string, number | boolean | string> = {};
