@@ -8,7 +8,7 @@ import { type FuseMount, mountFuse } from '../fuse/index.js';
 import { sharedHandles } from '../trace/engine.js';
 import { serveControl } from './control-socket.js';
 import { MODE_ROOT_DEFAULT } from './modes.js';
-import type { TreeData, TreeReply, TreeRequest } from './tree-module.js';
+import type { TreeData, TreeReply, TreeRequest, TreeStats } from './tree-module.js';
 import { relayTo, stopRelayTo } from './wake-relay.js';
 
 export interface MountOptions {
@@ -38,6 +38,8 @@ export interface TracefsMount {
   readonly mountpoint: string;
   /** Like `mount -o remount,gid=N`: every node's group (and/or owner) is reset, explicit chowns included. */
   reconfigure(changes: ReconfigureOptions): Promise<void>;
+  /** What the serving thread holds (for tests and benchmarks); `gc` runs a full GC there first (--expose-gc). */
+  stats(options?: { gc?: boolean }): Promise<TreeStats>;
   /** Unmounts. Idempotent. */
   close(): Promise<void>;
   /** Settles when the mount has gone (closed, or its serving thread stopped). */
@@ -113,7 +115,7 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
 
 class Mounted implements TracefsMount {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve(): void; reject(e: Error): void }>();
+  private readonly pending = new Map<number, { resolve(reply: TreeReply): void; reject(e: Error): void }>();
   private closing: Promise<void> | undefined;
   private relayStopped: Promise<void> | undefined;
   control: { close(): Promise<void> } | undefined;
@@ -128,7 +130,7 @@ class Mounted implements TracefsMount {
       this.pending.delete(m.id);
       if (this.pending.size === 0) this.fuse.port.unref();
       if (m.error) p.reject(new Error(m.error));
-      else p.resolve();
+      else p.resolve(m);
     });
     fuse.port.unref();
     void fuse.closed.then(() => {
@@ -142,15 +144,23 @@ class Mounted implements TracefsMount {
     return this.fuse.mountpoint;
   }
 
-  reconfigure(changes: ReconfigureOptions): Promise<void> {
+  async reconfigure(changes: ReconfigureOptions): Promise<void> {
     checkId('uid', changes.uid);
     checkId('gid', changes.gid);
     checkMode(changes.mode);
-    const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    await this.ask({ type: 'reconfigure', id: this.nextId++, ...changes });
+  }
+
+  async stats(options: { gc?: boolean } = {}): Promise<TreeStats> {
+    const reply = await this.ask({ type: 'stats', id: this.nextId++, gc: options.gc === true });
+    if (!reply.stats) throw new Error('ntrace: no stats from the serving thread');
+    return reply.stats;
+  }
+
+  private ask(msg: TreeRequest): Promise<TreeReply> {
+    return new Promise<TreeReply>((resolve, reject) => {
+      this.pending.set(msg.id, { resolve, reject });
       this.fuse.port.ref();
-      const msg: TreeRequest = { type: 'reconfigure', id, ...changes };
       this.fuse.post(msg);
     });
   }

@@ -2,6 +2,7 @@
  * The module the FUSE serving thread imports: builds the tracefs tree there (so its objects live where requests are
  * answered) and keeps it in step with the engine at every doorbell wake-up.
  */
+import { getHeapStatistics } from 'node:v8';
 import type { VfsEnv } from '../fuse/index.js';
 import type { Vfs } from '../kernfs/index.js';
 import { attachSharedState, type SharedHandles } from '../trace/engine.js';
@@ -17,8 +18,22 @@ export interface TreeData {
 }
 
 /** Messages from the mounting thread, answered with `{ type: 'done', id, error? }`. */
-export type TreeRequest = { type: 'reconfigure'; id: number; uid?: number; gid?: number; mode?: number };
-export type TreeReply = { type: 'done'; id: number; error?: string };
+export type TreeRequest =
+  | { type: 'reconfigure'; id: number; uid?: number; gid?: number; mode?: number }
+  | { type: 'stats'; id: number; gc?: boolean };
+export type TreeReply = { type: 'done'; id: number; error?: string; stats?: TreeStats };
+
+/** What the serving thread reports about its tree (tests and benchmarks). */
+export interface TreeStats {
+  /** Inode objects alive in kernfs (lookups the kernel holds). */
+  readonly liveInodes: number;
+  /** Instances made with mkdir. */
+  readonly instances: number;
+  /** Event directories over all instances. */
+  readonly eventDirs: number;
+  /** The serving thread's V8 heap in use, after a full GC when asked and available (--expose-gc). */
+  readonly heapUsedBytes: number;
+}
 
 export function createVfs(data: TreeData, env: VfsEnv): Vfs {
   if (!attachSharedState(data.engine)) throw new Error('ntrace: the serving thread cannot attach to the engine');
@@ -26,14 +41,31 @@ export function createVfs(data: TreeData, env: VfsEnv): Vfs {
   env.onWake(() => fs.onWake());
   env.onMessage((message) => {
     const m = message as TreeRequest;
-    if (m?.type !== 'reconfigure') return;
+    if (m?.type !== 'reconfigure' && m?.type !== 'stats') return;
     let reply: TreeReply = { type: 'done', id: m.id };
     try {
-      fs.reconfigure(m);
+      if (m.type === 'reconfigure') fs.reconfigure(m);
+      else reply = { type: 'done', id: m.id, stats: treeStats(fs, m.gc === true) };
     } catch (err) {
       reply = { type: 'done', id: m.id, error: (err as Error).message };
     }
     env.postMessage(reply);
   });
   return new RefreshingVfs(fs.tree, () => fs.refresh());
+}
+
+function treeStats(fs: Tracefs, gc: boolean): TreeStats {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (gc && collect) {
+    collect();
+    collect();
+  }
+  let eventDirs = fs.top.events.size;
+  for (const inst of fs.instances.values()) eventDirs += inst.events.size;
+  return {
+    liveInodes: fs.tree.liveInodes(),
+    instances: fs.instances.size,
+    eventDirs,
+    heapUsedBytes: getHeapStatistics().used_heap_size,
+  };
 }

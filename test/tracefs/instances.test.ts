@@ -49,7 +49,19 @@ t(lambda: os.rmdir('${d}/instances/${long255}'))
 t(lambda: os.rmdir('${d}/instances/nosuch'))
 t(lambda: os.rmdir('${d}/instances/foo/events'))
 `);
-  assert.deepEqual(out, ['EEXIST', 'EEXIST', 'EEXIST', 'EPERM', 'EPERM', 'ENAMETOOLONG', 'OK', 'True', 'OK', 'ENOENT', 'EPERM']);
+  assert.deepEqual(out, [
+    'EEXIST',
+    'EEXIST',
+    'EEXIST',
+    'EPERM',
+    'EPERM',
+    'ENAMETOOLONG',
+    'OK',
+    'True',
+    'OK',
+    'ENOENT',
+    'EPERM',
+  ]);
 });
 
 test('instances have their own buffers and enable state', async (t) => {
