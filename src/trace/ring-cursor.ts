@@ -26,6 +26,12 @@ import {
 const DELTA_UNIT = 1 << 27;
 const TWO32 = 4294967296;
 
+/** End of committed data in the page at byte `pb`, kept inside the page whatever the memory holds. */
+function commitEnd(i32: Int32Array, pb: number): number {
+  const c = Atomics.load(i32, (pb + 8) >> 2);
+  return c >= 0 && c <= PAGE_SIZE - PAGE_HEADER ? PAGE_HEADER + c : PAGE_HEADER;
+}
+
 /** A record copied out of a ring. */
 export interface RawRecord {
   readonly cpu: number;
@@ -61,7 +67,7 @@ export class RingCursor {
       // `trace` shows what is in the buffer now; records written while it is being read are left for later.
       const tail = Atomics.load(v.h, R_TAIL_SEQ);
       this.limitSeq = tail;
-      this.limitOff = tail < 0 ? 0 : PAGE_HEADER + Atomics.load(v.i32, ((tail % this.n) * PAGE_SIZE + 8) >> 2);
+      this.limitOff = tail < 0 ? 0 : commitEnd(v.i32, (tail % this.n) * PAGE_SIZE);
     }
   }
 
@@ -114,7 +120,7 @@ export class RingCursor {
       if (off + 8 > end) return -1;
       len = v.u32[(pb + off + 4) >> 2] - 4;
       data = off + 8;
-      if (len <= MAX_SMALL_DATA - 4 || len < 0) return -1; // corrupt: stop at this page's end
+      if (!(len > MAX_SMALL_DATA - 4)) return -1; // corrupt: stop at this page's end
     } else {
       len = type * 4;
       data = off + 4;
@@ -156,7 +162,7 @@ export class RingCursor {
       const pb = slot * PAGE_SIZE;
       // Consumed records are skipped by both modes (what trace_pipe took is gone from `trace` too).
       const consumed = st & 0xffff;
-      let end = PAGE_HEADER + Atomics.load(v.i32, (pb + 8) >> 2);
+      let end = commitEnd(v.i32, pb);
       if (!this.consume && seq === this.limitSeq) end = Math.min(end, this.limitOff);
       if (this.idx > consumed && this.consume) this.enter(seq);
       let r = 0;
@@ -179,7 +185,7 @@ export class RingCursor {
       }
       // End of this page's committed data.
       if (seq < tail && this.tagOk(seq)) {
-        const pageEnd = PAGE_HEADER + Atomics.load(v.i32, (pb + 8) >> 2);
+        const pageEnd = commitEnd(v.i32, pb);
         if (this.off < pageEnd) continue; // the writer committed more meanwhile
         if (this.consume) Atomics.compareExchange(v.h, R_READ_SEQ, seq, seq + 1);
         this.enter(seq + 1);
