@@ -10,7 +10,7 @@ import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
 import { HistRegistry, type HistTrigger, readHistFile } from '../../../src/trace/languages/hist/hist-trigger.js';
 import { TriggerSet } from '../../../src/trace/languages/trigger/trigger-set.js';
 import type { EventDescriptor } from '../../../src/trace/record.js';
-import { exitEvent, forkEvent, kmallocEvent } from './events.js';
+import { allTypes, exitEvent, forkEvent, kmallocEvent } from './events.js';
 import { FakeInstance } from './trigger-host.js';
 
 function setup(events: EventDescriptor[] = [forkEvent]) {
@@ -241,4 +241,18 @@ test('the filesystem side reads a table while a worker thread writes it', async 
   const h = s.hist();
   assert.match(h, /Hits: 200000\n {4}Entries: 50\n {4}Dropped: 0\n/);
   assert.match(h, /\{ parent_pid: {10}0 \} hitcount: {7}4000 {2}child_pid: {7}4000/);
+});
+
+test('big tables get fewer writer regions instead of failing; memory is committed lazily', () => {
+  const inst = new FakeInstance(['test:all_types']);
+  const set = new TriggerSet(allTypes, new HistRegistry().factory);
+  const rss0 = process.memoryUsage().rss;
+  assert.equal(set.write('hist:keys=url:size=131072', inst, new CollectingErrorLog()), 0);
+  const t = set.histTriggers()[0] as HistTrigger;
+  assert.ok(t.table.sab.byteLength <= 512 * 1024 * 1024);
+  assert.ok(t.table.shape.regions >= 1 && t.table.shape.regions < 64, `regions ${t.table.shape.regions}`);
+  set.fire({ url: '/a' }, { pid: 1, cpu: 0, comm: 'x' }, inst);
+  assert.match(readHistFile(set.histTriggers()), /\{ url: \/a {49}\} hitcount: {10}1\n/);
+  assert.ok(process.memoryUsage().rss - rss0 < 128 * 1024 * 1024, 'untouched regions are not resident');
+  set.clear(inst);
 });

@@ -7,7 +7,7 @@
  * updates go to the region of `ctx.cpu` (one writer per region). `readHistFile()` can run in any thread.
  */
 import type { EventDescriptor } from '../../record.js';
-import { EINVAL } from '../errno.js';
+import { EINVAL, ENOMEM } from '../errno.js';
 import type { ErrorLogSink } from '../error-log.js';
 import type { CompiledFilter } from '../filter/compile.js';
 import type { EmitContext, Values } from '../filter/evaluate.js';
@@ -24,7 +24,7 @@ import {
   parseHistTrigger,
   sameHist,
 } from './spec.js';
-import { HistTable, type HistTableShape, type HistWriter } from './table.js';
+import { HistTable, type HistTableShape, type HistWriter, histTableBytes } from './table.js';
 
 /** Default number of writer regions per table: emitting threads with a larger ring index count as drops. */
 export const DEFAULT_HIST_REGIONS = 64;
@@ -35,16 +35,30 @@ export interface HistTriggerData {
   readonly shape: HistTableShape;
 }
 
+/** Address space one table may reserve: big tables (large `size=`, string keys) get fewer writer regions. */
+export const HIST_TABLE_MAX_BYTES = 512 * 1024 * 1024;
+
 function shapeOf(spec: HistSpec, regions: number): HistTableShape {
   let keyBytes = 0;
   for (const k of spec.keys) keyBytes += keyFieldBytes(k);
-  return {
+  const shape = {
     keyBytes,
     nSums: 1 + spec.vals.length,
     comm: spec.keys.some((k) => k.flag === 'execname'),
     maxEntries: 1 << spec.bits,
-    regions,
+    regions: 1,
   };
+  const one = histTableBytes(shape);
+  return { ...shape, regions: Math.max(1, Math.min(regions, Math.floor(HIST_TABLE_MAX_BYTES / one))) };
+}
+
+/** Allocates a table; undefined when the memory is not available (the write answers ENOMEM). */
+function newTable(spec: HistSpec, regions: number): HistTable | undefined {
+  try {
+    return new HistTable(shapeOf(spec, regions));
+  } catch {
+    return undefined;
+  }
 }
 
 export class HistTrigger implements HistTriggerHandle {
@@ -282,11 +296,14 @@ export class HistRegistry {
         n.refs++;
         return { ok: true, trigger: new HistTrigger(event, shown, n.table, filter, () => this.unref(spec.name!)) };
       }
-      const table = new HistTable(shapeOf(shown, this.regions));
+      const table = newTable(shown, this.regions);
+      if (!table) return { ok: false, errno: ENOMEM };
       this.named.set(spec.name, { spec: shown, table, refs: 1 });
       return { ok: true, trigger: new HistTrigger(event, shown, table, filter, () => this.unref(spec.name!)) };
     }
-    return { ok: true, trigger: new HistTrigger(event, shown, new HistTable(shapeOf(shown, this.regions)), filter) };
+    const table = newTable(shown, this.regions);
+    if (!table) return { ok: false, errno: ENOMEM };
+    return { ok: true, trigger: new HistTrigger(event, shown, table, filter) };
   }
 
   private unref(name: string): void {

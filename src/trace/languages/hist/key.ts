@@ -125,7 +125,7 @@ export function writeStringKey(dst: Uint8Array, at: number, s: string, max: numb
   return i;
 }
 
-/** The string value of a string key field: a char[N] keeps what fits in N bytes like the encoder stored it. */
+/** The string value of a string key field (writeStringKey then keeps size-1 bytes, as the kernel's strncpy). */
 export function stringKeyValue(f: HistFieldSpec, v: Values): string {
   return toStringValue(v[f.name]);
 }

@@ -10,7 +10,7 @@
  */
 import type { EventDescriptor } from '../../record.js';
 import { kstrtoull } from '../cstring.js';
-import { EINVAL, ENOENT } from '../errno.js';
+import { EINVAL } from '../errno.js';
 import { fieldTable } from '../filter/fields.js';
 
 /** HIST_ERR_* texts used here. */
@@ -320,5 +320,3 @@ export function sameHist(a: HistSpec, b: HistSpec): boolean {
     a.name === b.name
   );
 }
-
-export { ENOENT };
