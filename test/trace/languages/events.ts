@@ -80,3 +80,11 @@ export const signalGenerate = makeEvent(330, 'signal', 'signal_generate', [
   { name: 'group', type: 's32' },
   { name: 'result', type: 's32' },
 ]);
+
+/** Shaped like bridge:br_fdb_add (u8, __data_loc string, u16 fields), minus its `unsigned char addr[6]`. */
+export const brFdbAdd = makeEvent(1200, 'bridge', 'br_fdb_add', [
+  { name: 'ndm_flags', type: 'u8' },
+  { name: 'dev', type: 'string' },
+  { name: 'vid', type: 'u16' },
+  { name: 'nlh_flags', type: 'u16' },
+]);

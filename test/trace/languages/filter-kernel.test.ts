@@ -1,6 +1,6 @@
 /**
  * Filter parsing, read-back, errnos and error_log entries compared with what a real kernel (6.18) answered for the
- * same text on sched:sched_switch (captured once into fixtures/; see docs/LANGUAGES.md).
+ * same text on sched:sched_switch and bridge:br_fdb_add (captured once into fixtures/; see docs/LANGUAGES.md).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
 import { readEventFilter, writeEventFilter } from '../../../src/trace/languages/filter/event-filter.js';
 import { repoRoot } from '../../support/paths.js';
-import { schedSwitch } from './events.js';
+import type { EventDescriptor } from '../../../src/trace/record.js';
+import { brFdbAdd, schedSwitch } from './events.js';
 
 interface KernelCase {
   input: string;
@@ -17,15 +18,25 @@ interface KernelCase {
   errorLog: { location: string; message: string; command: string; pos: number }[];
 }
 
-const cases = JSON.parse(
-  readFileSync(`${repoRoot}/test/trace/languages/fixtures/kernel-sched_switch-filters.json`, 'utf8'),
-) as KernelCase[];
+function load(name: string): KernelCase[] {
+  return JSON.parse(readFileSync(`${repoRoot}/test/trace/languages/fixtures/${name}`, 'utf8')) as KernelCase[];
+}
 
-test('filter answers match the kernel for every captured input', () => {
-  assert.ok(cases.length >= 100);
+for (const [event, file, min] of [
+  [schedSwitch, 'kernel-sched_switch-filters.json', 100],
+  [brFdbAdd, 'kernel-br_fdb_add-filters.json', 50],
+] as [EventDescriptor, string, number][]) {
+  test(`filter answers match the kernel for every input captured on ${event.system}:${event.name}`, () => {
+    const cases = load(file);
+    assert.ok(cases.length >= min);
+    check(event, cases);
+  });
+}
+
+function check(event: EventDescriptor, cases: KernelCase[]) {
   for (const c of cases) {
     const log = new CollectingErrorLog();
-    const r = writeEventFilter(schedSwitch, c.input, log);
+    const r = writeEventFilter(event, c.input, log);
     const what = JSON.stringify(c.input);
     assert.equal(r.errno, c.errno, `errno of ${what}`);
     // A successful "0" clears; the kernel then reads back "none".
@@ -33,4 +44,4 @@ test('filter answers match the kernel for every captured input', () => {
     assert.deepEqual(log.entries, c.errorLog, `error_log of ${what}`);
     assert.equal(r.state.filter !== undefined, c.errno === 0 && c.readback !== 'none\n', `active state of ${what}`);
   }
-});
+}
