@@ -3,7 +3,7 @@
  * `per_cpu/cpuN/stats` and the `trace` header.
  */
 import { readClock } from './clocks.js';
-import { clockOf } from './instances.js';
+import { clockOf, validInstanceIndex } from './instances.js';
 import {
   F_BASE_DROPPED,
   F_BASE_OVERRUN,
@@ -60,6 +60,7 @@ export function clearRing(v: RingViews): void {
 /** The rings of an instance: [cpu, views] for every CPU that has one. */
 export function ringsOf(s: SharedState, instance: number): Array<[number, RingViews]> {
   const out: Array<[number, RingViews]> = [];
+  if (!validInstanceIndex(instance)) return out;
   const n = cpuCount(s);
   for (let cpu = 0; cpu < n; cpu++) {
     const base = Atomics.load(s.ringTable, instance * MAX_CPUS + cpu);

@@ -47,8 +47,9 @@ export type RecordFilter = (bytes: Uint8Array, at: number) => boolean;
 export type FilterProvider = (instance: number, id: number, generation: number) => RecordFilter | undefined;
 
 /**
- * Runs the triggers of (instance, event) on a record, in the emitting thread, before the record is committed
- * (or discarded: soft-disabled events and filtered-out records are still seen by their triggers, as in the kernel).
+ * Runs the triggers of (instance, event) on a record, in the emitting thread, after the record was committed or
+ * discarded (soft-disabled events and filtered-out records are still seen by their triggers, as in the kernel).
+ * `bytes[at…]` is a copy of the record from common_type; the trigger may emit events itself.
  */
 export type RecordTrigger = (bytes: Uint8Array, at: number) => void;
 export type TriggerProvider = (instance: number, id: number, generation: number) => RecordTrigger | undefined;
@@ -72,7 +73,8 @@ export function setTriggerProvider(p: TriggerProvider | undefined): void {
 }
 
 const pid = process.pid;
-/** State bits that send a record through ThreadEmitter.decide; UNUSUAL_NONE is the plain "enabled" case. */
+const MAX_TRIGGER_DEPTH = 4;
+/** State bits that send a record through ThreadEmitter.finish; UNUSUAL_NONE is the plain "enabled" case. */
 const UNUSUAL = IE_ENABLED | IE_TRIGGER | IE_FILTER | IE_SOFT_DISABLED;
 const UNUSUAL_NONE = IE_ENABLED;
 
@@ -151,7 +153,7 @@ return function emit(v) {
       let at;
       try { at = encode(v, w, ts); } catch { w.abort(); at = slow(v, w, ts); }
       if (at < 0) continue;
-      if ((st & ${UNUSUAL}) !== ${UNUSUAL_NONE} && !t.decide(i, ${ev.id}, st, w, at)) { w.abort(); continue; }
+      if ((st & ${UNUSUAL}) !== ${UNUSUAL_NONE}) { t.finish(i, ${ev.id}, st, w, at); continue; }
       w.commit();
       if (inst[ib + ${I_WAITERS}] !== 0) T.wake(s, ib);
     }
@@ -193,33 +195,43 @@ class ThreadEmitter {
     return f;
   }
 
+  /** Nesting depth of trigger calls (a trigger may emit events; like the kernel, nesting is bounded). */
+  private depth = 0;
+
   /**
-   * The unusual cases of one record, after it was encoded: triggers run, then whether it is kept: recording
-   * enabled, not soft-disabled, and passing the filter.
+   * The unusual cases of one record, after it was encoded: keep it (recording enabled, not soft-disabled, passing
+   * the filter) or drop it, then run the triggers on a copy — after the record is settled, so a trigger that emits
+   * (a synthetic event) finds no half-written record in this thread's ring.
    */
-  decide(i: number, id: number, st: number, w: RingWriter, at: number): boolean {
-    if ((st & IE_TRIGGER) !== 0) {
-      const trig = this.trigger(i, id);
-      if (trig !== undefined) {
+  finish(i: number, id: number, st: number, w: RingWriter, at: number): void {
+    let keep = (st & IE_ENABLED) !== 0 && (st & IE_SOFT_DISABLED) === 0;
+    if (keep && (st & IE_FILTER) !== 0) {
+      const f = this.filter(i, id);
+      if (f !== undefined) {
         try {
-          trig(w.u8, at);
+          keep = f(w.u8, at);
         } catch {
           Atomics.add(this.s.header, H_INTERNAL_ERRORS, 1);
         }
       }
     }
-    if ((st & IE_ENABLED) === 0 || (st & IE_SOFT_DISABLED) !== 0) return false;
-    if ((st & IE_FILTER) !== 0) {
-      const f = this.filter(i, id);
-      if (f !== undefined) {
-        try {
-          return f(w.u8, at);
-        } catch {
-          return true;
-        }
-      }
+    const trig = (st & IE_TRIGGER) !== 0 && this.depth < MAX_TRIGGER_DEPTH ? this.trigger(i, id) : undefined;
+    const copy = trig !== undefined ? w.u8.slice(at, at + w.pendingLength(at)) : undefined;
+    if (keep) {
+      w.commit();
+      const ib = i * INST_WORDS;
+      if (this.s.instances[ib + I_WAITERS] !== 0 && Atomics.exchange(this.s.instances, ib + I_WAITERS, 0) !== 0)
+        ringDoorbell(this.s);
+    } else w.abort();
+    if (trig === undefined || copy === undefined) return;
+    this.depth++;
+    try {
+      trig(copy, 0);
+    } catch {
+      Atomics.add(this.s.header, H_INTERNAL_ERRORS, 1);
+    } finally {
+      this.depth--;
     }
-    return true;
   }
 
   constructor(s: SharedState, cpu: number) {
@@ -314,8 +326,8 @@ export function emitRecord(s: SharedState, ev: CompiledEvent, values: unknown): 
         at = ev.slow(values, w, ts);
       }
       if (at < 0) continue;
-      if ((st & UNUSUAL) !== UNUSUAL_NONE && !t.decide(i, ev.id, st, w, at)) {
-        w.abort();
+      if ((st & UNUSUAL) !== UNUSUAL_NONE) {
+        t.finish(i, ev.id, st, w, at);
         continue;
       }
       w.commit();

@@ -279,7 +279,8 @@ export function cpuName(cpu: number): string {
 /** per_cpu/cpuN/stats of an instance (all zero for a CPU without a buffer). */
 export function cpuStats(instance: number, cpu: number): CpuStats {
   const st = s();
-  const base = cpu >= 0 && cpu < MAX_CPUS ? Atomics.load(st.ringTable, instance * MAX_CPUS + cpu) : 0;
+  const ok = inst.validInstanceIndex(instance) && Number.isInteger(cpu) && cpu >= 0 && cpu < MAX_CPUS;
+  const base = ok ? Atomics.load(st.ringTable, instance * MAX_CPUS + cpu) : 0;
   return ringStats(st, instance, cpu, base ? openRing(st, base) : undefined);
 }
 

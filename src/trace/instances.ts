@@ -101,8 +101,13 @@ export class InstanceError extends Error {
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
+/** Whether `i` can index the instance tables (live or not). */
+export function validInstanceIndex(i: number): boolean {
+  return Number.isInteger(i) && i >= 0 && i < MAX_INSTANCES;
+}
+
 function word(s: SharedState, i: number, w: number): number {
-  return s.instances[i * INST_WORDS + w];
+  return validInstanceIndex(i) ? s.instances[i * INST_WORDS + w] : 0;
 }
 
 export function initInstanceWords(s: SharedState, i: number): void {
@@ -126,7 +131,7 @@ export function ensureTopInstance(s: SharedState): void {
 }
 
 export function instanceName(s: SharedState, i: number): string {
-  if (i === TOP_INSTANCE) return '';
+  if (i === TOP_INSTANCE || !validInstanceIndex(i)) return '';
   const len = Math.min(INSTANCE_NAME_MAX, Math.max(0, word(s, i, I_NAME_LEN)));
   const off = s.instances.byteOffset + (i * INST_WORDS + I_NAME) * 4;
   return decoder.decode(new Uint8Array(s.instances.buffer, off, len).slice());

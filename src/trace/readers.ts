@@ -4,7 +4,7 @@
  * rings (buffer resize) are picked up on every call.
  */
 import { type Context, context } from './context.js';
-import { isLiveInstance } from './instances.js';
+import { isLiveInstance, validInstanceIndex } from './instances.js';
 import type { TraceRecord } from './record.js';
 import { openRing } from './ring.js';
 import { RingCursor } from './ring-cursor.js';
@@ -30,9 +30,11 @@ abstract class MergedReader {
   /** Adopts rings that appeared or were replaced since the last call. */
   protected refreshRings(): void {
     const s = this.ctx.s;
+    if (!validInstanceIndex(this.instance)) return;
     const n = cpuCount(s);
     const from = this.cpu ?? 0;
     const to = this.cpu === undefined ? n : Math.min(n, this.cpu + 1);
+    if (!Number.isInteger(from) || from < 0) return;
     for (let cpu = from; cpu < to; cpu++) {
       const base = Atomics.load(s.ringTable, this.instance * MAX_CPUS + cpu);
       const c = this.cursors[cpu];
@@ -131,6 +133,7 @@ export class ConsumingReader extends MergedReader {
    * `hasData()`, then sleep on the doorbell value read before arming: no wake-up can be lost.
    */
   armWakeup(): void {
-    Atomics.store(this.ctx.s.instances, this.instance * INST_WORDS + I_WAITERS, 1);
+    if (validInstanceIndex(this.instance))
+      Atomics.store(this.ctx.s.instances, this.instance * INST_WORDS + I_WAITERS, 1);
   }
 }

@@ -100,6 +100,7 @@ export class RegistryView {
   get(id: number): EventDescriptor | undefined {
     const d = this.byId.get(id);
     if (d) return d;
+    if (!Number.isInteger(id) || id <= 0 || id >= MAX_EVENTS) return undefined;
     this.sync();
     return this.byId.get(id) ?? this.load(id);
   }

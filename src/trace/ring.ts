@@ -242,6 +242,11 @@ export class RingWriter {
     else Atomics.store(this.i32, this.commitIdx, end - PAGE_HEADER);
   }
 
+  /** Payload bytes of the reserved record whose payload starts at `at` (0 when nothing is reserved). */
+  pendingLength(at: number): number {
+    return this.pendingEnd === 0 ? 0 : this.pageByte + this.pendingEnd - at;
+  }
+
   /** Forgets the reserved record (nothing was published). */
   abort(): void {
     if (this.pendingEnd === 0) return;

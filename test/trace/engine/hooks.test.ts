@@ -81,3 +81,48 @@ test('a trigger keeps the event enabled without recording and sees every record'
   destroyInstance(inst);
   assert.equal(ev.enabled, false, 'destroying the instance drops its triggers');
 });
+
+test('a trigger may emit another event (a synthetic event) into the same ring', (t) => {
+  const inst = createInstance('synthetic');
+  const synth = defineEvent('hook', 'synth', { from: 'u32' });
+  t.after(() => {
+    setTriggerProvider(undefined);
+    destroyInstance(inst);
+  });
+  setTriggerProvider((i, id) =>
+    i === inst && id === ev.id ? (bytes, at) => synth.emit({ from: payload(bytes, at).n as number }) : undefined,
+  );
+  setEventEnabled(inst, ev.id, true);
+  setEventEnabled(inst, synth.id, true);
+  updateEventState(inst, ev.id, IE_TRIGGER, 0);
+  for (let i = 0; i < 3; i++) ev.emit({ n: i, s: `r${i}` });
+  assert.deepEqual(
+    drain(new TraceIterator(inst)).map((r) => [r.event?.name, decodeRecord(r)]),
+    [0, 1, 2].flatMap((i) => [
+      ['rec', { n: i, s: `r${i}` }],
+      ['synth', { from: i }],
+    ]),
+  );
+});
+
+test('a trigger that keeps emitting its own event is cut off, not a crash', (t) => {
+  const inst = createInstance('loop');
+  let calls = 0;
+  t.after(() => {
+    setTriggerProvider(undefined);
+    destroyInstance(inst);
+  });
+  setTriggerProvider((i, id) =>
+    i === inst && id === ev.id
+      ? () => {
+          calls++;
+          ev.emit({ n: calls, s: 'again' });
+        }
+      : undefined,
+  );
+  setEventEnabled(inst, ev.id, true);
+  updateEventState(inst, ev.id, IE_TRIGGER, 0);
+  assert.doesNotThrow(() => ev.emit({ n: 0, s: 'first' }));
+  assert.equal(calls, 4, 'nesting stops at 4 levels');
+  assert.equal(drain(new TraceIterator(inst)).length, 5);
+});

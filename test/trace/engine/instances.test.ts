@@ -5,13 +5,17 @@ import { setEnvironmentData, Worker } from 'node:worker_threads';
 import { defineEvent } from '../../../src/index.js';
 import {
   bufferSizeKb,
+  bufferTotals,
+  ConsumingReader,
   clearBuffer,
   clockName,
+  cpuStats,
   createInstance,
   destroyInstance,
   findInstance,
   InstanceError,
   instanceClockInNs,
+  instanceName,
   isTracingOn,
   listInstances,
   setBufferSizeKb,
@@ -21,6 +25,7 @@ import {
   sharedHandles,
   TOP_INSTANCE,
   TraceIterator,
+  writeMarker,
 } from '../../../src/trace/engine.js';
 import { decodeRecord, drain } from './support.js';
 
@@ -153,4 +158,20 @@ test('a thread that did not inherit the shared state attaches with the handles',
   }
   const again = await runWorker({ cmd: 'list' });
   assert.ok((again.events as string[]).includes('inst:rec'));
+});
+
+test('bad instance and CPU numbers never throw', () => {
+  for (const i of [-1, 64, 1e9, 1.5, Number.NaN]) {
+    assert.deepEqual(drain(new TraceIterator(i)), []);
+    assert.equal(new ConsumingReader(i).hasData(), false);
+    new ConsumingReader(i).armWakeup();
+    assert.equal(instanceName(i), '');
+    assert.equal(isTracingOn(i), false);
+    assert.deepEqual(bufferTotals(i), { entries: 0, written: 0 });
+    assert.equal(cpuStats(i, 0).entries, 0);
+    assert.equal(setEventEnabled(i, ev.id, true), false);
+    assert.equal(writeMarker(i, 'x'), 0);
+    clearBuffer(i);
+  }
+  for (const c of [-1, 5000, 0.5]) assert.equal(cpuStats(TOP_INSTANCE, c).entries, 0);
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineEvent } from '../../../src/index.js';
 import {
+  ConsumingReader,
   clockNow,
   createInstance,
   destroyInstance,
@@ -100,4 +101,28 @@ test('ring pages follow the kernel ring-buffer format, time extends included', a
     recs.map((r) => r.ts),
     events.map((e) => e.ts),
   );
+});
+
+test('readers never throw on corrupted ring memory', (t) => {
+  const inst = createInstance('corrupt');
+  t.after(() => destroyInstance(inst));
+  const ev = defineEvent('fmt', 'junk', { n: 'u32', s: 'string' });
+  setEventEnabled(inst, ev.id, true);
+  const s = shared();
+  let seed = 7;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed;
+  };
+  for (let round = 0; round < 50; round++) {
+    for (let i = 0; i < 300; i++) ev.emit({ n: i, s: 'x'.repeat(i % 40) });
+    const cpu = new TraceIterator(inst).next()!.cpu;
+    const v = openRing(s, s.ringTable[inst * MAX_CPUS + cpu])!;
+    // Scribble over event headers, lengths and commit words of the pages.
+    for (let k = 0; k < 40; k++) v.u32[rand() % v.u32.length] = rand() * 2;
+    assert.doesNotThrow(() => {
+      for (const r of new TraceIterator(inst)) void r.data.length;
+      new ConsumingReader(inst).next();
+    });
+  }
 });
