@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
 import { readEventFilter, writeEventFilter } from '../../../src/trace/languages/filter/event-filter.js';
-import { repoRoot } from '../../support/paths.js';
 import type { EventDescriptor } from '../../../src/trace/record.js';
+import { repoRoot } from '../../support/paths.js';
 import { brFdbAdd, schedSwitch } from './events.js';
 
 interface KernelCase {

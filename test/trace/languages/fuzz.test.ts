@@ -77,6 +77,8 @@ const TRIGGER_CORPUS = [
   '!traceoff',
   '!enable_event:test:all_types',
   'hist:keys=a_u8:vals=a_u32',
+  'disable_hist:test:all_types:2 if a_u8 == 1',
+  '!enable_hist:test:all_types',
 ];
 const HIST_CORPUS = [
   'hist:keys=parent_pid:vals=child_pid',

@@ -18,6 +18,7 @@ function setup(events: EventDescriptor[] = [forkEvent]) {
   const reg = new HistRegistry(4);
   const log = new CollectingErrorLog();
   const sets = new Map(events.map((e) => [e, new TriggerSet(e, reg.factory)]));
+  for (const [e, set] of sets) inst.sets.set(`${e.system}:${e.name}`, set);
   const set = sets.get(events[0])!;
   const w = (s: string, ev = events[0]) => sets.get(ev)!.write(s, inst, log);
   const hist = (ev = events[0]) => readHistFile(sets.get(ev)!.histTriggers());
@@ -255,4 +256,32 @@ test('big tables get fewer writer regions instead of failing; memory is committe
   assert.match(readHistFile(set.histTriggers()), /\{ url: \/a {49}\} hitcount: {10}1\n/);
   assert.ok(process.memoryUsage().rss - rss0 < 128 * 1024 * 1024, 'untouched regions are not resident');
   set.clear(inst);
+});
+
+test("enable_hist/disable_hist pause and resume the target event's hist triggers", () => {
+  const s = setup([forkEvent, exitEvent]);
+  const fork = s.sets.get(forkEvent)!;
+  const exit = s.sets.get(exitEvent)!;
+  assert.equal(s.w('hist:keys=pid', exitEvent), 0);
+  assert.equal(s.w('disable_hist:sched:sched_process_exit:1', forkEvent), 0);
+  assert.equal(s.w('enable_hist:sched:sched_process_exit', forkEvent), 17, 'one enable/disable_hist per target');
+  assert.equal(s.w('enable_event:sched:sched_process_exit', forkEvent), 0, 'a different type than the hist ones');
+  assert.equal(s.w('enable_hist:sched:nope', forkEvent), 22);
+  assert.equal(
+    fork.read(),
+    'enable_event:sched:sched_process_exit:unlimited\ndisable_hist:sched:sched_process_exit:count=1\n',
+  );
+  s.emit({ child_pid: 1 }, forkEvent);
+  assert.match(exit.read(), /\[paused\]/);
+  assert.equal(fork.read().split('\n')[1], 'disable_hist:sched:sched_process_exit:count=0');
+  s.emit({ pid: 3 }, exitEvent);
+  assert.match(s.hist(exitEvent), /Entries: 0/);
+  assert.equal(s.w('!enable_hist:sched:sched_process_exit', forkEvent), 0, 'removes the disable_hist: same type');
+  assert.equal(s.w('enable_hist:sched:sched_process_exit if child_pid == 7', forkEvent), 0);
+  s.emit({ child_pid: 1 }, forkEvent);
+  assert.match(exit.read(), /\[paused\]/);
+  s.emit({ child_pid: 7 }, forkEvent);
+  assert.match(exit.read(), /\[active\]/);
+  s.emit({ pid: 3 }, exitEvent);
+  assert.match(s.hist(exitEvent), /Entries: 1/);
 });

@@ -16,6 +16,8 @@ export class FakeInstance implements TriggerControl, TriggerActions {
   stacks: string[] = [];
   recorded: string[] = [];
   readonly flags = new Map<string, EnableFlags>();
+  /** Trigger sets by `sys:event`, for enable_hist/disable_hist targets. */
+  readonly sets = new Map<string, TriggerSet>();
 
   constructor(events: string[]) {
     for (const e of events) this.flags.set(e, newEnableFlags());
@@ -58,6 +60,9 @@ export class FakeInstance implements TriggerControl, TriggerActions {
   }
   setSoftDisabled(system: string, event: string, disabled: boolean): void {
     this.f(system, event).softDisabled = disabled;
+  }
+  setHistPaused(system: string, event: string, paused: boolean): void {
+    this.sets.get(`${system}:${event}`)?.setHistPaused(paused);
   }
 
   /** What the engine does on emit: unconditional triggers first, the record if recording and on, the rest after. */

@@ -26,7 +26,7 @@ test('available triggers header and empty read-back', () => {
   const { set } = setup();
   assert.equal(
     set.read(),
-    '# Available triggers:\n# traceon traceoff snapshot stacktrace enable_event disable_event hist\n',
+    '# Available triggers:\n# traceon traceoff snapshot stacktrace enable_event disable_event enable_hist disable_hist hist\n',
   );
   assert.equal(set.read(), AVAILABLE_TRIGGERS_TEXT);
 });

@@ -180,6 +180,10 @@ export class HistTrigger implements HistTriggerHandle {
     this.onRelease();
   }
 
+  setPaused(paused: boolean): void {
+    this.table.setPaused(paused);
+  }
+
   /** One hit (emitting thread); the filter was already checked by the trigger set. */
   update(values: Values, ctx: EmitContext): void {
     const t = this.table;

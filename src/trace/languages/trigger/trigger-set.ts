@@ -23,6 +23,8 @@ export type TriggerCommand =
   | 'stacktrace'
   | 'enable_event'
   | 'disable_event'
+  | 'enable_hist'
+  | 'disable_hist'
   | 'hist';
 
 /** Registration order of the kernel's commands: the `# Available triggers:` line lists them in this order. */
@@ -33,6 +35,8 @@ export const TRIGGER_COMMANDS: readonly TriggerCommand[] = [
   'stacktrace',
   'enable_event',
   'disable_event',
+  'enable_hist',
+  'disable_hist',
   'hist',
 ];
 
@@ -46,6 +50,8 @@ const TYPE: Record<TriggerCommand, string> = {
   stacktrace: 'stacktrace',
   enable_event: 'enable',
   disable_event: 'enable',
+  enable_hist: 'hist-enable',
+  disable_hist: 'hist-enable',
   hist: 'hist',
 };
 
@@ -58,6 +64,8 @@ export interface HistTriggerHandle {
   update(values: Values, ctx: EmitContext): void;
   /** Called when the trigger is removed. */
   release(): void;
+  /** enable_hist / disable_hist (shared: every thread's view of the table sees it). */
+  setPaused(paused: boolean): void;
   /** :pause / :cont / :clear applied to an existing trigger. */
   readonly command: 'add' | 'pause' | 'cont' | 'clear';
   /** error_log location and command for EEXIST / ENOENT answers about this trigger. */
@@ -196,7 +204,9 @@ export class TriggerSet {
     if (!(TRIGGER_COMMANDS as readonly string[]).includes(command)) return EINVAL;
     const cmd = command as TriggerCommand;
     if (cmd === 'hist') return this.writeHist(next, remove, control, log);
-    if (cmd === 'enable_event' || cmd === 'disable_event') return this.writeEnable(cmd, next, remove, control, log);
+    if (cmd === 'enable_event' || cmd === 'disable_event' || cmd === 'enable_hist' || cmd === 'disable_hist') {
+      return this.writeEnable(cmd, next, remove, control, log);
+    }
     return this.writeSimple(cmd, next, remove, control, log);
   }
 
@@ -247,7 +257,7 @@ export class TriggerSet {
     const rest = c2 < 0 ? undefined : param.slice(c2 + 1);
     if (!control.eventExists(system, event)) return EINVAL;
     const sameTarget = (t: Trigger) =>
-      TYPE[t.cmd] === 'enable' && t.target?.system === system && t.target.event === event;
+      TYPE[t.cmd] === TYPE[cmd] && t.target?.system === system && t.target.event === event;
     if (remove) {
       this.removeWhere(sameTarget, control);
       return 0;
@@ -304,6 +314,11 @@ export class TriggerSet {
       control,
     );
     return 0;
+  }
+
+  /** What an enable_hist/disable_hist trigger targeting this event does. */
+  setHistPaused(paused: boolean): void {
+    for (const t of this.triggers) t.hist?.setPaused(paused);
   }
 
   /** The hist triggers, newest first (what the `hist` file shows). */
@@ -389,6 +404,11 @@ export class TriggerSet {
             if (takeCount(t.count)) actions.setSoftDisabled(system, event, !enable);
             break;
           }
+          case 'enable_hist':
+          case 'disable_hist':
+            // Pauses or resumes every hist trigger of the target; every firing uses up the count.
+            if (takeCount(t.count)) actions.setHistPaused(t.target!.system, t.target!.event, t.cmd === 'disable_hist');
+            break;
           case 'hist':
             t.hist!.update(values, ctx);
             break;

@@ -27,4 +27,6 @@ export interface TriggerActions {
   stacktrace(stack: string): void;
   isSoftDisabled(system: string, event: string): boolean;
   setSoftDisabled(system: string, event: string, disabled: boolean): void;
+  /** enable_hist / disable_hist: resume or pause every hist trigger of the target event (its tables' pause flag). */
+  setHistPaused(system: string, event: string, paused: boolean): void;
 }
