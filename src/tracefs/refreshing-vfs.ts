@@ -24,6 +24,8 @@ export class RefreshingVfs implements Vfs {
   constructor(
     private readonly tree: Kernfs,
     private readonly refresh: () => void,
+    /** Called after a successful chown/chgrp (other nodes' default owner may follow the changed one). */
+    private readonly ownerChanged: (ino: number) => void = () => {},
   ) {}
 
   private readonly staleDirs = new Set<number>();
@@ -48,7 +50,9 @@ export class RefreshingVfs implements Vfs {
     return this.tree.getattr(ino, ctx);
   }
   setattr(ino: number, changes: AttrChanges, ctx: OpContext, fh?: number) {
-    return this.tree.setattr(ino, changes, ctx, fh);
+    const attr = this.tree.setattr(ino, changes, ctx, fh);
+    if (changes.uid !== undefined || changes.gid !== undefined) this.ownerChanged(ino);
+    return attr;
   }
   access(ino: number, mask: number, ctx: OpContext) {
     return this.tree.access(ino, mask, ctx);

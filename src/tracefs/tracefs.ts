@@ -3,7 +3,7 @@
  * root, `instances/` (mkdir/rmdir), eventfs under every instance, `per_cpu/` and `options/`. Everything it shows is
  * read from the engine's shared memory, so it answers while the application's threads are busy.
  */
-import { type DirNode, FsError, Kernfs, type KernfsNode, type Owner } from '../kernfs/index.js';
+import { DirNode, FsError, Kernfs, type KernfsNode, type Owner } from '../kernfs/index.js';
 import {
   armRegistryWakeup,
   clockNow,
@@ -121,6 +121,31 @@ export class Tracefs {
   reconfigure(changes: { uid?: number; gid?: number; mode?: number }): void {
     this.tree.resetOwnership({ uid: changes.uid, gid: changes.gid });
     if (changes.mode !== undefined) this.tree.setMode(this.tree.root, changes.mode);
+  }
+
+  /**
+   * A chown of the root, of instances/ or of an instance directory changes the owner of every node that follows it
+   * (nothing is stored per node): tell the kernel to drop what it cached for them.
+   */
+  ownerChanged(ino: number): boolean {
+    let top: DirNode | undefined;
+    if (ino === this.tree.root.ino) top = this.tree.root;
+    else if (ino === this.instancesDir.ino) top = this.instancesDir;
+    else for (const dir of this.instances.keys()) if (dir.ino === ino) top = dir;
+    if (!top) return false;
+    this.invalidateBelow(top);
+    return true;
+  }
+
+  private invalidateBelow(dir: DirNode): void {
+    const table = dir.table;
+    if (table) for (const row of table) this.tree.notifyTemplateFile(dir, row.name);
+    const children = dir.children;
+    if (!children) return;
+    for (const child of children.byName.values()) {
+      this.tree.notify(child);
+      if (child instanceof DirNode) this.invalidateBelow(child);
+    }
   }
 
   // ---- instances ------------------------------------------------------------------------------------------------
