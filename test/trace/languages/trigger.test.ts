@@ -146,7 +146,8 @@ test('parsing, EEXIST and removal as the kernel answers them', () => {
   assert.equal(w('bogus'), 22);
   assert.equal(w('!bogus'), 22);
   assert.equal(w('!'), 22);
-  assert.equal(w(''), 22);
+  assert.equal(w(''), 0, 'a zero-length write does nothing');
+  assert.equal(w('\n'), 22);
   assert.equal(w('traceoff:abc'), 22);
   assert.equal(w('traceoff:-1'), 22);
   assert.equal(w('traceoff if'), 22);

@@ -184,6 +184,8 @@ export class TriggerSet {
 
   /** A write to the `trigger` file (one command). Returns 0 or the errno. */
   write(input: string, control: TriggerControl, log: ErrorLogSink): number {
+    // A zero-length write does nothing (and succeeds); anything else, even blanks, is parsed.
+    if (input.length === 0) return 0;
     const buff = strim(input.includes('\0') ? input.slice(0, input.indexOf('\0')) : input);
     let cut = buff.length;
     for (let i = 0; i < buff.length; i++) {
