@@ -35,12 +35,16 @@ export function readSpec(path: string): EventSpec {
   return json as EventSpec;
 }
 
-/** Defines every event of the spec; returns the tracepoints and the problems (one line each) of those refused. */
+/**
+ * Defines every event of the spec; returns the tracepoints and the problems (one line each) of those refused.
+ * Events ntrace defines itself (ftrace:print, ftrace:raw_data, which kernel specs list too) are skipped silently.
+ */
 export function defineSpec(spec: EventSpec): { events: TraceEvent[]; problems: string[] } {
   const events: TraceEvent[] = [];
   const problems: string[] = [];
   for (const s of spec.systems) {
     for (const e of s.events) {
+      if (s.name === 'ftrace' && (e.name === 'print' || e.name === 'raw_data')) continue;
       const fields: Record<string, FieldType> = {};
       for (const f of e.fields) fields[f.name] = f.type as FieldType;
       try {
