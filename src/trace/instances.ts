@@ -23,6 +23,7 @@ import {
   I_TRACING_ON,
   I_WAITERS,
   IE_ENABLED,
+  IE_FILTER,
   IE_TRIGGER,
   INST_BUSY,
   INST_FREE,
@@ -195,9 +196,9 @@ export function destroyInstance(s: SharedState, i: number): void {
     for (let id = 0; id < MAX_EVENTS; id++) {
       setEnabledLocked(s, i, id, false);
       const old = Atomics.exchange(s.instEvent, i * MAX_EVENTS + id, 0);
-      if ((old & IE_TRIGGER) !== 0) {
-        recomputeSoft(s, id);
-      }
+      if ((old & IE_TRIGGER) !== 0) recomputeSoft(s, id);
+      // A later instance in this slot must not inherit cached filters or triggers.
+      if ((old & (IE_TRIGGER | IE_FILTER)) !== 0) Atomics.add(s.instFilterGen, i * MAX_EVENTS + id, 1);
     }
     Atomics.add(s.header, H_CONFIG_GEN, 1);
     freeRings(s, i);
