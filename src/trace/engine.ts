@@ -24,7 +24,7 @@ import {
   MAX_EVENTS,
   MAX_INSTANCES,
 } from './shared-state.js';
-import { cpuCount as sharedCpuCount } from './threads.js';
+import { rememberComm, cpuCount as sharedCpuCount } from './threads.js';
 
 export type { CpuStats } from './buffers.js';
 export { FTRACE_PRINT_ID, FTRACE_RAW_DATA_ID } from './builtin-events.js';
@@ -315,10 +315,12 @@ export const MARKER_MAX = 4046 - 16;
 /**
  * trace_marker: records `text` as ftrace:print in the instance (from the calling thread's CPU). Like the kernel,
  * a newline is appended when missing. Returns the number of input bytes accepted (short for long writes), or 0
- * when nothing was recorded (tracing off). `pid` sets common_pid (e.g. the writing process from FUSE).
+ * when nothing was recorded (tracing off). `pid` sets common_pid (e.g. the writing process from FUSE) and
+ * `comm` its name: readers in this thread then show that name for its records (the kernel's saved_cmdlines).
  */
-export function writeMarker(instance: number, text: string | Uint8Array, pid = process.pid): number {
+export function writeMarker(instance: number, text: string | Uint8Array, pid = process.pid, comm?: string): number {
   const st = s();
+  if (comm !== undefined) rememberComm(pid, comm);
   let bytes = typeof text === 'string' ? utf8.encode(text) : text;
   const accepted = Math.min(bytes.length, MARKER_MAX);
   bytes = bytes.subarray(0, accepted);
@@ -336,10 +338,12 @@ export function writeMarker(instance: number, text: string | Uint8Array, pid = p
 
 /**
  * trace_marker_raw: the first 4 bytes are an id (u32, host order), the rest is stored as is. Returns the bytes
- * accepted, or -1 when fewer than 4 bytes were given (EINVAL), 0 when nothing was recorded.
+ * accepted, or -1 when fewer than 4 bytes were given (EINVAL), 0 when nothing was recorded. `pid`, `comm`: as
+ * writeMarker.
  */
-export function writeMarkerRaw(instance: number, bytes: Uint8Array, pid = process.pid): number {
+export function writeMarkerRaw(instance: number, bytes: Uint8Array, pid = process.pid, comm?: string): number {
   if (bytes.length < 4) return -1;
+  if (comm !== undefined) rememberComm(pid, comm);
   const accepted = Math.min(bytes.length, MARKER_MAX);
   const id = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
   const ev = context().registry.get(FTRACE_RAW_DATA_ID);

@@ -9,7 +9,7 @@ import type { TraceRecord } from './record.js';
 import { openRing } from './ring.js';
 import { RingCursor } from './ring-cursor.js';
 import { I_WAITERS, INST_WORDS, MAX_CPUS } from './shared-state.js';
-import { cpuCount } from './threads.js';
+import { cpuCount, foreignComm } from './threads.js';
 
 abstract class MergedReader {
   readonly instance: number;
@@ -72,7 +72,7 @@ abstract class MergedReader {
       id,
       event: this.ctx.registry.get(id),
       data,
-      comm: this.ctx.names.name(cpu),
+      comm: foreignComm(pid) ?? this.ctx.names.name(cpu),
       pid,
     };
   }

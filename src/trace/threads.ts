@@ -103,3 +103,21 @@ export class CpuNames {
     return cpu >= 0 && cpu < MAX_CPUS ? this.s.cpus[cpu * CPU_WORDS + C_THREAD_ID] : -1;
   }
 }
+
+/**
+ * Names of other processes that wrote records through this thread (trace_marker writers: the FUSE request's pid),
+ * like the kernel's saved_cmdlines. Thread-local: the filesystem thread both writes those records and reads them.
+ */
+const foreignComms = new Map<number, string>();
+const FOREIGN_MAX = 1024;
+
+export function rememberComm(pid: number, comm: string): void {
+  if (!Number.isInteger(pid) || pid === process.pid || typeof comm !== 'string') return;
+  foreignComms.delete(pid);
+  foreignComms.set(pid, comm.slice(0, COMM_MAX));
+  if (foreignComms.size > FOREIGN_MAX) foreignComms.delete(foreignComms.keys().next().value as number);
+}
+
+export function foreignComm(pid: number): string | undefined {
+  return pid === process.pid ? undefined : foreignComms.get(pid);
+}

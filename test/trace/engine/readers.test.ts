@@ -85,7 +85,7 @@ test('trace_marker and trace_marker_raw records', (t) => {
   const inst = createInstance('markers');
   t.after(() => destroyInstance(inst));
   assert.equal(writeMarker(inst, 'hello'), 5);
-  assert.equal(writeMarker(inst, 'with newline\n', 1234), 13);
+  assert.equal(writeMarker(inst, 'with newline\n', 1234, 'echo'), 13);
   const long = 'z'.repeat(10000);
   const accepted = writeMarker(inst, long);
   assert.ok(accepted > 3000 && accepted < 4096, `short count ${accepted}`);
@@ -100,6 +100,8 @@ test('trace_marker and trace_marker_raw records', (t) => {
   assert.deepEqual(decodeRecord(recs[0]), { ip: 0n, buf: 'hello\n' });
   assert.equal(decodeRecord(recs[1]).buf, 'with newline\n');
   assert.equal(recs[1].pid, 1234);
+  assert.equal(recs[1].comm, 'echo', 'the writing process’s name, not this thread’s');
+  assert.equal(recs[0].comm, recs[3].comm);
   assert.equal((decodeRecord(recs[2]).buf as string).length, accepted + 1);
   const raw = recs[3];
   assert.equal(raw.id, 19);
