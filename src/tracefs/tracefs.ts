@@ -31,6 +31,8 @@ export interface TracefsOptions {
   readonly hooks?: ControlHooks;
 }
 
+const CACHE_MS = 3600_000;
+
 /** The engine refuses names longer than this; longer (valid) directory names get a synthetic engine name. */
 const ENGINE_NAME_MAX = 96;
 const utf8 = new TextEncoder();
@@ -56,6 +58,9 @@ export class Tracefs {
         rmdir: (node) => this.rmdirInstance(node),
       },
       ownership: (node, tree) => this.defaultOwner(node, tree as Kernfs),
+      // Every change is notified (new/removed events, chmod/chown, followers of a chowned directory, remount), and
+      // the FUSE layer turns notifications into invalidations: the kernel may cache as long as it likes.
+      cache: { entryValidMs: CACHE_MS, attrValidMs: CACHE_MS },
     });
     const clock = () => clockNow(TOP_INSTANCE);
     this.top = new TraceInstance(TOP_INSTANCE, '', clock);

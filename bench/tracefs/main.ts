@@ -1,0 +1,249 @@
+/**
+ * tracefs benchmark (`npm run bench:tracefs`): the kernel-sized spec (../shared/data/kernel-events.json) served by
+ * ntrace's tracefs, next to the libfuse3 C peer serving the same events/ paths and the kernel's own tracefs.
+ *
+ * - heap of the serving thread per event directory: at rest, after `ls -lR` of every instance's tree (the kernel
+ *   holds an inode per file), and after drop_caches (FORGETs);
+ * - cold (after drop_caches) and warm `find`, `ls -lR`, stat of every file, `cat events/* /* /format`;
+ * - mkdir+rmdir of 100 instances (and 20 on the kernel's tracefs).
+ *
+ *   node --expose-gc dist/bench/tracefs/main.js [--runs N] [--instances K] [--json] [--no-kernel]
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { defineSpec, readSpec } from '../../src/cli/spec.js';
+import { mount, type TracefsMount } from '../../src/tracefs/index.js';
+import { kernelEventsPath, repoRoot, sharedDir } from '../../test/support/paths.js';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const opt = (name: string, dflt: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
+const runs = opt('--runs', 10);
+const instances = opt('--instances', 10);
+const withKernel = !args.includes('--no-kernel');
+const log = (s: string) => {
+  if (!json) process.stdout.write(`${s}\n`);
+};
+
+function sh(cmd: string): string {
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`${cmd}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function timed(cmd: string): number {
+  const t = performance.now();
+  sh(cmd);
+  return performance.now() - t;
+}
+
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** Drop dentries and inodes; the pause lets every server take its FORGETs before the next measurement. */
+function dropCaches(): void {
+  writeFileSync('/proc/sys/vm/drop_caches', '2');
+  pause(100);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The libfuse peer, built from ../shared into the git-ignored bench/.build/ (the FUSE bench uses the same place). */
+function buildPeer(): string {
+  const src = join(sharedDir, 'bench', 'libfuse-peer', 'peer.c');
+  const outDir = join(repoRoot, 'bench', '.build');
+  const bin = join(outDir, 'libfuse-peer');
+  if (existsSync(bin) && statSync(bin).mtimeMs > statSync(src).mtimeMs) return bin;
+  mkdirSync(outDir, { recursive: true });
+  const flags = spawnSync('pkg-config', ['--cflags', '--libs', 'fuse3'], { encoding: 'utf8' });
+  if (flags.status !== 0) throw new Error('pkg-config fuse3 failed: apt-get install -y libfuse3-dev pkg-config');
+  const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', bin, src, ...flags.stdout.trim().split(/\s+/)], {
+    encoding: 'utf8',
+  });
+  if (cc.status !== 0) throw new Error(`building the libfuse peer failed:\n${cc.stderr}`);
+  return bin;
+}
+
+function isMounted(path: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === path);
+}
+
+async function startPeer(bin: string, mnt: string, spec: string): Promise<ChildProcess> {
+  const child = spawn(bin, [mnt, '--spec', spec, '--timeout', '3600'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr?.on('data', (d) => {
+    err += d;
+  });
+  const until = Date.now() + 5000;
+  while (!isMounted(mnt) && child.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  if (!isMounted(mnt)) throw new Error(`the libfuse peer did not mount: ${err}`);
+  return child;
+}
+
+interface Target {
+  readonly name: string;
+  readonly events: string;
+  readonly fileList: string;
+}
+
+const workloads: Record<string, (t: Target) => string> = {
+  find: (t) => `find ${t.events} >/dev/null`,
+  'ls-lR': (t) => `ls -lR ${t.events} >/dev/null`,
+  'stat-all': (t) => `xargs -a ${t.fileList} stat >/dev/null`,
+  'cat-format': (t) => `cat ${t.events}/*/*/format >/dev/null`,
+};
+
+interface Figures {
+  eventDirs: number;
+  heapBytesPerEventDir: { rest: number; afterLsLR: number; afterDropCaches: number };
+  workloads: Record<string, Record<string, number>>;
+  instancePairMs: { ntrace: number; kernel?: number };
+}
+
+async function heapPerDir(m: TracefsMount, work: string): Promise<Figures['heapBytesPerEventDir'] & { dirs: number }> {
+  const gc = typeof (globalThis as { gc?: unknown }).gc === 'function';
+  if (!gc) log('(run with --expose-gc for exact heap figures)');
+  dropCaches();
+  const base = await m.stats({ gc: true });
+  for (let i = 0; i < instances; i++) mkdirSync(join(m.mountpoint, 'instances', `bench${i}`));
+  dropCaches();
+  const rest = await m.stats({ gc: true });
+  const added = rest.eventDirs - base.eventDirs;
+  sh(`ls -lR ${m.mountpoint} > /dev/null`);
+  const listed = await m.stats({ gc: true });
+  dropCaches();
+  const dropped = await m.stats({ gc: true });
+  for (let i = 0; i < instances; i++) rmdirSync(join(m.mountpoint, 'instances', `bench${i}`));
+  void work;
+  // Per event dir of the instances made: what the heap grew by, over the event dirs they brought.
+  const per = (h: number) => (h - base.heapUsedBytes) / added;
+  log(
+    `heap of the serving thread: ${base.eventDirs} event dirs at start; ${instances} instances add ${added} event dirs` +
+      ` (live inodes: rest ${rest.liveInodes}, after ls -lR ${listed.liveInodes}, after drop_caches ${dropped.liveInodes})`,
+  );
+  return {
+    dirs: base.eventDirs,
+    rest: per(rest.heapUsedBytes),
+    afterLsLR: per(listed.heapUsedBytes),
+    afterDropCaches: per(dropped.heapUsedBytes),
+  };
+}
+
+function instancePairs(root: string, n: number): number {
+  const t = timed(
+    `cd ${root}/instances && i=0; while [ $i -lt ${n} ]; do mkdir ntb$i && rmdir ntb$i || exit 1; i=$((i+1)); done`,
+  );
+  return t / n;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the tracefs benchmark needs root (mounts, drop_caches)');
+  const work = mkdtempSync(join(tmpdir(), 'ntrace-bench-tracefs-'));
+  const dirs = { ntrace: join(work, 'ntrace'), peer: join(work, 'peer'), kernel: join(work, 'kernel') };
+  for (const d of Object.values(dirs)) mkdirSync(d);
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    const { events } = defineSpec(readSpec(kernelEventsPath));
+    const m = await mount(dirs.ntrace, { mode: 0o755 });
+    cleanups.push(() => m.close());
+    log(`ntrace: ${events.length} events from ${kernelEventsPath}`);
+
+    const heap = await heapPerDir(m, work);
+
+    // The same events/ paths for the peer (our listing: 7 files per event, 2 per system, 3 at the top).
+    const rel = sh(`cd ${dirs.ntrace}/events && find . -type f`)
+      .trim()
+      .split('\n')
+      .map((p) => p.slice(2))
+      .sort();
+    const spec = join(work, 'paths.txt');
+    writeFileSync(spec, `${rel.join('\n')}\n`);
+    const peer = await startPeer(buildPeer(), dirs.peer, spec);
+    cleanups.push(() => {
+      spawnSync('umount', ['-l', dirs.peer]);
+      peer.kill('SIGTERM');
+    });
+    const targets: Target[] = [];
+    for (const [name, dir] of [
+      ['ntrace', dirs.ntrace],
+      ['peer', dirs.peer],
+    ] as const) {
+      const fileList = join(work, `${name}.files`);
+      writeFileSync(fileList, `${rel.map((p) => `${dir}/events/${p}`).join('\n')}\n`);
+      targets.push({ name, events: `${dir}/events`, fileList });
+    }
+    if (withKernel) {
+      const r = spawnSync('mount', ['-t', 'tracefs', 'nodev', dirs.kernel]);
+      if (r.status === 0) {
+        cleanups.push(() => {
+          spawnSync('umount', [dirs.kernel]);
+        });
+        const fileList = join(work, 'kernel.files');
+        sh(`find ${dirs.kernel}/events -type f > ${fileList}`);
+        targets.push({ name: 'kernel', events: `${dirs.kernel}/events`, fileList });
+      } else log('(kernel tracefs could not be mounted: no kernel column)');
+    }
+
+    const results: Record<string, Record<string, number>> = {};
+    for (const [wname, cmd] of Object.entries(workloads)) {
+      for (const mode of ['cold', 'warm'] as const) {
+        const samples: Record<string, number[]> = {};
+        for (let i = 0; i < runs; i++) {
+          for (const t of i % 2 ? [...targets].reverse() : targets) {
+            if (mode === 'cold') dropCaches();
+            else sh(cmd(t)); // warm the caches
+            (samples[t.name] ??= []).push(timed(cmd(t)));
+          }
+        }
+        const row: Record<string, number> = {};
+        for (const t of targets) row[t.name] = median(samples[t.name]);
+        row.vsPeer = row.ntrace / row.peer;
+        if (row.kernel !== undefined) row.vsKernel = row.ntrace / row.kernel;
+        results[`${wname}-${mode}`] = row;
+        log(
+          `${`${wname}-${mode}`.padEnd(16)} ntrace ${row.ntrace.toFixed(1).padStart(7)} ms   peer ${row.peer
+            .toFixed(1)
+            .padStart(7)} ms${row.kernel !== undefined ? `   kernel ${row.kernel.toFixed(1).padStart(7)} ms` : ''}` +
+            `   ntrace/peer ${row.vsPeer.toFixed(2)}${row.vsKernel !== undefined ? `   ntrace/kernel ${row.vsKernel.toFixed(2)}` : ''}`,
+        );
+      }
+    }
+
+    const pairs: Figures['instancePairMs'] = { ntrace: instancePairs(dirs.ntrace, 100) };
+    if (withKernel && isMounted(dirs.kernel)) pairs.kernel = instancePairs(dirs.kernel, 20);
+    log(
+      `mkdir+rmdir of an instance: ntrace ${pairs.ntrace.toFixed(1)} ms a pair (100 pairs)` +
+        (pairs.kernel !== undefined ? `, kernel ${pairs.kernel.toFixed(1)} ms a pair (20 pairs)` : ''),
+    );
+    log(
+      `heap per event dir: at rest ${heap.rest.toFixed(0)} B, after ls -lR ${heap.afterLsLR.toFixed(0)} B, after drop_caches ${heap.afterDropCaches.toFixed(0)} B`,
+    );
+    const figures: Figures = {
+      eventDirs: heap.dirs,
+      heapBytesPerEventDir: { rest: heap.rest, afterLsLR: heap.afterLsLR, afterDropCaches: heap.afterDropCaches },
+      workloads: results,
+      instancePairMs: pairs,
+    };
+    if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch {}
+    }
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
