@@ -195,12 +195,12 @@ async function main(): Promise<void> {
     const results: Record<string, Record<string, number>> = {};
     for (const [wname, cmd] of Object.entries(workloads)) {
       for (const mode of ['cold', 'warm'] as const) {
-        const samples: Record<string, number[]> = {};
+        const samples: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
         for (let i = 0; i < runs; i++) {
           for (const t of i % 2 ? [...targets].reverse() : targets) {
             if (mode === 'cold') dropCaches();
             else sh(cmd(t)); // warm the caches
-            (samples[t.name] ??= []).push(timed(cmd(t)));
+            samples[t.name].push(timed(cmd(t)));
           }
         }
         const row: Record<string, number> = {};
