@@ -16,6 +16,7 @@ import { HistRegistry, readHistFile } from '../../../src/trace/languages/hist/hi
 import { parseInject } from '../../../src/trace/languages/inject/parse.js';
 import { TriggerSet } from '../../../src/trace/languages/trigger/trigger-set.js';
 import { allTypes, forkEvent, httpRequest } from './events.js';
+import { FILTER_CORPUS, HIST_CORPUS, INJECT_CORPUS, mutate, TRIGGER_CORPUS } from './fuzz-inputs.js';
 import { Prng } from './prng.js';
 import { FakeInstance } from './trigger-host.js';
 
@@ -26,122 +27,6 @@ const MAX_MS_PER_INPUT = 250;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-
-const ALPHABET = [
-  ...'abcdefghijklmnopqrstuvwxyz_ABCXYZ0123456789',
-  ...' \t\n()!&|=<>~"\'*?[]\\-+:.,;{}$%^#@/',
-  '&&',
-  '||',
-  '==',
-  '!=',
-  '<=',
-  '>=',
-  'if ',
-  ' if ',
-  '0x',
-  '\0',
-  'é',
-  '\uD800',
-  'hist:',
-  'keys=',
-  'vals=',
-  'sort=',
-  '.descending',
-  '.hex',
-  '.log2',
-  '.buckets=',
-  '.execname',
-  'common_pid',
-  'CPU',
-  'COMM',
-];
-
-const FILTER_CORPUS = [
-  'a_u8 == 1',
-  'a_u16 != 0x10 && a_s32 < -5',
-  '(a_u32 > 3 || a_s64 >= -9223372036854775808) && !(flag == 1)',
-  'url ~ "/api/*" && name == \'x\'',
-  'url ~ "[a-z]?*.js" || COMM ~ "node*"',
-  'common_pid == 1 && CPU & 1',
-  'bytes4 == 0x01020304 || words == 1',
-  'a_u8 & 255 && a_u8 &',
-  'url != "" || url ~ "!*x*"',
-];
-const TRIGGER_CORPUS = [
-  'traceoff',
-  'traceon:5 if a_u8 == 1',
-  'stacktrace:2',
-  'snapshot if url ~ "x*"',
-  'enable_event:test:all_types:3',
-  'disable_event:test:all_types if flag == 0',
-  '!traceoff',
-  '!enable_event:test:all_types',
-  'hist:keys=a_u8:vals=a_u32',
-  'disable_hist:test:all_types:2 if a_u8 == 1',
-  '!enable_hist:test:all_types',
-];
-const HIST_CORPUS = [
-  'hist:keys=parent_pid:vals=child_pid',
-  'hist:keys=parent_pid,child_pid:sort=child_pid.descending,hitcount:size=256',
-  'hist:keys=parent_comm:vals=hitcount,child_pid.hex if child_pid > 3',
-  'hist:name=n1:keys=common_pid.execname',
-  'hist:keys=parent_pid.log2:pause',
-  'hist:keys=child_pid.buckets=10:clear',
-  '!hist:keys=parent_pid:vals=child_pid',
-  'hist:keys=common_cpu:sort=common_cpu:size=128',
-];
-const INJECT_CORPUS = [
-  'a_u8=1 a_u16=0x20 a_s32=-5',
-  'url="a \\"b\\"" name=\'xyz\'',
-  'a_u64=18446744073709551615 a_s64=-9223372036854775808 flag=1',
-  'common_pid=5 bytes4=0x01020304',
-];
-
-function mutate(rng: Prng, corpus: readonly string[]): string {
-  if (rng.bool(0.1)) {
-    let s = '';
-    const n = rng.int(40);
-    for (let i = 0; i < n; i++) s += rng.pick(ALPHABET);
-    return s;
-  }
-  let s = rng.pick(corpus);
-  const rounds = 1 + rng.int(4);
-  for (let r = 0; r < rounds; r++) {
-    const i = rng.int(s.length + 1);
-    switch (rng.int(6)) {
-      case 0:
-        s = s.slice(0, i) + rng.pick(ALPHABET) + s.slice(i);
-        break;
-      case 1:
-        s = s.slice(0, i) + s.slice(i + 1 + rng.int(3));
-        break;
-      case 2: {
-        const j = rng.int(s.length + 1);
-        s = s.slice(0, i) + s.slice(Math.min(i, j), Math.max(i, j)) + s.slice(i);
-        break;
-      }
-      case 3: {
-        const o = rng.pick(corpus);
-        s = s.slice(0, i) + o.slice(rng.int(o.length + 1));
-        break;
-      }
-      case 4:
-        s =
-          s.slice(0, i) +
-          rng.pick(['(', ')', '"', "'", '!', '&&', '||', ':', ' if ']).repeat(1 + rng.int(3)) +
-          s.slice(i);
-        break;
-      default:
-        if (rng.bool(0.05)) s = '('.repeat(rng.int(300)) + s + ')'.repeat(rng.int(300));
-        else
-          s =
-            s.slice(0, i) +
-            String(rng.pick([0, -1, 255, 65536, 2 ** 32, '18446744073709551616', '0x', '077', '09'])) +
-            s.slice(i);
-    }
-  }
-  return s;
-}
 
 function randomValues(rng: Prng): Record<string, unknown> {
   const pool: unknown[] = [
@@ -172,23 +57,38 @@ function checkErrno(errno: number, seed: number, input: string) {
   assert.ok(errno === 0 || LANGUAGE_ERRNOS.has(errno), `seed ${seed}: errno ${errno} for ${JSON.stringify(input)}`);
 }
 
-/** Runs `n` inputs in two halves and checks the heap after the second half is not much above the first. */
-function fuzz(name: string, seed: number, one: (rng: Prng, i: number) => void) {
+/**
+ * Runs the inputs in two halves and checks the heap after the second half is not much above the first. `one` handles
+ * input i and returns a function that handles the same input again in a fresh environment: an input over the time
+ * bound is retried that way, and only an input slow three times in a row fails (a GC pause or a busy machine is not
+ * a hang).
+ */
+function fuzz(name: string, seed: number, one: (rng: Prng, i: number) => { input: string; again: () => void }) {
   const rng = new Prng(seed);
   const half = PER_LANGUAGE / 2;
   const heap: number[] = [];
-  let worst = 0;
+  const timed = (f: () => unknown) => {
+    const t0 = performance.now();
+    f();
+    return performance.now() - t0;
+  };
   for (let h = 0; h < 2; h++) {
     for (let i = 0; i < half; i++) {
-      const t0 = performance.now();
-      one(rng, h * half + i);
-      const dt = performance.now() - t0;
-      if (dt > worst) worst = dt;
+      let again: () => void = () => {};
+      let input = '';
+      const dt = timed(() => {
+        ({ input, again } = one(rng, h * half + i));
+      });
+      if (dt < MAX_MS_PER_INPUT) continue;
+      const retries = [timed(again), timed(again), timed(again)];
+      assert.ok(
+        Math.min(...retries) < MAX_MS_PER_INPUT,
+        `${name}, seed ${seed}: ${JSON.stringify(input)} took ${dt.toFixed(1)} ms, then ${retries.map((x) => x.toFixed(1))}`,
+      );
     }
     gc();
     heap.push(process.memoryUsage().heapUsed);
   }
-  assert.ok(worst < MAX_MS_PER_INPUT, `${name}: slowest input took ${worst.toFixed(1)} ms`);
   assert.ok(heap[1] - heap[0] < 16 * 1024 * 1024, `${name}: heap grew by ${heap[1] - heap[0]} bytes`);
 }
 
@@ -198,6 +98,7 @@ test(`fuzz filters (${PER_LANGUAGE} inputs)`, () => {
   let accepted = 0;
   fuzz('filter', seed, (rng) => {
     const input = mutate(rng, FILTER_CORPUS);
+    const again = () => writeEventFilter(allTypes, input, NULL_ERROR_LOG).state.filter?.matchValues({}, ctx);
     const log = new CollectingErrorLog();
     const r = writeEventFilter(allTypes, input, log);
     checkErrno(r.errno, seed, input);
@@ -209,6 +110,7 @@ test(`fuzz filters (${PER_LANGUAGE} inputs)`, () => {
       assert.equal(typeof a, 'boolean');
     } else if (r.errno !== 0)
       assert.ok(log.entries.length === 1, `seed ${seed}: one error_log entry for ${JSON.stringify(input)}`);
+    return { input, again };
   });
   assert.ok(accepted > PER_LANGUAGE / 50, `accepted ${accepted}`);
 });
@@ -229,6 +131,13 @@ test(`fuzz triggers (${PER_LANGUAGE} inputs)`, () => {
     checkErrno(errno, seed, input);
     assert.equal(typeof set.read(), 'string');
     set.fire(randomValues(rng), ctx, inst);
+    const again = () => {
+      const fresh = new TriggerSet(allTypes, reg.factory);
+      fresh.write(input, inst, NULL_ERROR_LOG);
+      fresh.fire({}, ctx, inst);
+      fresh.clear(inst);
+    };
+    return { input, again };
   });
   set.clear(inst);
 });
@@ -249,6 +158,13 @@ test(`fuzz hist triggers (${PER_LANGUAGE} inputs)`, () => {
     checkErrno(errno, seed, input);
     set.fire({ parent_pid: rng.int(10), child_pid: rng.int(1000), parent_comm: 'p' }, ctx, inst);
     if (i % 8 === 0) assert.equal(typeof readHistFile(set.histTriggers()), 'string');
+    const again = () => {
+      const fresh = new TriggerSet(forkEvent, reg.factory);
+      fresh.write(input, inst, NULL_ERROR_LOG);
+      readHistFile(fresh.histTriggers());
+      fresh.clear(inst);
+    };
+    return { input, again };
   });
   set.clear(inst);
 });
@@ -257,7 +173,9 @@ test(`fuzz inject (${PER_LANGUAGE} inputs)`, () => {
   const seed = 0xf4;
   fuzz('inject', seed, (rng) => {
     const input = mutate(rng, INJECT_CORPUS);
-    const r = parseInject(rng.bool() ? allTypes : httpRequest, input);
+    const ev = rng.bool() ? allTypes : httpRequest;
+    const r = parseInject(ev, input);
     if (!r.ok) checkErrno(r.errno, seed, input);
+    return { input, again: () => parseInject(ev, input) };
   });
 });
