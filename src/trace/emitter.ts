@@ -96,7 +96,9 @@ export function compileEvent(s: SharedState, id: number, layout: EventLayout): C
     },
   };
   try {
-    encode = compileEncoder(id, layout, pid, h, slow);
+    // Non-ASCII strings leave the ASCII encoder for a UTF-8 one; oversized records and bad values for the safe one.
+    const utf8 = layout.dynamic ? compileEncoder(id, layout, pid, h, slow, true) : slow;
+    encode = compileEncoder(id, layout, pid, h, utf8);
     emit = compileEmit(s, ev, encode, slow, generic);
   } catch {
     // e.g. code generation disallowed (--disallow-code-generation-from-strings): the generic path still works.

@@ -84,6 +84,16 @@ export class EncodeHelpers {
     }
   }
 
+  /** UTF-8 bytes of a string (lone surrogates count as U+FFFD, as TextEncoder writes them). */
+  byteLength(s: string): number {
+    return Buffer.byteLength(s, 'utf8');
+  }
+
+  /** Writes the `n` UTF-8 bytes of `s` at `at` (TextEncoder.encodeInto accepts SharedArrayBuffer views). */
+  utf8(u8: Uint8Array, at: number, s: string, n: number): void {
+    utf8.encodeInto(s, u8.subarray(at, at + n));
+  }
+
   /** Writes char[N]; returns the number of problems (1 when truncated or not a string). */
   chars(u8: Uint8Array, at: number, x: unknown, n: number): number {
     let bad = 0;
@@ -184,14 +194,22 @@ export function headWord(id: number): number {
  * Generates the fast encoder of an event. Property names are embedded with JSON.stringify (field names are
  * validated identifiers anyway), so no user text reaches the generated code unquoted.
  */
-export function compileEncoder(id: number, layout: EventLayout, pid: number, h: EncodeHelpers, slow: Encoder): Encoder {
+export function compileEncoder(
+  id: number,
+  layout: EventLayout,
+  pid: number,
+  h: EncodeHelpers,
+  slow: Encoder,
+  utf8Mode = false,
+): Encoder {
   const L: string[] = [];
   const strings = layout.fields.filter((f) => f.kind === 'string');
   L.push('let bad = 0;');
   strings.forEach((f, k) => {
     L.push(`let s${k} = v[${JSON.stringify(f.name)}];`);
     L.push(`if (typeof s${k} !== 'string') { s${k} = H.str(s${k}); bad++; }`);
-    L.push(`const n${k} = s${k}.length;`);
+    // ASCII mode counts UTF-16 units and bails out at the first non-ASCII one; UTF-8 mode counts bytes.
+    L.push(utf8Mode ? `const n${k} = H.byteLength(s${k});` : `const n${k} = s${k}.length;`);
   });
   const sizeExpr = [String(layout.fixedSize), ...strings.map((_, k) => `n${k} + 1`)].join(' + ');
   L.push(`const size = ${sizeExpr};`);
@@ -233,9 +251,11 @@ export function compileEncoder(id: number, layout: EventLayout, pid: number, h: 
     L.push(`let d = at + ${layout.fixedSize};`);
     strings.forEach((f, k) => {
       L.push(`u32[(at + ${f.offset}) >> 2] = ((n${k} + 1) << 16) | (d - at);`);
-      L.push(
-        `for (let i = 0; i < n${k}; i++) { const c = s${k}.charCodeAt(i); if (c > 127) { w.abort(); return slow(v, w, ts); } u8[d + i] = c; }`,
-      );
+      if (utf8Mode) L.push(`if (n${k} > 0) H.utf8(u8, d, s${k}, n${k});`);
+      else
+        L.push(
+          `for (let i = 0; i < n${k}; i++) { const c = s${k}.charCodeAt(i); if (c > 127) { w.abort(); return slow(v, w, ts); } u8[d + i] = c; }`,
+        );
       L.push(`u8[d + n${k}] = 0; d += n${k} + 1;`);
     });
     L.push('while (d < at + len) u8[d++] = 0;');
