@@ -3,6 +3,7 @@
  * file's whole behaviour is one table entry (name, mode, ops). The root creates its files from the table; instance
  * directories and the per-CPU and options directories are kernfs template directories over it.
  */
+import { readFileSync } from 'node:fs';
 import {
   type FileOps,
   FsError,
@@ -73,6 +74,15 @@ function writeTrunc(file: OpenedFile): boolean {
 function instanceError(err: unknown): never {
   if (err instanceof InstanceError) throw new FsError(err.code, err.message);
   throw err;
+}
+
+/** The writing process's name, for the marker's `<comm>-<pid>` column (as the kernel shows the writer's). */
+function writerComm(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Options that change something in ntrace (the rest of the kernel's list means nothing for a Node process). */
@@ -256,7 +266,7 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
       write(file: OpenedFile, data: Uint8Array, _offset: number, ctx) {
         const inst = instOf(file);
         if (!isTracingOn(inst.index)) throw new FsError('EBADF');
-        const n = writeMarker(inst.index, data, ctx.cred.pid);
+        const n = writeMarker(inst.index, data, ctx.cred.pid, writerComm(ctx.cred.pid));
         if (n === 0 && data.length > 0) throw new FsError('EBADF');
         return n;
       },
@@ -270,7 +280,7 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
       write(file: OpenedFile, data: Uint8Array, _offset: number, ctx) {
         const inst = instOf(file);
         if (!isTracingOn(inst.index)) throw new FsError('EBADF');
-        const n = writeMarkerRaw(inst.index, data, ctx.cred.pid);
+        const n = writeMarkerRaw(inst.index, data, ctx.cred.pid, writerComm(ctx.cred.pid));
         if (n < 0) throw new FsError('EINVAL');
         if (n === 0) throw new FsError('EBADF');
         return n;
