@@ -16,6 +16,9 @@ export type Encoder = (values: unknown, w: RingWriter, ts: number) => number;
 
 const TWO32 = 4294967296;
 const utf8 = new TextEncoder();
+/** Strings longer than this skip the char-by-char ASCII copy (see compileEncoder). */
+const LONG_STRING = 96;
+type Latin1Writer = Buffer & { latin1Write?: (s: string, offset: number, length: number) => number };
 
 /** Helpers the generated code calls on its slow branches. */
 export class EncodeHelpers {
@@ -87,6 +90,12 @@ export class EncodeHelpers {
   /** UTF-8 bytes of a string (lone surrogates count as U+FFFD, as TextEncoder writes them). */
   byteLength(s: string): number {
     return Buffer.byteLength(s, 'utf8');
+  }
+
+  /** Writes an all-ASCII string (its UTF-8 length equals its length) with Node's native one-byte copy. */
+  latin1(buf: Latin1Writer, at: number, s: string, n: number): void {
+    if (buf.latin1Write) buf.latin1Write(s, at, n);
+    else buf.write(s, at, n, 'latin1');
   }
 
   /** Writes the `n` UTF-8 bytes of `s` at `at` (TextEncoder.encodeInto accepts SharedArrayBuffer views). */
@@ -210,6 +219,8 @@ export function compileEncoder(
     L.push(`if (typeof s${k} !== 'string') { s${k} = H.str(s${k}); bad++; }`);
     // ASCII mode counts UTF-16 units and bails out at the first non-ASCII one; UTF-8 mode counts bytes.
     L.push(utf8Mode ? `const n${k} = H.byteLength(s${k});` : `const n${k} = s${k}.length;`);
+    // Long strings are cheaper through the UTF-8 encoder's native copy than char by char.
+    if (!utf8Mode) L.push(`if (n${k} > ${LONG_STRING}) return slow(v, w, ts);`);
   });
   const sizeExpr = [String(layout.fixedSize), ...strings.map((_, k) => `n${k} + 1`)].join(' + ');
   L.push(`const size = ${sizeExpr};`);
@@ -251,7 +262,8 @@ export function compileEncoder(
     L.push(`let d = at + ${layout.fixedSize};`);
     strings.forEach((f, k) => {
       L.push(`u32[(at + ${f.offset}) >> 2] = ((n${k} + 1) << 16) | (d - at);`);
-      if (utf8Mode) L.push(`if (n${k} > 0) H.utf8(u8, d, s${k}, n${k});`);
+      if (utf8Mode)
+        L.push(`if (n${k} === s${k}.length) H.latin1(w.buf, d, s${k}, n${k}); else H.utf8(u8, d, s${k}, n${k});`);
       else
         L.push(
           `for (let i = 0; i < n${k}; i++) { const c = s${k}.charCodeAt(i); if (c > 127) { w.abort(); return slow(v, w, ts); } u8[d + i] = c; }`,

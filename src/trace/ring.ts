@@ -152,6 +152,8 @@ export class RingWriter {
   readonly u8: Uint8Array;
   readonly u16: Uint16Array;
   readonly u32: Uint32Array;
+  /** The pages as a Buffer, for Node's native string copies. */
+  readonly buf: Buffer;
   readonly uid: number;
   readonly nPages: number;
   /** Overwrite mode: read from the instance's options word when a page fills up (see bindOptions). */
@@ -180,6 +182,7 @@ export class RingWriter {
     this.u8 = v.u8;
     this.u16 = v.u16;
     this.u32 = v.u32;
+    this.buf = Buffer.from(v.u8.buffer, v.u8.byteOffset, v.u8.length);
     this.i32 = v.i32;
     this.entriesOf = v.pageEntries;
     this.uid = v.h[R_UID];

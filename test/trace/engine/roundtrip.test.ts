@@ -84,6 +84,20 @@ test('every field type round-trips through the ring', () => {
       a_s64s: [-1, 1],
       b_str: 'x'.repeat(300),
     },
+    {
+      ...{ a_u8: 1, a_u16: 2, a_u32: 3, a_u64: 4n, a_s8: 5, a_s16: 6, a_s32: 7, a_s64: 8n, a_bool: true },
+      a_str: `${'long ascii '.repeat(20)}then é and 日本 and 😀 ${'ü'.repeat(200)}`,
+      a_chars: '',
+      a_u8s: [0, 0, 0],
+      a_u16s: [0, 0, 0],
+      a_u32s: [0, 0],
+      a_u64s: [0n, 0n],
+      a_s8s: [0, 0],
+      a_s16s: [0, 0],
+      a_s32s: [0, 0],
+      a_s64s: [0n, 0n],
+      b_str: 'y'.repeat(97),
+    },
   ];
   for (const c of cases) ev.emit(c);
   const got = drain(new ConsumingReader(TOP_INSTANCE)).filter((r) => r.id === ev.id);
