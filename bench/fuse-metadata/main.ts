@@ -4,7 +4,7 @@
  * Workloads: find, ls -lR, stat of every file, cat events/* /* /id; cold (after drop_caches) and warm; medians of
  * alternating runs. Then LOOKUP+GETATTR requests/s with timeouts 0, and the doorbell's wake-up latency.
  *
- *   node dist/bench/fuse-metadata/main.js [--runs N] [--timeout S] [--json] [--no-kernel]
+ *   node dist/bench/fuse-metadata/main.js [--runs N] [--timeout S] [--only w1,w2] [--json] [--no-kernel]
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,8 @@ const runs = Number(args[args.indexOf('--runs') + 1]) || 10;
 const withKernel = !args.includes('--no-kernel');
 // Entry/attr timeout of both FUSE servers in the main workloads. Long, as ntrace can afford: kernfs notifies every
 // change and the server turns it into an invalidation, so caching never serves stale names or modes.
+/** `--only find,cat-id`: run just these workloads (while investigating one). */
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : undefined;
 const timeoutS = args.includes('--timeout') ? Number(args[args.indexOf('--timeout') + 1]) : 3600;
 const log = (s: string) => {
   if (!json) process.stdout.write(`${s}\n`);
@@ -165,6 +167,7 @@ async function main(): Promise<void> {
 
     const results: Record<string, Record<string, number>> = {};
     for (const [wname, cmdOf] of Object.entries(workloads)) {
+      if (only && !only.includes(wname)) continue;
       for (const mode of ['cold', 'warm'] as const) {
         const samples = new Map<string, number[]>(targets.map((t) => [t.name, []]));
         if (mode === 'warm') for (const t of targets) sh(cmdOf(t));

@@ -429,6 +429,17 @@ export class FuseServer {
       this.finish(unique, result, done);
       return;
     }
+    this.park(unique, opcode, abort, result, done, drop);
+  }
+
+  private park<T>(
+    unique: number,
+    opcode: number,
+    abort: AbortController | undefined,
+    result: Promise<T>,
+    done: (value: T) => void,
+    drop?: (value: T) => void,
+  ): void {
     const parked: Parked = { opcode, abort };
     this.parked.set(unique, parked);
     this.stats[STAT_PARKED]++;
@@ -521,7 +532,30 @@ export class FuseServer {
       this.hooks.woken();
       return;
     }
-    this.entryCall(unique, Op.LOOKUP, (ctx) => this.vfs.lookup(parent, name, ctx));
+    // The hottest request: no closures unless it parks.
+    let r: MaybePromise<Entry>;
+    try {
+      r = this.vfs.lookup(parent, name, this.ctx(undefined));
+    } catch (err) {
+      this.replyError(unique, errnoOf(err));
+      return;
+    }
+    if (isPromise(r)) {
+      this.park(
+        unique,
+        Op.LOOKUP,
+        undefined,
+        r,
+        (e) => this.replyEntry(unique, e),
+        (e) => this.vfs.forget(e.ino, 1),
+      );
+    } else {
+      try {
+        this.replyEntry(unique, r);
+      } catch {
+        this.replyError(unique, EIO); // an Entry we cannot encode: a bug upstream, still an answer
+      }
+    }
   }
 
   private forget(ino: number, n: number): void {
@@ -545,13 +579,21 @@ export class FuseServer {
   }
 
   private getattr(unique: number, ino: number): void {
-    this.call(
-      unique,
-      Op.GETATTR,
-      undefined,
-      (ctx) => this.vfs.getattr(ino, ctx),
-      (a) => this.replyAttr(unique, a),
-    );
+    let r: MaybePromise<Attributes>;
+    try {
+      r = this.vfs.getattr(ino, this.ctx(undefined));
+    } catch (err) {
+      this.replyError(unique, errnoOf(err));
+      return;
+    }
+    if (isPromise(r)) this.park(unique, Op.GETATTR, undefined, r, (a) => this.replyAttr(unique, a));
+    else {
+      try {
+        this.replyAttr(unique, r);
+      } catch {
+        this.replyError(unique, EIO);
+      }
+    }
   }
 
   private setattr(unique: number, ino: number): void {
