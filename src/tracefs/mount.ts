@@ -2,7 +2,7 @@
  * `mount(dir, options)`: serves this process's tracefs at `dir` over FUSE. The tree lives in the FUSE serving
  * thread and reads the engine's shared memory, so the mount answers while the main thread is busy.
  */
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type FuseMount, mountFuse } from '../fuse/index.js';
 import { sharedHandles } from '../trace/engine.js';
@@ -59,9 +59,19 @@ export function mountProblem(dir: string): string | undefined {
   }
   if (!st.isDirectory()) return `${dir} is not a directory.`;
   if (process.getuid?.() !== 0) {
-    const paths = (process.env.PATH ?? '').split(':');
-    if (!paths.some((p) => p && existsSync(`${p}/fusermount3`)))
+    const paths = (process.env.PATH ?? '').split(':').filter((p) => p !== '');
+    const fusermount = paths.map((p) => `${p}/fusermount3`).find((p) => existsSync(p));
+    if (!fusermount)
       return 'not running as root and fusermount3 is not installed: install the fuse3 package (apt-get install fuse3), or run as root.';
+    const fm = statSync(fusermount);
+    // fusermount3 opens /dev/fuse and mounts for us only when it is setuid root (or we may open the device).
+    if (!((fm.mode & 0o4000) !== 0 && fm.uid === 0)) {
+      try {
+        accessSync('/dev/fuse', constants.R_OK | constants.W_OK);
+      } catch {
+        return `not running as root, ${fusermount} is not setuid root and /dev/fuse is not open to this user: run as root, or make fusermount3 setuid root (chmod u+s ${fusermount}), as distributions install it.`;
+      }
+    }
   }
   return undefined;
 }
@@ -98,7 +108,11 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
       options: { allowOther: options.allowOther ?? false, fsname: 'ntrace' },
     });
   } catch (err) {
-    throw new Error(`ntrace: cannot mount at ${mountpoint}: ${(err as Error).message}`, { cause: err });
+    const hint =
+      process.getuid?.() === 0
+        ? ''
+        : ' (as a non-root user the mount is made by fusermount3, which must be setuid root and allowed to open /dev/fuse here; running as root always works)';
+    throw new Error(`ntrace: cannot mount at ${mountpoint}: ${(err as Error).message}${hint}`, { cause: err });
   }
   relayTo(fuse.doorbell);
   const m = new Mounted(fuse);

@@ -61,6 +61,8 @@ export class RefreshingVfs implements Vfs {
     return this.tree.readlink(ino, ctx);
   }
   open(ino: number, flags: number, ctx: OpContext) {
+    // Cached names and listings send nothing; opens always do: a chance to notice new per-thread CPUs.
+    this.fresh();
     return this.tree.open(ino, flags, ctx);
   }
   read(fh: number, offset: number, size: number, ctx: OpContext) {
