@@ -170,3 +170,20 @@ test('a non-owner is refused a write but may read', async (t) => {
   assert.notEqual(chmod.status, 0);
   assert.match(chmod.stderr, /Operation not permitted/);
 });
+
+test('without default_permissions, kernfs checks the caller with its supplementary groups (from /proc)', async (t) => {
+  const m = await mountForTest(t, { options: { allowOther: true, defaultPermissions: false } });
+  const mnt = m.mountpoint;
+  assert.equal(sh(`chown root:100 ${mnt}/rw && chmod 660 ${mnt}/rw`).code, 0);
+  const as = (groups: string[], cmd: string) =>
+    spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', ...groups, 'sh', '-c', cmd], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+  const denied = as(['--clear-groups'], `echo no > ${mnt}/rw`);
+  assert.notEqual(denied.status, 0);
+  assert.match(denied.stderr, /Permission denied/);
+  const allowed = as(['--groups=100'], `echo yes > ${mnt}/rw`);
+  assert.equal(allowed.status, 0, allowed.stderr);
+  assert.equal(sh(`cat ${mnt}/rw`).out, 'yes\n');
+});
