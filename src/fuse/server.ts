@@ -279,7 +279,7 @@ export class FuseServer {
             opcode,
             undefined,
             (ctx) => this.vfs.opendir(nodeid, ctx),
-            (dh) => this.replyOpen(unique, dh, 0),
+            (dh) => this.replyOpen(unique, dh, 0, () => this.vfs.releasedir(dh)),
           );
           return;
         case Op.READDIR:
@@ -635,7 +635,10 @@ export class FuseServer {
       (ctx) => this.vfs.open(ino, flags, ctx),
       (r) => {
         this.files.set(r.fh, { stream: r.stream, pollable: r.pollable });
-        this.replyOpen(unique, r.fh, this.openFlags(r));
+        this.replyOpen(unique, r.fh, this.openFlags(r), () => {
+          this.files.delete(r.fh);
+          this.vfs.release(r.fh);
+        });
       },
       (r) => this.vfs.release(r.fh),
     );
@@ -899,15 +902,13 @@ export class FuseServer {
     this.send(unique, 0, ATTR_OUT_SIZE);
   }
 
-  private replyOpen(unique: number, fh: number, openFlags: number): void {
+  private replyOpen(unique: number, fh: number, openFlags: number, undo: () => void): void {
     const o = this.outView;
     putU64(o, OUT_HEADER_SIZE, fh);
     o.setUint32(OUT_HEADER_SIZE + 8, openFlags, true);
     o.setUint32(OUT_HEADER_SIZE + 12, 0, true);
-    if (!this.send(unique, 0, OPEN_OUT_SIZE)) {
-      // Nobody got the handle: the kernel will never RELEASE it.
-      this.files.delete(fh);
-    }
+    // Nobody got the handle (the opener was interrupted): the kernel will never RELEASE it, so we do.
+    if (!this.send(unique, 0, OPEN_OUT_SIZE)) undo();
   }
 
   private replyStatfs(unique: number, s: StatFs): void {
