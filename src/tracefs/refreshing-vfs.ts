@@ -65,10 +65,13 @@ export class RefreshingVfs implements Vfs {
     this.fresh();
     return this.tree.open(ino, flags, ctx);
   }
+  // Reads and writes too: a file of an event removed a moment ago answers ENODEV even before the doorbell rings.
   read(fh: number, offset: number, size: number, ctx: OpContext) {
+    this.fresh();
     return this.tree.read(fh, offset, size, ctx);
   }
   write(fh: number, offset: number, data: Uint8Array, ctx: OpContext) {
+    this.fresh();
     return this.tree.write(fh, offset, data, ctx);
   }
   flush(fh: number, ctx: OpContext) {

@@ -1,0 +1,34 @@
+/** The library entry: option checks, clear reasons when a mount cannot be made, close idempotent, stats. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { mount, mountProblem } from '../../src/tracefs/index.js';
+import { isMountPoint } from '../support/mount.js';
+import { mountTracefs, ok } from './helpers.js';
+
+test('mountProblem says what is wrong and what to do', () => {
+  assert.match(mountProblem('/nonexistent/x') ?? '', /does not exist: create it first \(mkdir -p \/nonexistent\/x\)/);
+  assert.match(mountProblem('/proc/version') ?? '', /is not a directory/);
+  assert.equal(mountProblem('/tmp'), undefined);
+});
+
+test('bad options are refused before anything is mounted', async () => {
+  await assert.rejects(mount('/tmp', { uid: -1 }), /uid must be an integer id/);
+  await assert.rejects(mount('/tmp', { gid: 1.5 }), /gid must be an integer id/);
+  await assert.rejects(mount('/tmp', { mode: 0o10000 }), /mode must be permission bits/);
+  await assert.rejects(mount('/nonexistent/x'), /cannot mount at \/nonexistent\/x: .*does not exist/);
+});
+
+test('close is idempotent and unmounts; stats come from the serving thread', async (t) => {
+  const m = await mountTracefs(t);
+  const st = await m.stats();
+  assert.ok(st.eventDirs >= 2, 'ftrace events at least');
+  assert.equal(st.instances, 0);
+  ok(`mkdir ${m.mountpoint}/instances/s1`);
+  assert.equal((await m.stats()).instances, 1);
+  ok(`rmdir ${m.mountpoint}/instances/s1`);
+  await assert.rejects(m.reconfigure({ gid: -3 }), /gid must be an integer id/);
+  await m.close();
+  await m.close();
+  await m.closed;
+  assert.equal(isMountPoint(m.mountpoint), false);
+});
