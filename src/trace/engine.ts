@@ -92,7 +92,10 @@ export function registryGeneration(): number {
   return context().registry.generation();
 }
 
-/** Rings the doorbell at the next registry change (one-shot; arm, re-check the generation, then sleep). */
+/**
+ * Rings the doorbell at the next registry change or instance creation/destruction (one-shot; arm, re-check the
+ * generations, then sleep).
+ */
 export function armRegistryWakeup(): void {
   Atomics.store(s().header, H_REG_WAITERS, 1);
 }

@@ -13,6 +13,7 @@ import {
   H_CONFIG_GEN,
   H_INST_LOCK,
   H_INSTANCE_GEN,
+  H_REG_WAITERS,
   I_BUFFER_KB,
   I_CLOCK,
   I_GEN,
@@ -36,6 +37,7 @@ import {
   type SharedState,
   SOFT_TRIGGER,
 } from './shared-state.js';
+import { ringDoorbell } from './wake.js';
 
 export const TOP_INSTANCE = 0;
 /** Per-CPU buffer size of a new instance, in KiB (the kernel's default once expanded). */
@@ -160,6 +162,12 @@ export function instancesGeneration(s: SharedState): number {
   return Atomics.load(s.header, H_INSTANCE_GEN);
 }
 
+/** Moves the instance generation and wakes a registry watcher (the filesystem thread lists instances too). */
+function bumpInstances(s: SharedState): void {
+  Atomics.add(s.header, H_INSTANCE_GEN, 1);
+  if (s.header[H_REG_WAITERS] !== 0 && Atomics.exchange(s.header, H_REG_WAITERS, 0) !== 0) ringDoorbell(s);
+}
+
 export function createInstance(s: SharedState, name: string): number {
   const bytes = encoder.encode(name);
   if (name === '' || name.includes('/') || bytes.length > INSTANCE_NAME_MAX || name === '.' || name === '..')
@@ -178,7 +186,7 @@ export function createInstance(s: SharedState, name: string): number {
       for (let id = 0; id < MAX_EVENTS; id++) s.instEvent[i * MAX_EVENTS + id] = 0;
       Atomics.add(s.instances, b + I_GEN, 1);
       Atomics.store(s.instances, b + I_STATE, INST_LIVE);
-      Atomics.add(s.header, H_INSTANCE_GEN, 1);
+      bumpInstances(s);
       Atomics.add(s.header, H_CONFIG_GEN, 1);
       return i;
     }
@@ -204,7 +212,7 @@ export function destroyInstance(s: SharedState, i: number): void {
     freeRings(s, i);
     Atomics.add(s.instances, b + I_GEN, 1);
     Atomics.store(s.instances, b + I_STATE, INST_FREE);
-    Atomics.add(s.header, H_INSTANCE_GEN, 1);
+    bumpInstances(s);
   });
 }
 
