@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { DuplicateEventError, defineEvent } from '../../../src/index.js';
 import {
   combinedFlag,
@@ -141,4 +143,13 @@ test('emit never throws on bad data; records are written as best they can be', (
   assert.equal(d[8].c, 0n, '2^70 wraps to its low 64 bits');
   assert.equal(d[8].e, '\ufffd lone');
   assert.ok((d[9].e as string).length > 4000 && (d[9].e as string).length < 4096, 'long string truncated to a page');
+});
+
+test('emit works where code generation from strings is disallowed', () => {
+  const out = execFileSync(
+    process.execPath,
+    ['--disallow-code-generation-from-strings', fileURLToPath(new URL('./fixtures/no-codegen.js', import.meta.url))],
+    { encoding: 'utf8', timeout: 30000 },
+  );
+  assert.deepEqual(JSON.parse(out), { n: 7, s: 'héllo', big: `${2n ** 40n}n` });
 });
