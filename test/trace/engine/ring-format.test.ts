@@ -11,6 +11,7 @@ import {
   createInstance,
   destroyInstance,
   getEvent,
+  setClock,
   setEventEnabled,
   TraceIterator,
 } from '../../../src/trace/engine.js';
@@ -125,4 +126,29 @@ test('readers never throw on corrupted ring memory', (t) => {
       new ConsumingReader(inst).next();
     });
   }
+});
+
+test('a clock that goes back is recorded with an absolute timestamp', (t) => {
+  const inst = createInstance('abs');
+  t.after(() => destroyInstance(inst));
+  const ev = defineEvent('fmt', 'abs', { n: 'u32' });
+  setEventEnabled(inst, ev.id, true);
+  ev.emit({ n: 1 }); // local clock: ~uptime in ns
+  assert.ok(setClock(inst, 'counter')); // small numbers from now on, same page
+  ev.emit({ n: 2 });
+  ev.emit({ n: 3 });
+  const recs = [...new TraceIterator(inst)];
+  assert.equal(recs.length, 2);
+  assert.equal(recs[1].ts - recs[0].ts, 1n);
+  assert.ok(recs[0].ts < 1_000_000_000n, `counter values, not ns: ${recs[0].ts}`);
+  const s = shared();
+  const v = openRing(s, s.ringTable[inst * MAX_CPUS + recs[0].cpu])!;
+  const types: number[] = [];
+  const dv = new DataView(v.u8.buffer, v.u8.byteOffset, PAGE_SIZE);
+  for (let off = 16; off < 16 + dv.getUint32(8, true); ) {
+    const type = dv.getUint32(off, true) & 31;
+    types.push(type);
+    off += type === 30 || type === 31 ? 8 : 4 + type * 4;
+  }
+  assert.ok(types.includes(31), `absolute timestamp present: ${types}`);
 });
