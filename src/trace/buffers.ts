@@ -146,3 +146,53 @@ export function ringStats(s: SharedState, instance: number, cpu: number, v: Ring
     written: entries + overrun,
   };
 }
+
+const TWO32 = 4294967296;
+const DELTA_UNIT = 1 << 27;
+
+/**
+ * trace_pipe_raw: consumes records of one ring into a page in the kernel's sub-buffer format (u64 timestamp, commit,
+ * events with recomputed deltas and time extends), as many as fit. Returns undefined when the ring has nothing to
+ * consume. Pages are rebuilt rather than copied so partially consumed pages come out right.
+ */
+export function takeRawPage(cursor: RingCursor): Uint8Array | undefined {
+  const page = new Uint8Array(PAGE_SIZE);
+  const dv = new DataView(page.buffer);
+  let off = 16;
+  let last = 0;
+  let count = 0;
+  for (let r = cursor.peek(); r !== undefined; r = cursor.peek()) {
+    const len = r.data.length;
+    const hdr = len <= 112 ? 4 : 8;
+    const delta = count === 0 ? 0 : r.ts - last;
+    const ext = delta >= DELTA_UNIT || delta < 0 ? 8 : 0;
+    if (off + ext + hdr + len > PAGE_SIZE) break;
+    if (!cursor.take()) continue;
+    if (count === 0) {
+      dv.setUint32(0, r.ts % TWO32, true);
+      dv.setUint32(4, Math.floor(r.ts / TWO32), true);
+    }
+    let d = delta;
+    if (ext) {
+      // Time extend (or absolute stamp when time went back), as the writer does.
+      const value = delta < 0 ? r.ts : delta;
+      const hi = Math.floor(value / DELTA_UNIT);
+      dv.setUint32(off, (delta < 0 ? 31 : 30) + (value - hi * DELTA_UNIT) * 32, true);
+      dv.setUint32(off + 4, hi, true);
+      off += 8;
+      d = 0;
+    }
+    if (hdr === 4) dv.setUint32(off, len / 4 + d * 32, true);
+    else {
+      dv.setUint32(off, d * 32, true);
+      dv.setUint32(off + 4, len + 4, true);
+    }
+    page.set(r.data, off + hdr);
+    off += hdr + len;
+    last = r.ts;
+    count++;
+  }
+  if (count === 0) return undefined;
+  dv.setUint32(8, off - 16, true);
+  return page;
+}

@@ -3,7 +3,7 @@
  * thread that shares the engine's state (workers created after ntrace was first imported in the main thread do
  * automatically; see shared-state.ts). Instances are addressed by index (TOP_INSTANCE = 0), events by id.
  */
-import { type CpuStats, clearRing, ringEntries, ringOverrun, ringStats, ringsOf } from './buffers.js';
+import { type CpuStats, clearRing, ringEntries, ringOverrun, ringStats, ringsOf, takeRawPage } from './buffers.js';
 import { FTRACE_PRINT_ID, FTRACE_RAW_DATA_ID } from './builtin-events.js';
 import { clockId, clockInNs, readClock } from './clocks.js';
 import { context } from './context.js';
@@ -12,6 +12,7 @@ import { encodeRaw } from './encoder.js';
 import * as inst from './instances.js';
 import type { EventDescriptor } from './record.js';
 import { openRing } from './ring.js';
+import { RingCursor } from './ring-cursor.js';
 import {
   COMBINED_RECORDING_UNIT,
   H_BAD_VALUES,
@@ -307,6 +308,37 @@ export function hasData(instance: number, cpu?: number): boolean {
     if (ringEntries(v) > 0) return true;
   }
   return false;
+}
+
+/**
+ * Consuming reader of one CPU's buffer in the kernel's binary page format (trace_pipe_raw): each `next()` returns
+ * one 4096-byte page (u64 timestamp, commit word, events; see events/header_page and header_event) holding the
+ * oldest unconsumed records that fit, or undefined when there are none. Shares the consuming position with
+ * `ConsumingReader`.
+ */
+export class RawPageReader {
+  readonly instance: number;
+  readonly cpu: number;
+  private cursor: RingCursor | undefined;
+
+  constructor(instance: number, cpu: number) {
+    this.instance = instance;
+    this.cpu = cpu;
+  }
+
+  next(): Uint8Array | undefined {
+    const st = s();
+    if (!inst.validInstanceIndex(this.instance) || !Number.isInteger(this.cpu) || this.cpu < 0 || this.cpu >= MAX_CPUS)
+      return undefined;
+    const base = Atomics.load(st.ringTable, this.instance * MAX_CPUS + this.cpu);
+    if (base === 0) return undefined;
+    if (!this.cursor || this.cursor.v.base !== base || !this.cursor.valid()) {
+      const v = openRing(st, base);
+      if (!v) return undefined;
+      this.cursor = new RingCursor(v, this.cpu, true);
+    }
+    return takeRawPage(this.cursor);
+  }
 }
 
 // ---------- markers ----------
