@@ -54,7 +54,10 @@ export function mountProblem(dir: string): string | undefined {
   let st: ReturnType<typeof statSync>;
   try {
     st = statSync(dir);
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTCONN')
+      return `a dead FUSE mount is still attached at ${dir}: detach it first (umount -l ${dir}).`;
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') return `${dir} cannot be reached by this user.`;
     return `${dir} does not exist: create it first (mkdir -p ${dir}).`;
   }
   if (!st.isDirectory()) return `${dir} is not a directory.`;
