@@ -13,6 +13,7 @@ import {
   F_COMMIT_OVERRUN,
   F_DROPPED,
   F_OVERRUN,
+  F_RAW_OVERRUN_SEEN,
   F_READ,
   openRing,
   PAGE_SIZE,
@@ -52,6 +53,7 @@ export function clearRing(v: RingViews): void {
     if (Atomics.load(v.h, R_TAIL_SEQ) === tail) break;
   }
   v.f[F_BASE_OVERRUN] = v.f[F_OVERRUN];
+  v.f[F_RAW_OVERRUN_SEEN] = v.f[F_OVERRUN];
   v.f[F_BASE_DROPPED] = v.f[F_DROPPED];
   v.f[F_BASE_READ] = v.f[F_READ];
   v.f[F_BASE_WRITTEN] = writtenOf(v);
@@ -156,6 +158,9 @@ const DELTA_UNIT = 1 << 27;
  * consume. Pages are rebuilt rather than copied so partially consumed pages come out right.
  */
 export function takeRawPage(cursor: RingCursor): Uint8Array | undefined {
+  const f = cursor.v.f;
+  // Overruns not yet reported become this page's missed-events mark, as the kernel reports them.
+  const missed = Math.max(0, f[F_OVERRUN] - f[F_RAW_OVERRUN_SEEN]);
   const page = new Uint8Array(PAGE_SIZE);
   const dv = new DataView(page.buffer);
   let off = 16;
@@ -193,6 +198,17 @@ export function takeRawPage(cursor: RingCursor): Uint8Array | undefined {
     count++;
   }
   if (count === 0) return undefined;
-  dv.setUint32(8, off - 16, true);
+  f[F_RAW_OVERRUN_SEEN] += missed;
+  // Records lost before this page: the kernel's RB_MISSED_EVENTS flag, and the count after the data when it fits.
+  let commit = off - 16;
+  if (missed > 0) {
+    commit |= 1 << 31;
+    if (off + 8 <= PAGE_SIZE) {
+      dv.setUint32(off, missed % TWO32, true);
+      dv.setUint32(off + 4, Math.floor(missed / TWO32), true);
+      commit |= 1 << 30;
+    }
+  }
+  dv.setUint32(8, commit >>> 0, true);
   return page;
 }

@@ -63,6 +63,8 @@ export const F_BASE_DROPPED = 7;
 export const F_BASE_READ = 8;
 export const F_COMMIT_OVERRUN = 9;
 export const F_READ_BYTES = 10;
+/** Overrun already reported as missed events by trace_pipe_raw pages. */
+export const F_RAW_OVERRUN_SEEN = 11;
 const COUNTERS_BYTE = 256;
 const STATE_BYTE = 512;
 

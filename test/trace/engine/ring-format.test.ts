@@ -12,10 +12,12 @@ import { defineEvent } from '../../../src/index.js';
 import {
   ConsumingReader,
   clockNow,
+  cpuStats,
   createInstance,
   destroyInstance,
   getEvent,
   RawPageReader,
+  setBufferSizeKb,
   setClock,
   setEventEnabled,
   TraceIterator,
@@ -226,9 +228,54 @@ test('libtraceevent’s kbuffer reads the raw pages as we wrote them', async (t)
   for (let p = reader.next(); p !== undefined; p = reader.next()) pages.push(p);
   const run = spawnSync(exe, [], { input: Buffer.concat(pages), encoding: 'utf8' });
   assert.equal(run.status, 0, `checker exited ${run.status}: ${run.stderr}`);
-  const lines = run.stdout.split('\n').filter((l) => l !== '' && l !== '--');
+  const lines = run.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('--'));
+  assert.ok(
+    run.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('--'))
+      .every((l) => l === '-- missed 0'),
+  );
   assert.deepEqual(
     lines,
     expected.map((r) => `${r.ts} ${r.data.length} ${Buffer.from(r.data).toString('hex')}`),
   );
+});
+
+test('raw pages after an overrun carry the kernel’s missed-events count', (t) => {
+  const haveHeaders = existsSync('/usr/include/traceevent/kbuffer.h');
+  const haveGcc = spawnSync('gcc', ['--version']).status === 0;
+  if (!haveHeaders || !haveGcc) {
+    if (process.env.CI) assert.fail('gcc and libtraceevent-dev are required in CI');
+    t.skip('gcc or libtraceevent-dev missing');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ntrace-kbuf-'));
+  const inst = createInstance('missed');
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+    destroyInstance(inst);
+  });
+  const exe = join(dir, 'kbuf-check');
+  const cc = spawnSync(
+    'gcc',
+    ['-O1', '-Wall', '-o', exe, join(repoRoot, 'test/trace/engine/fixtures/kbuf-check.c'), '-ltraceevent'],
+    { encoding: 'utf8' },
+  );
+  assert.equal(cc.status, 0, `gcc failed: ${cc.stderr}`);
+  setBufferSizeKb(inst, 8); // 2 pages
+  // 28-byte records: 145 a page, 20 bytes left for the count (a full page only gets the flag: kbuffer says -1).
+  const ev = defineEvent('fmt', 'missed', { a: 'u32', b: 'u32', c: 'u32', d: 'u32' });
+  setEventEnabled(inst, ev.id, true);
+  for (let i = 0; i < 1000; i++) ev.emit({ a: i, b: 0, c: 0, d: 0 });
+  const cpu = new TraceIterator(inst).next()!.cpu;
+  const overrun = cpuStats(inst, cpu).overrun;
+  assert.ok(overrun > 0);
+  const reader = new RawPageReader(inst, cpu);
+  const pages: Uint8Array[] = [];
+  for (let p = reader.next(); p !== undefined; p = reader.next()) pages.push(p);
+  const run = spawnSync(exe, [], { input: Buffer.concat(pages), encoding: 'utf8' });
+  assert.equal(run.status, 0);
+  const marks = run.stdout.split('\n').filter((l) => l.startsWith('--'));
+  assert.deepEqual(marks, [`-- missed ${overrun}`, ...marks.slice(1).map(() => '-- missed 0')]);
+  assert.equal(marks.length, pages.length);
 });
