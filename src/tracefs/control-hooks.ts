@@ -2,11 +2,13 @@
  * The `filter`, `trigger`, `hist` and `inject` files delegate to these hooks, so the control languages can be wired
  * in one place. The default hooks use what the languages library offers today: filters are parsed, read back and
  * logged as the kernel does (but not yet applied by emitting threads), triggers are parsed, stored and read back
- * (not yet fired), `hist` reads empty and `inject` checks field names only. See docs/TRACEFS.md.
+ * (not yet fired), `hist` reads empty, and `inject` parses with the inject language and emits the event from the
+ * filesystem thread. See docs/TRACEFS.md.
  */
 import { constants } from 'node:os';
 import { type ErrnoName, FsError } from '../kernfs/index.js';
 import { IE_SOFT_MODE, IE_TRIGGER, updateEventState } from '../trace/engine.js';
+import { defineEvent, type TraceEvent } from '../trace/event.js';
 import {
   type FilterState,
   NO_FILTER,
@@ -15,8 +17,10 @@ import {
   writeEventFilter,
   writeSystemFilter,
 } from '../trace/languages/filter/event-filter.js';
+import { parseInject } from '../trace/languages/inject/parse.js';
 import { TriggerSet } from '../trace/languages/trigger/trigger-set.js';
 import type { TriggerControl } from '../trace/languages/trigger/types.js';
+import type { EventDescriptor } from '../trace/record.js';
 import type { EventData, SystemData } from './state.js';
 
 /** Per (instance, event) state the hooks keep; created on the first write to one of its control files. */
@@ -111,17 +115,29 @@ export const defaultControlHooks: ControlHooks = {
   hasTrigger: (ev) => (ev.control?.triggers?.size ?? 0) > 0,
   readHist: () => '',
   writeInject(ev, text) {
-    const fields = new Set(ev.desc.fields.map((f) => f.name));
-    for (const pair of text.trim().split(/\s+/)) {
-      if (pair === '') continue;
-      const eq = pair.indexOf('=');
-      const name = eq < 0 ? pair : pair.slice(0, eq);
-      if (!fields.has(name)) throw new FsError('ENOENT');
-    }
-    // Emitting from the shell needs the inject language (issue 6); until then the write is refused.
-    throw new FsError('EINVAL');
+    const r = parseInject(ev.desc, text);
+    if (!r.ok) throw errnoError(r.errno);
+    // Emitted from this thread as the application would (into every instance recording the event).
+    tracepointOf(ev.desc)?.emit(r.inject.values as never);
   },
 };
+
+const tracepoints = new Map<number, TraceEvent | null>();
+
+/** This thread's handle on an event defined elsewhere (an identical definition returns the same tracepoint). */
+function tracepointOf(desc: EventDescriptor): TraceEvent | undefined {
+  let tp = tracepoints.get(desc.id);
+  if (tp === undefined) {
+    try {
+      const fields = Object.fromEntries(desc.fields.map((f) => [f.name, f.type]));
+      tp = defineEvent(desc.system, desc.name, fields, desc.print !== undefined ? { print: desc.print } : {});
+    } catch {
+      tp = null;
+    }
+    tracepoints.set(desc.id, tp);
+  }
+  return tp ?? undefined;
+}
 
 /** Keeps the engine's "has a trigger" bit in step with the set (it is what makes removal answer EBUSY). */
 function markTriggered(ev: EventData): void {

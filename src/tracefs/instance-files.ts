@@ -49,6 +49,7 @@ import { setEnabled } from './eventfs.js';
 import { MODE_MARKER, MODE_RO, MODE_RW, MODE_WO } from './modes.js';
 import { parseBoolean, parseUnsigned, strippedWord } from './parse.js';
 import { pipeOps, textOptionsOf } from './pipe.js';
+import { rawPipeOps } from './raw-pipe.js';
 import { readmeText } from './readme.js';
 import { setEventText, writeSetEvent } from './set-event.js';
 import { CpuDirData, isFtraceInternal, type TraceInstance } from './state.js';
@@ -350,8 +351,7 @@ export const PER_CPU_TABLE: TemplateTable<CpuDirData> = templateSpecs(
     },
     { name: 'trace', mode: MODE_RW, ops: traceOps(oneCpu) },
     { name: 'trace_pipe', mode: MODE_RO, ops: pipeOps(oneCpu) },
-    // Binary pages for trace-cmd need a page-level reader in the engine; until then reads see end of file.
-    { name: 'trace_pipe_raw', mode: MODE_RO, ops: Object.freeze({ read: () => new Uint8Array(0) }) },
+    { name: 'trace_pipe_raw', mode: MODE_RO, ops: rawPipeOps },
   ],
   true,
 );

@@ -194,11 +194,16 @@ test('filter, trigger, hist and inject files answer through the control hooks', 
   assert.deepEqual(
     py(`
 t(lambda: w('${e}/inject', b'nosuch=1'))
+t(lambda: w('${e}/inject', b'v=x'))
 t(lambda: w('${e}/trigger', b'bogus'))
 t(lambda: open('${e}/inject').read())
 `),
-    ['ENOENT', 'EINVAL', 'EACCES'],
+    ['ENOENT', 'EINVAL', 'EINVAL', 'EACCES'],
   );
+  // inject fires the event as if the application had.
+  ok(`echo 1 > ${e}/enable`);
+  ok(`echo 'v=42 s="from the shell"' > ${e}/inject`);
+  assertMatch(ok(`cat ${m.mountpoint}/trace`), /e: v=42 s=from the shell$/m);
 });
 
 test('events defined and removed at run time appear and vanish at once, in every instance', async (t) => {

@@ -122,3 +122,24 @@ test('trace and trace_pipe answer while the main thread is stuck', async (t) => 
   assert.ok(ms < 1000, `answered in ${ms} ms while the main thread spun`); // a liveness bound, not a benchmark
   assert.equal(lines[2], '1');
 });
+
+test('per_cpu trace_pipe_raw hands out ring pages in the kernel layout, consuming; EAGAIN when empty', async (t) => {
+  const sys = uniqueSystem('raw');
+  const ev = defineEvent(sys, 'r', { n: 'u32' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  ok(`echo 1 > ${d}/events/${sys}/r/enable`);
+  for (let i = 0; i < 10; i++) ev.emit({ n: i });
+  const cpu = ok(`grep -l '^entries: 10$' ${d}/per_cpu/cpu*/stats`).trim().split('/').at(-2);
+  assert.ok(cpu, 'the main thread has a CPU with the 10 records');
+  const out = py(`
+import struct
+fd = os.open('${d}/per_cpu/${cpu}/trace_pipe_raw', os.O_RDONLY | os.O_NONBLOCK)
+page = os.read(fd, 4096)
+ts, commit = struct.unpack_from('<QQ', page, 0)
+print(len(page), ts > 0, commit & 0xfffff > 0)
+t(lambda: os.read(fd, 4096))
+`);
+  assert.deepEqual(out, ['4096 True True', 'EAGAIN']);
+  assert.doesNotMatch(ok(`cat ${d}/per_cpu/${cpu}/trace`), /r: n=/, 'consumed');
+});
