@@ -86,6 +86,12 @@ function writerComm(pid: number): string | undefined {
   }
 }
 
+/** The kernel refuses marker writes with EBADF while tracing is off and EINVAL while the `markers` option is off. */
+function checkMarkers(inst: TraceInstance): void {
+  if (!isTracingOn(inst.index)) throw new FsError('EBADF');
+  if (getOption(inst.index, 'markers') === false) throw new FsError('EINVAL');
+}
+
 /** Options that change something in ntrace (the rest of the kernel's list means nothing for a Node process). */
 export const SUPPORTED_OPTIONS = [
   'verbose',
@@ -266,7 +272,7 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
     ops: Object.freeze({
       write(file: OpenedFile, data: Uint8Array, _offset: number, ctx) {
         const inst = instOf(file);
-        if (!isTracingOn(inst.index)) throw new FsError('EBADF');
+        checkMarkers(inst);
         const n = writeMarker(inst.index, data, ctx.cred.pid, writerComm(ctx.cred.pid));
         if (n === 0 && data.length > 0) throw new FsError('EBADF');
         return n;
@@ -280,7 +286,7 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
     ops: Object.freeze({
       write(file: OpenedFile, data: Uint8Array, _offset: number, ctx) {
         const inst = instOf(file);
-        if (!isTracingOn(inst.index)) throw new FsError('EBADF');
+        checkMarkers(inst);
         const n = writeMarkerRaw(inst.index, data, ctx.cred.pid, writerComm(ctx.cred.pid));
         if (n < 0) throw new FsError('EINVAL');
         if (n === 0) throw new FsError('EBADF');

@@ -112,14 +112,18 @@ t(lambda: w('${d}/trace_marker_raw', b'\\x01\\x00\\x00\\x00xyz'))
 w('${d}/tracing_on', b'0')
 t(lambda: w('${d}/trace_marker', b'off'))
 w('${d}/tracing_on', b'1')
+w('${d}/options/markers', b'0')
+t(lambda: w('${d}/trace_marker', b'off'))
+w('${d}/options/markers', b'1')
 t(lambda: w('${d}/trace_marker', b'x' * 10000))
 t(lambda: open('${d}/trace_marker').read())
 `);
   assert.equal(out[0], 'EINVAL');
   assert.equal(out[1], '7');
   assert.equal(out[2], 'EBADF');
-  assert.ok(Number(out[3]) > 3000 && Number(out[3]) < 10000, `short count for a long marker: ${out[3]}`);
-  assert.equal(out[4], 'EACCES');
+  assert.equal(out[3], 'EINVAL', 'markers option off');
+  assert.ok(Number(out[4]) > 3000 && Number(out[4]) < 10000, `short count for a long marker: ${out[4]}`);
+  assert.equal(out[5], 'EACCES');
   assertMatch(ok(`cat ${d}/trace`), /buf: 78 79 7a$/m);
 });
 
