@@ -66,9 +66,13 @@ function triggerControl(ev: EventData): TriggerControl {
     softEnable(system, event, enable) {
       const target = inst.systems.get(system)?.events.get(event);
       if (!target) return;
-      // Shown as `0*`/`1*` by the enable file; firing is wired with the languages (see docs/TRACEFS.md).
-      if (enable) updateEventState(inst.index, target.desc.id, IE_SOFT_MODE, 0);
-      else updateEventState(inst.index, target.desc.id, 0, IE_SOFT_MODE);
+      // Counted like the kernel's sm_ref; shown as `0*`/`1*` by the enable file. Firing is wired with the
+      // languages (see docs/TRACEFS.md).
+      if (enable) {
+        if (target.softRefs++ === 0) updateEventState(inst.index, target.desc.id, IE_SOFT_MODE, 0);
+      } else if (target.softRefs > 0 && --target.softRefs === 0) {
+        updateEventState(inst.index, target.desc.id, 0, IE_SOFT_MODE);
+      }
     },
   };
 }

@@ -63,6 +63,8 @@ export class EventData {
   dir!: DirNode;
   /** Control-language state of this event in this instance (filter, triggers), created on first write. */
   control: EventControlState | undefined;
+  /** Triggers holding this event in soft mode (the kernel's sm_ref). */
+  softRefs = 0;
   constructor(
     readonly system: SystemData,
     readonly desc: EventDescriptor,

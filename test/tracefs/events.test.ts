@@ -175,6 +175,8 @@ test('format, id, header_page, header_event, available_events; ftrace events hav
 test('filter, trigger, hist and inject files answer through the control hooks', async (t) => {
   const sys = uniqueSystem('ctl');
   defineEvent(sys, 'e', { v: 'u32', s: 'string' });
+  defineEvent(sys, 'f', { v: 'u32' });
+  defineEvent(sys, 'g', { v: 'u32' });
   const m = await mountTracefs(t);
   const e = `${m.mountpoint}/events/${sys}/e`;
   assert.equal(ok(`cat ${e}/filter`), 'none\n');
@@ -200,6 +202,15 @@ t(lambda: open('${e}/inject').read())
 `),
     ['ENOENT', 'EINVAL', 'EINVAL', 'EACCES'],
   );
+  // A trigger holds its event and an enable_event target in soft mode: their enable files show `0*`.
+  ok(`echo 'enable_event:${sys}:f' > ${e}/trigger`);
+  assert.equal(ok(`cat ${e}/enable ${m.mountpoint}/events/${sys}/f/enable`), '0*\n0*\n');
+  const g = `${m.mountpoint}/events/${sys}/g/trigger`;
+  ok(`echo 'disable_event:${sys}:f' > ${g}`); // a second holder of f
+  ok(`echo '!enable_event:${sys}:f' >> ${e}/trigger`);
+  assert.equal(ok(`cat ${e}/enable ${m.mountpoint}/events/${sys}/f/enable`), '0\n0*\n', 'still held by g');
+  ok(`echo '!disable_event:${sys}:f' >> ${g}`);
+  assert.equal(ok(`cat ${m.mountpoint}/events/${sys}/f/enable`), '0\n');
   // inject fires the event as if the application had.
   ok(`echo 1 > ${e}/enable`);
   ok(`echo 'v=42 s="from the shell"' > ${e}/inject`);
