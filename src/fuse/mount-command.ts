@@ -80,9 +80,3 @@ export function unmountSync(mountpoint: string, privileged: boolean): void {
   const [cmd, args] = unmountCommand(mountpoint, privileged);
   spawnSync(cmd, args, { stdio: 'ignore', timeout: 5000 });
 }
-
-/** True if `mountpoint` is currently a mount point of ours (per /proc/self/mountinfo). */
-export function isMounted(mountpoint: string): boolean {
-  const r = spawnSync('findmnt', ['-n', '-M', mountpoint], { stdio: ['ignore', 'pipe', 'ignore'] });
-  return r.status === 0 && r.stdout.length > 0;
-}

@@ -22,6 +22,7 @@ import type {
 import { Caller, GroupCache } from './credentials.js';
 import { STOP, WAKE_NAME } from './doorbell.js';
 import { direntType, getU64, putAttr, putEntry, putNoEntry, putStatFs, putTimeout, putU64 } from './encode.js';
+import { invalEntry, invalInode, pollWakeup } from './notify.js';
 import {
   ATTR_OUT_SIZE,
   DIRENT_HEADER_SIZE,
@@ -47,7 +48,6 @@ import {
   KERNEL_VERSION,
   MAX_MINOR,
   MIN_MINOR,
-  Notify,
   OPCODE_SLOTS,
   OPEN_OUT_SIZE,
   Op,
@@ -969,15 +969,9 @@ export class FuseServer {
 
   private notifyPoll(khLo: number, khHi: number): void {
     if (this.stopped) return;
-    const msg = Buffer.alloc(OUT_HEADER_SIZE + 8);
-    const mv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
-    mv.setUint32(0, msg.length, true);
-    mv.setInt32(4, Notify.POLL, true);
-    mv.setUint32(OUT_HEADER_SIZE, khLo, true);
-    mv.setUint32(OUT_HEADER_SIZE + 4, khHi, true);
     try {
       // Poll wake-ups take no locks in the kernel: safe to send from the serving thread.
-      writeSync(this.io.writeFd, msg);
+      writeSync(this.io.writeFd, pollWakeup(khLo, khHi));
     } catch {
       // the poller is gone
     }
@@ -985,29 +979,9 @@ export class FuseServer {
 
   private invalidate(change: VfsChange): void {
     if (!this.initDone || this.stopped) return;
-    if (change.type === 'inode') {
-      this.hooks.notifyOffThread(invalInode(change.ino));
-      return;
-    }
-    const name = Buffer.from(change.name, 'utf8');
-    const msg = Buffer.alloc(OUT_HEADER_SIZE + 16 + name.length + 1);
-    const mv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
-    mv.setUint32(0, msg.length, true);
-    mv.setInt32(4, Notify.INVAL_ENTRY, true);
-    putU64(mv, OUT_HEADER_SIZE, change.parent);
-    mv.setUint32(OUT_HEADER_SIZE + 8, name.length, true);
-    name.copy(msg, OUT_HEADER_SIZE + 16);
     // kernfs follows an entry change with an inode change of the parent: that one drops the cached listing.
-    this.hooks.notifyOffThread(msg);
+    this.hooks.notifyOffThread(
+      change.type === 'inode' ? invalInode(change.ino) : invalEntry(change.parent, change.name),
+    );
   }
-}
-
-function invalInode(ino: number): Uint8Array {
-  const msg = Buffer.alloc(OUT_HEADER_SIZE + 24);
-  const mv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
-  mv.setUint32(0, msg.length, true);
-  mv.setInt32(4, Notify.INVAL_INODE, true);
-  putU64(mv, OUT_HEADER_SIZE, ino);
-  // offset 0, length 0: attributes and every cached page (file content or directory listing)
-  return msg;
 }
