@@ -185,6 +185,11 @@ class Mounted implements TracefsMount {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.control?.close();
+      // Free the engine instances made through this mount; a stuck serving thread must not hold up the unmount.
+      await Promise.race([
+        this.ask({ type: 'release', id: this.nextId++ }).catch(() => {}),
+        new Promise((r) => setTimeout(r, 1000).unref()),
+      ]);
       await this.fuse.close();
       await this.stopRelay();
     })();

@@ -193,6 +193,20 @@ export class Tracefs {
     return removal;
   }
 
+  /**
+   * The mount is going away: its instances stop recording and their buffers are freed in the engine (they belong to
+   * this tree; left behind they would keep costing emits). The tree itself goes with the serving thread.
+   */
+  releaseInstances(): void {
+    for (const inst of this.instances.values()) {
+      inst.removed = true;
+      try {
+        destroyInstance(inst.index);
+      } catch {}
+    }
+    this.instances.clear();
+  }
+
   // ---- ownership ------------------------------------------------------------------------------------------------
 
   /**

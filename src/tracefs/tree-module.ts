@@ -20,7 +20,8 @@ export interface TreeData {
 /** Messages from the mounting thread, answered with `{ type: 'done', id, error? }`. */
 export type TreeRequest =
   | { type: 'reconfigure'; id: number; uid?: number; gid?: number; mode?: number }
-  | { type: 'stats'; id: number; gc?: boolean };
+  | { type: 'stats'; id: number; gc?: boolean }
+  | { type: 'release'; id: number };
 export type TreeReply = { type: 'done'; id: number; error?: string; stats?: TreeStats };
 
 /** What the serving thread reports about its tree (tests and benchmarks). */
@@ -45,10 +46,11 @@ export function createVfs(data: TreeData, env: VfsEnv): Vfs {
   });
   env.onMessage((message) => {
     const m = message as TreeRequest;
-    if (m?.type !== 'reconfigure' && m?.type !== 'stats') return;
+    if (m?.type !== 'reconfigure' && m?.type !== 'stats' && m?.type !== 'release') return;
     let reply: TreeReply = { type: 'done', id: m.id };
     try {
       if (m.type === 'reconfigure') fs.reconfigure(m);
+      else if (m.type === 'release') fs.releaseInstances();
       else reply = { type: 'done', id: m.id, stats: treeStats(fs, m.gc === true) };
     } catch (err) {
       reply = { type: 'done', id: m.id, error: (err as Error).message };

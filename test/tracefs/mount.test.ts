@@ -1,6 +1,7 @@
 /** The library entry: option checks, clear reasons when a mount cannot be made, close idempotent, stats. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { listInstances } from '../../src/trace/engine.js';
 import { mount, mountProblem } from '../../src/tracefs/index.js';
 import { isMountPoint } from '../support/mount.js';
 import { mountTracefs, ok } from './helpers.js';
@@ -27,7 +28,13 @@ test('close is idempotent and unmounts; stats come from the serving thread', asy
   assert.equal((await m.stats()).instances, 1);
   ok(`rmdir ${m.mountpoint}/instances/s1`);
   await assert.rejects(m.reconfigure({ gid: -3 }), /gid must be an integer id/);
+  ok(`mkdir ${m.mountpoint}/instances/left-behind`);
+  assert.deepEqual(
+    listInstances().map((i) => i.name),
+    ['left-behind'],
+  );
   await m.close();
+  assert.deepEqual(listInstances(), [], 'the mount freed the engine instances made through it');
   await m.close();
   await m.closed;
   assert.equal(isMountPoint(m.mountpoint), false);
