@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { mountForTest } from '../support/mount.js';
@@ -66,6 +66,23 @@ test('echo > writes (O_TRUNC reaches the file), >> appends, bad input gets its e
   const bad = sh(`/bin/echo bogus > ${mnt}/events/sys0/ev0/enable`); // coreutils echo reports the errno
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /Invalid argument/);
+});
+
+test('large reads and writes cross request boundaries intact', async (t) => {
+  const m = await mountForTest(t);
+  const mnt = m.mountpoint;
+  const big = readFileSync(join(mnt, 'big'));
+  assert.equal(big.length, 300 * 1024);
+  assert.ok(big.equals(Buffer.alloc(300 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789\n')));
+  assert.equal(
+    sh(`dd if=${mnt}/big bs=1M 2>/dev/null | md5sum`).out,
+    sh(`head -c ${300 * 1024} ${mnt}/big | md5sum`).out,
+  );
+  // 200 KiB in one write(2): the kernel splits it into max_write (128 KiB) WRITE requests.
+  const payload = `${'x'.repeat(200 * 1024 - 1)}\n`;
+  writeFileSync(join(mnt, 'rw'), payload);
+  assert.equal(readFileSync(join(mnt, 'rw'), 'utf8'), payload);
+  assert.ok((m.stats().requests.WRITE ?? 0) >= 2);
 });
 
 test('chmod and chown change what stat shows, at once', async (t) => {

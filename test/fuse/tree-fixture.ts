@@ -4,6 +4,7 @@
  *   hello        0444  "hello world\n"
  *   rw           0644  what was last written
  *   ro           0444  read-only (nobody may write it)
+ *   big          0444  300 KiB of text
  *   wake-count   0444  how many doorbell wake-ups the tree saw
  *   shared       0444  the value of the shared counter (vfsData.shared) at the last wake-up
  *   pipe         0644  stream: reads park until data is written (or pushed by a message); pollable
@@ -73,6 +74,9 @@ export function createVfs(given: FixtureData | undefined, env: VfsEnv): Kernfs {
     { mode: 0o644 },
   );
   tree.createFile(root, 'ro', { show: () => 'read only\n' }, { mode: 0o444 });
+  // Larger than one reply buffer (128 KiB + headers): replies go out as one writev.
+  const big = Buffer.alloc(300 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789\n');
+  tree.createFile(root, 'big', { show: () => big }, { mode: 0o444 });
   let wakes = 0;
   let sharedSeen = 0;
   const shared = data.shared ? new Int32Array(data.shared) : undefined;
