@@ -6,7 +6,6 @@
 import { DirNode, FsError, Kernfs, type KernfsNode, type Owner } from '../kernfs/index.js';
 import {
   armRegistryWakeup,
-  clockNow,
   cpuCount,
   createInstance,
   destroyInstance,
@@ -32,6 +31,9 @@ export interface TracefsOptions {
 }
 
 const CACHE_MS = 3600_000;
+
+/** error_log timestamps: nanoseconds of CLOCK_MONOTONIC (the kernel uses local_clock(), whatever trace_clock says). */
+const errorLogClock = (): bigint => process.hrtime.bigint();
 
 /** The engine refuses names longer than this; longer (valid) directory names get a synthetic engine name. */
 const ENGINE_NAME_MAX = 96;
@@ -62,8 +64,7 @@ export class Tracefs {
       // the FUSE layer turns notifications into invalidations: the kernel may cache as long as it likes.
       cache: { entryValidMs: CACHE_MS, attrValidMs: CACHE_MS },
     });
-    const clock = () => clockNow(TOP_INSTANCE);
-    this.top = new TraceInstance(TOP_INSTANCE, '', clock);
+    this.top = new TraceInstance(TOP_INSTANCE, '', errorLogClock);
     this.top.dir = this.tree.root;
     const root = this.tree.root;
     for (const f of INSTANCE_FILES) this.tree.createFile(root, f.name, f.ops, { mode: f.mode, priv: this.top });
@@ -165,7 +166,7 @@ export class Tracefs {
       if (err instanceof InstanceError) throw new FsError(err.code, err.message);
       throw err;
     }
-    const inst = new TraceInstance(index, name, () => clockNow(TOP_INSTANCE));
+    const inst = new TraceInstance(index, name, errorLogClock);
     try {
       inst.dir = this.tree.createTemplateDir(parent, name, INSTANCE_TABLE, inst, { mode: MODE_DIR });
       this.populate(inst);
