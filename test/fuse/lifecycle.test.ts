@@ -66,7 +66,7 @@ test('mount errors are clear: missing mountpoint, not a directory, broken tree m
   assert.ok(!isMountPoint(mnt));
 });
 
-for (const how of ['SIGKILL', 'SIGTERM', 'exit', 'drain'] as const) {
+for (const how of ['SIGKILL', 'SIGTERM', 'SIGINT', 'exit', 'drain'] as const) {
   test(`a serving process that ends by ${how} leaves no mount behind`, async (t) => {
     const mnt = tempMountpoint(t);
     const proc = spawn(process.execPath, [child, mnt, how === 'exit' || how === 'drain' ? how : 'wait'], {
@@ -78,7 +78,7 @@ for (const how of ['SIGKILL', 'SIGTERM', 'exit', 'drain'] as const) {
     assert.equal(line, 'ready\n');
     assert.ok(isMountPoint(mnt));
     assert.equal(spawnSync('cat', [`${mnt}/hello`], { encoding: 'utf8' }).stdout, 'hello world\n');
-    if (how === 'SIGKILL' || how === 'SIGTERM') proc.kill(how);
+    if (how.startsWith('SIG')) proc.kill(how as NodeJS.Signals);
     await exited;
     if (how === 'exit' || how === 'drain') {
       // The exit hook unmounted before the process was gone.
