@@ -3,6 +3,8 @@
  * with blocking reads and writes of /dev/fuse, so the mount keeps working while this thread is busy or blocked.
  */
 import { close as closeFd, closeSync, existsSync, open as openFd, stat as statPath, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort, type TransferListItem, Worker } from 'node:worker_threads';
 import { createControl, type DoorbellWord, OWN_RING, ringDoorbell, STOP, WAKE_NAME } from './doorbell.js';
 import type { HelperWorkerData } from './helper-worker.js';
@@ -41,7 +43,10 @@ export interface FuseMountOptions {
 export interface MountRequest {
   /** An existing, empty directory. */
   mountpoint: string;
-  /** Module exporting `createVfs(data, env)` (or a default export of that shape), imported in the serving thread. */
+  /**
+   * Module exporting `createVfs(data, env)` (or a default export of that shape), imported in the serving thread: a
+   * URL, or a file path (relative to the working directory).
+   */
   vfsModule: string | URL;
   /** Passed to the factory; must be structured-cloneable (SharedArrayBuffers are shared, not copied). */
   vfsData?: unknown;
@@ -124,7 +129,7 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
   const stats = new SharedArrayBuffer(STAT_SLOTS * 8);
   const user = new MessageChannel();
   const workerData: ServerWorkerData = {
-    vfsModule: String(req.vfsModule),
+    vfsModule: moduleUrl(req.vfsModule),
     vfsData: req.vfsData,
     bell,
     control,
@@ -225,6 +230,12 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
     });
   }
   return m;
+}
+
+/** The tree module as a URL the serving thread can import: a plain path is taken relative to the working directory. */
+function moduleUrl(m: string | URL): string {
+  if (m instanceof URL) return m.href;
+  return /^[a-z][a-z0-9+.-]*:/i.test(m) ? m : pathToFileURL(resolve(m)).href;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
