@@ -193,3 +193,14 @@ test("a word of the caller's own shared memory can be the doorbell (emitters rin
   assert.equal((r as Done).out, 'abc');
   assert.ok(m.stats().wakes > wakesBefore);
 });
+
+test('close() while a reader is parked ends the reader instead of hanging either side', async (t) => {
+  const m = await mountForTest(t);
+  const reader = start('cat', [`${m.mountpoint}/pipe`]);
+  t.after(() => reader.child.kill('SIGKILL'));
+  assert.ok(await eventually(() => m.stats().parked >= 1, 5000), 'the read was never parked');
+  assert.notEqual(await within(m.close(), 5000), 'pending', 'close() hung');
+  const r = await within(reader.done, 5000);
+  assert.notEqual(r, 'pending', 'the reader is still blocked after close()');
+  assert.notEqual((r as Done).code, 0);
+});
