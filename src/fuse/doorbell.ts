@@ -17,10 +17,14 @@ export interface DoorbellWord {
   readonly index: number;
 }
 
-/** Int32 slots of a mount's control buffer: its own doorbell word (used when none is given) and the stop flag. */
+/**
+ * Int32 slots of a mount's control buffer: its own doorbell word (used when none is given), the stop flag, and how
+ * many invalidations the helper has written so far.
+ */
 export const OWN_RING = 0;
 export const STOP = 1;
-const CONTROL_SLOTS = 2;
+export const NOTES_WRITTEN = 2;
+const CONTROL_SLOTS = 3;
 
 /** The name the helper looks up to wake the server. Never listed, never cached, always ENOENT. */
 export const WAKE_NAME = '.ntrace-doorbell';

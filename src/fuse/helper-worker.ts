@@ -7,7 +7,7 @@
  */
 import { statSync, writeSync } from 'node:fs';
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { type DoorbellWord, STOP } from './doorbell.js';
+import { type DoorbellWord, NOTES_WRITTEN, STOP } from './doorbell.js';
 
 export interface HelperWorkerData {
   readonly fd: number;
@@ -36,6 +36,7 @@ for (;;) {
     } catch {
       // ENOENT: the kernel no longer knows that inode or name; nothing was cached, nothing to invalidate.
     }
+    Atomics.add(stop, NOTES_WRITTEN, 1); // seen by the server at the wake-up this loop ends with
   }
   if (Atomics.load(stop, STOP) !== 0) break;
   if (ring !== lastRing) {

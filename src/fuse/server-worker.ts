@@ -12,7 +12,7 @@ import {
   workerData,
 } from 'node:worker_threads';
 import type { Vfs } from '../kernfs/vfs.js';
-import { type DoorbellWord, ringDoorbell } from './doorbell.js';
+import { type DoorbellWord, NOTES_WRITTEN, ringDoorbell } from './doorbell.js';
 import { FuseServer, type ServerIO, type ServerOptions } from './server.js';
 import type { VfsEnv, VfsFactory } from './vfs-module.js';
 
@@ -41,6 +41,19 @@ export type FromServer =
 const data = workerData as ServerWorkerData;
 const port = parentPort!;
 const wakeListeners = new Set<() => void>();
+const control = new Int32Array(data.control);
+/** Invalidations handed to the helper so far, and who waits for some count of them to be written. */
+let notesPosted = 0;
+let noteWaiters: { target: number; resolve: () => void }[] = [];
+
+function settleNoteWaiters(): void {
+  if (noteWaiters.length === 0) return;
+  const written = Atomics.load(control, NOTES_WRITTEN);
+  const still = noteWaiters.filter((w) => w.target > written);
+  for (const w of noteWaiters) if (w.target <= written) w.resolve();
+  noteWaiters = still;
+  if (still.length > 0) ringDoorbell(data.bell.buffer, data.bell.index);
+}
 const messageListeners = new Set<(message: unknown) => void>();
 
 function drainMessages(): void {
@@ -73,6 +86,14 @@ const env: VfsEnv = {
   onMessage(listener) {
     messageListeners.add(listener);
     return () => messageListeners.delete(listener);
+  },
+  invalidationsSent() {
+    const target = notesPosted;
+    if (Atomics.load(control, NOTES_WRITTEN) >= target) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      noteWaiters.push({ target, resolve });
+      ringDoorbell(data.bell.buffer, data.bell.index);
+    });
   },
   postMessage(message, transfer) {
     data.userPort.postMessage(message, transfer as TransferListItem[] | undefined);
@@ -111,6 +132,7 @@ async function serve(vfs: Vfs, connection: Connection, notePort: MessagePort): P
     {
       initialized: (info) => port.postMessage({ type: 'initialized', ...info, noteFd } satisfies FromServer),
       woken: () => {
+        settleNoteWaiters();
         drainMessages();
         for (const l of wakeListeners) {
           try {
@@ -122,6 +144,7 @@ async function serve(vfs: Vfs, connection: Connection, notePort: MessagePort): P
       },
       notifyOffThread: (message) => {
         notePort.postMessage(message);
+        notesPosted++;
         ringDoorbell(data.bell.buffer, data.bell.index); // wakes the helper, which writes it
       },
     },

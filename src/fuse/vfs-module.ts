@@ -19,6 +19,11 @@ export interface VfsEnv {
    * each ring (post rings), never while a request is being answered.
    */
   onMessage(listener: (message: unknown) => void): () => void;
+  /**
+   * Resolves once every cache invalidation reported by the tree so far (its `onChange`) has reached the kernel: after
+   * a change made from the tree's side, answer "done" only then, and a `stat` right after sees it.
+   */
+  invalidationsSent(): Promise<void>;
   /** Send a message to the mounting thread (arrives on `FuseMount.port`). */
   postMessage(message: unknown, transfer?: readonly TransferListItem[]): void;
 }

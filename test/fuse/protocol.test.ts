@@ -115,6 +115,7 @@ const env = {
   ring() {},
   onWake: () => () => {},
   onMessage: () => () => {},
+  invalidationsSent: () => Promise.resolve(),
   postMessage() {},
 };
 

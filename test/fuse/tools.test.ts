@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { mountForTest } from '../support/mount.js';
+import { ask, mountForTest } from '../support/mount.js';
 
 function sh(script: string): { code: number; out: string; err: string } {
   const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', timeout: 10_000 });
@@ -104,6 +104,10 @@ test('chmod and chown change what stat shows, at once', async (t) => {
     if (seen !== '400') await new Promise((r) => setTimeout(r, 10));
   }
   assert.equal(seen, '400');
+
+  // With the barrier: once the tree says "done", the very next stat sees the change, no retrying.
+  await ask(m, { type: 'chmod-sync', path: 'hello', mode: 0o440 } as { type: string });
+  assert.equal(sh(`stat -c %a ${mnt}/hello`).out.trim(), '440');
 });
 
 test('mkdir/rmdir where the tree allows it, EPERM elsewhere; touch EACCES; mv EPERM', async (t) => {

@@ -14,7 +14,8 @@
  *   instances/   mkdir/rmdir allowed here only
  *
  * Messages (FuseMount.post): {type:'push', text} appends to pipe; {type:'mkdir', name} creates a directory at the
- * root from the tree's side; {type:'chmod', path, mode}; {type:'live'} answers {type:'live', n: liveInodes()}.
+ * root from the tree's side; {type:'chmod', path, mode}; {type:'chmod-sync', path, mode} answers {type:'chmod-sync'}
+ * once the kernel has the invalidation; {type:'live'} answers {type:'live', n: liveInodes()}.
  */
 
 import type { VfsEnv } from '../../src/fuse/index.js';
@@ -169,7 +170,10 @@ export function createVfs(given: FixtureData | undefined, env: VfsEnv): Kernfs {
     if (msg.type === 'push') push(Buffer.from(msg.text ?? '', 'utf8'));
     else if (msg.type === 'mkdir') tree.createDir(root, msg.name!);
     else if (msg.type === 'chmod') tree.setMode(tree.resolve(msg.path!)!, msg.mode!);
-    else if (msg.type === 'live') env.postMessage({ type: 'live', n: tree.liveInodes() });
+    else if (msg.type === 'chmod-sync') {
+      tree.setMode(tree.resolve(msg.path!)!, msg.mode!);
+      void env.invalidationsSent().then(() => env.postMessage({ type: 'chmod-sync' }));
+    } else if (msg.type === 'live') env.postMessage({ type: 'live', n: tree.liveInodes() });
   });
   void text;
   return tree;
