@@ -1,4 +1,7 @@
 /** ntrace's public API: typed tracepoints for Node.js applications. */
+// Filters and triggers set through the filesystem apply to this thread's emits (see docs/CONTROL.md).
+import './trace/control/install.js';
+
 export {
   type DefineEventOptions,
   defineEvent,

@@ -54,6 +54,18 @@ export type FilterProvider = (instance: number, id: number, generation: number) 
 export type RecordTrigger = (bytes: Uint8Array, at: number) => void;
 export type TriggerProvider = (instance: number, id: number, generation: number) => RecordTrigger | undefined;
 
+/**
+ * The control plane's hook (src/trace/control), run on the JS values before anything is encoded whenever the
+ * (instance, event) state has IE_FILTER or IE_TRIGGER: it fires triggers, decides whether to record (through
+ * `recordInto`) and returns true; false hands the record back to the path below (record providers).
+ */
+export type ControlHook = (instance: number, ev: CompiledEvent, state: number, values: unknown) => boolean;
+
+/** Installs this thread's control hook (done by src/trace/control when ntrace is imported). */
+export function setControlHook(h: ControlHook | undefined): void {
+  T.control = h;
+}
+
 let filterProvider: FilterProvider | undefined;
 let triggerProvider: TriggerProvider | undefined;
 
@@ -77,6 +89,8 @@ const MAX_TRIGGER_DEPTH = 4;
 /** State bits that send a record through ThreadEmitter.finish; UNUSUAL_NONE is the plain "enabled" case. */
 const UNUSUAL = IE_ENABLED | IE_TRIGGER | IE_FILTER | IE_SOFT_DISABLED;
 const UNUSUAL_NONE = IE_ENABLED;
+/** State bits that send an emit to the control hook, before the tracing_on check (traceon must still fire). */
+const CONTROLLED = IE_FILTER | IE_TRIGGER;
 
 export function compileEvent(s: SharedState, id: number, layout: EventLayout): CompiledEvent {
   const h = new EncodeHelpers(s);
@@ -111,6 +125,7 @@ export function compileEvent(s: SharedState, id: number, layout: EventLayout): C
 /** What generated emit functions reach through (kept on one object so the generated code stays small). */
 const T = {
   thread: undefined as ThreadEmitter | undefined,
+  control: undefined as ControlHook | undefined,
   hrtime: process.hrtime,
   clock: (s: SharedState, c: number) => readClock(s, c),
   wake(s: SharedState, ib: number): void {
@@ -145,6 +160,7 @@ return function emit(v) {
       const i = live[k];
       const st = ie[i * ${MAX_EVENTS} + ${ev.id}];
       if ((st & ${IE_ENABLED | IE_TRIGGER}) === 0) continue;
+      if ((st & ${CONTROLLED}) !== 0 && T.control !== undefined && T.control(i, ev, st, v)) continue;
       const ib = i * ${INST_WORDS};
       if (inst[ib + ${I_TRACING_ON}] === 0) continue;
       let w = t.rings[i];
@@ -163,7 +179,7 @@ return function emit(v) {
     T.error(s);
   }
 };`;
-  return new Function('T', 's', 'encode', 'slow', 'generic', body)(T, s, encode, slow, generic);
+  return new Function('T', 's', 'ev', 'encode', 'slow', 'generic', body)(T, s, ev, encode, slow, generic);
 }
 
 class ThreadEmitter {
@@ -311,6 +327,7 @@ export function emitRecord(s: SharedState, ev: CompiledEvent, values: unknown): 
       const i = live[k];
       const st = ie[i * MAX_EVENTS + ev.id];
       if ((st & (IE_ENABLED | IE_TRIGGER)) === 0) continue;
+      if ((st & CONTROLLED) !== 0 && T.control !== undefined && T.control(i, ev, st, values)) continue;
       const ib = i * INST_WORDS;
       if (inst[ib + I_TRACING_ON] === 0) continue;
       const w = t.rings[i] ?? t.attach(i);
@@ -339,6 +356,23 @@ export function emitRecord(s: SharedState, ev: CompiledEvent, values: unknown): 
     if (thread) for (const w of thread.rings) w?.abort();
     Atomics.add(s.header, H_INTERNAL_ERRORS, 1);
   }
+}
+
+/**
+ * Records `values` of `ev` in instance `i` from this thread, without filter or trigger hooks (the control hook
+ * decided already). Honors tracing_on. Returns whether a record was committed.
+ */
+export function recordInto(s: SharedState, ev: CompiledEvent, i: number, values: unknown): boolean {
+  return emitInto(s, i, (w, ts) => {
+    let at: number;
+    try {
+      at = ev.encode(values, w, ts);
+    } catch {
+      w.abort();
+      at = ev.slow(values, w, ts);
+    }
+    return at;
+  });
 }
 
 /**

@@ -1,0 +1,187 @@
+/**
+ * The emitting thread's side of the control plane: the engine's control hook (emitter.ts `setControlHook`), called
+ * for an (instance, event) whose state has IE_FILTER or IE_TRIGGER. When the (instance, event) generation moved
+ * since this thread last looked, it reads the published blob and compiles the filter and triggers itself; then,
+ * per emit, the kernel's order: unconditional triggers, record (enabled, not soft-disabled, tracing on, filter
+ * passes — all on the JS values, before anything is encoded), conditional triggers.
+ *
+ * Never throws into the application: anything unexpected means "record as if there were no control state".
+ */
+
+import { context } from '../context.js';
+import { type CompiledEvent, recordInto } from '../emitter.js';
+import {
+  eventState,
+  findEvent,
+  getEvent,
+  IE_ENABLED,
+  IE_FILTER,
+  IE_SOFT_DISABLED,
+  isTracingOn,
+  MAX_EVENTS,
+  setTracingOn,
+  updateEventState,
+  writeMarker,
+} from '../engine.js';
+import type { CompiledFilter } from '../languages/filter/compile.js';
+import type { EmitContext, Values } from '../languages/filter/evaluate.js';
+import { compileEventFilter } from '../languages/filter/event-filter.js';
+import { HistTrigger } from '../languages/hist/hist-trigger.js';
+import type { TriggerCommand } from '../languages/trigger/trigger-set.js';
+import { captureStack } from '../languages/trigger/trigger-set.js';
+import { currentCpu } from '../threads.js';
+import { parseBlob } from './blob.js';
+import { histPool } from './pool.js';
+import { type ControlRoot, findRoot, readBlob } from './shared-control.js';
+import { snapshotFromTrigger } from './snapshot.js';
+
+const NULL_LOG = { add() {} };
+
+interface Fire {
+  readonly cmd: TriggerCommand;
+  readonly cell: number;
+  readonly filter: CompiledFilter | undefined;
+  /** enable_event/disable_event/enable_hist/disable_hist target id (0 = gone). */
+  readonly target: number;
+  readonly hist: HistTrigger | undefined;
+}
+
+interface Loaded {
+  readonly gen: number;
+  /** No blob: the engine's own path handles the record. */
+  readonly none: boolean;
+  readonly filter: CompiledFilter | undefined;
+  readonly triggers: readonly Fire[];
+  readonly conditional: boolean;
+}
+
+const NONE = (gen: number): Loaded => ({ gen, none: true, filter: undefined, triggers: [], conditional: false });
+
+const cache = new Map<number, Loaded>();
+let ctrlRoot: ControlRoot | undefined;
+const ctx: { -readonly [K in keyof EmitContext]: EmitContext[K] } = { pid: process.pid, cpu: 0, comm: '' };
+
+function load(r: ControlRoot, instance: number, id: number, gen: number): Loaded {
+  const ev = getEvent(id);
+  const blob = ev ? parseBlob(readBlob(r, instance, id)) : undefined;
+  if (!ev || !blob) return NONE(gen);
+  let filter: CompiledFilter | undefined;
+  if (blob.filter !== undefined) {
+    const f = compileEventFilter(ev, blob.filter, NULL_LOG);
+    if (f.ok) filter = f.filter;
+  }
+  const triggers: Fire[] = [];
+  const pool = histPool();
+  for (const t of blob.triggers) {
+    let tf: CompiledFilter | undefined;
+    let hist: HistTrigger | undefined;
+    if (t.filter !== undefined) {
+      const f = compileEventFilter(ev, t.filter, NULL_LOG);
+      if (f.ok) tf = f.filter;
+    }
+    if (t.cmd === 'hist') {
+      if (!t.hist || !r.poolOk) continue;
+      hist = HistTrigger.fromSpec(ev, { spec: t.hist.spec, shape: t.hist.shape, sab: pool.sabs[t.hist.slot] });
+      tf = hist.filter;
+    }
+    const target = t.target ? (findEvent(t.target.system, t.target.event)?.id ?? 0) : 0;
+    triggers.push({ cmd: t.cmd, cell: t.cell, filter: tf, target, hist });
+  }
+  const c = context();
+  ctx.cpu = currentCpu(c.s);
+  ctx.comm = c.names.name(ctx.cpu);
+  return { gen, none: false, filter, triggers, conditional: blob.conditional };
+}
+
+function loaded(r: ControlRoot, instance: number, id: number): Loaded {
+  const k = instance * MAX_EVENTS + id;
+  const gen = Atomics.load(r.s.instFilterGen, k);
+  let c = cache.get(k);
+  if (c === undefined || c.gen !== gen) {
+    c = load(r, instance, id, gen);
+    cache.set(k, c);
+  }
+  return c;
+}
+
+/** Uses up one firing of a count cell; false when it reached 0 (-1 in the cell = unlimited). */
+function take(r: ControlRoot, cell: number): boolean {
+  if (cell < 0) return true;
+  const cells = r.cells;
+  for (;;) {
+    const c = Atomics.load(cells, cell);
+    if (c === 0n) return false;
+    if (c === -1n) return true;
+    if (Atomics.compareExchange(cells, cell, c, c - 1n) === c) return true;
+  }
+}
+
+function fire(r: ControlRoot, instance: number, c: Loaded, v: Values): void {
+  for (const t of c.triggers) {
+    try {
+      if (t.filter && !t.filter.matchValues(v, ctx)) continue;
+      switch (t.cmd) {
+        case 'traceon':
+          if (!isTracingOn(instance) && take(r, t.cell)) setTracingOn(instance, true);
+          break;
+        case 'traceoff':
+          if (isTracingOn(instance) && take(r, t.cell)) setTracingOn(instance, false);
+          break;
+        case 'snapshot':
+          if (take(r, t.cell)) snapshotFromTrigger(instance);
+          break;
+        case 'stacktrace':
+          if (take(r, t.cell)) writeMarker(instance, `<stack trace>\n${captureStack()}\n`);
+          break;
+        case 'enable_event':
+        case 'disable_event': {
+          if (t.target === 0) break;
+          const enable = t.cmd === 'enable_event';
+          const softDisabled = (eventState(instance, t.target) & IE_SOFT_DISABLED) !== 0;
+          // Only a change of state uses up the count.
+          if (enable !== softDisabled) break;
+          if (take(r, t.cell))
+            updateEventState(instance, t.target, enable ? 0 : IE_SOFT_DISABLED, enable ? IE_SOFT_DISABLED : 0);
+          break;
+        }
+        case 'enable_hist':
+        case 'disable_hist':
+          if (t.target === 0 || !take(r, t.cell)) break;
+          for (const h of loaded(r, instance, t.target).triggers) h.hist?.setPaused(t.cmd === 'disable_hist');
+          break;
+        case 'hist':
+          t.hist?.update(v, ctx);
+          break;
+      }
+    } catch {
+      // A trigger never throws into the application.
+    }
+  }
+}
+
+let depth = 0;
+
+/** The engine's control hook (installed in every thread by install.ts). */
+export function controlHook(instance: number, ev: CompiledEvent, _state: number, values: unknown): boolean {
+  if (ctrlRoot === undefined) ctrlRoot = findRoot();
+  const r = ctrlRoot;
+  if (r === undefined || depth > 2) return false;
+  const c = loaded(r, instance, ev.id);
+  if (c.none) return false;
+  depth++;
+  try {
+    const v = (typeof values === 'object' && values !== null ? values : {}) as Values;
+    if (c.triggers.length > 0 && !c.conditional) fire(r, instance, c, v);
+    // Re-read: an unconditional trigger may just have changed it (traceoff keeps its own event out).
+    const st = r.s.instEvent[instance * MAX_EVENTS + ev.id];
+    let rec = (st & IE_ENABLED) !== 0 && (st & IE_SOFT_DISABLED) === 0;
+    if (rec && (st & IE_FILTER) !== 0 && c.filter !== undefined && !c.filter.matchValues(v, ctx)) rec = false;
+    if (rec) recordInto(r.s, ev, instance, values);
+    if (c.triggers.length > 0 && c.conditional) fire(r, instance, c, v);
+  } catch {
+    // Never into the application.
+  } finally {
+    depth--;
+  }
+  return true;
+}
