@@ -9,6 +9,8 @@
  *
  * Every function never throws; errnos are positive numbers (0 = success).
  */
+
+import { context } from '../context.js';
 import {
   bumpFilterGeneration,
   eventState,
@@ -42,6 +44,7 @@ import { type EnableFlags, enableDisable, enableText } from '../languages/trigge
 import { TriggerSet } from '../languages/trigger/trigger-set.js';
 import type { TriggerControl } from '../languages/trigger/types.js';
 import type { EventDescriptor } from '../record.js';
+import { I_GEN, INST_WORDS } from '../shared-state.js';
 import { type ControlBlob, parseBlob, type TriggerBlob } from './blob.js';
 import { PooledHists } from './hist-tables.js';
 import { histPool } from './pool.js';
@@ -70,6 +73,8 @@ interface EventControl {
 }
 
 interface InstanceControl {
+  /** The engine's instance generation: a destroyed and re-created instance in the same slot starts afresh. */
+  readonly gen: number;
   readonly events: Map<number, EventControl>;
   readonly systemFilters: Map<string, string>;
   readonly hists: PooledHists;
@@ -77,10 +82,26 @@ interface InstanceControl {
 
 const instances = new Map<number, InstanceControl>();
 
+/** The state of an (instance, event) for read-backs; undefined when none or from an earlier instance in the slot. */
+function current(instance: number, id: number): EventControl | undefined {
+  const ic = instances.get(instance);
+  return ic && ic.gen === instanceGen(instance) ? ic.events.get(id) : undefined;
+}
+
+function instanceGen(instance: number): number {
+  return Atomics.load(context().s.instances, instance * INST_WORDS + I_GEN);
+}
+
+/** This thread's control state of a live instance (under the root lock). */
 function instanceControl(r: ControlRoot, instance: number): InstanceControl {
   let ic = instances.get(instance);
+  const gen = instanceGen(instance);
+  if (ic && ic.gen !== gen) {
+    forget(r, instance, ic);
+    ic = undefined;
+  }
   if (!ic) {
-    ic = { events: new Map(), systemFilters: new Map(), hists: new PooledHists(r) };
+    ic = { gen, events: new Map(), systemFilters: new Map(), hists: new PooledHists(r) };
     instances.set(instance, ic);
   }
   return ic;
@@ -230,7 +251,7 @@ export function writeEnable(instance: number, id: number, on: boolean): number {
 
 /** The `enable` file: `0`, `1`, `0*` or `1*` (with the newline). */
 export function readEnable(instance: number, id: number): string {
-  const ec = instances.get(instance)?.events.get(id);
+  const ec = current(instance, id);
   return `${enableText(flagsOf(instance, id, ec ?? ({ smRef: 0 } as EventControl)))}\n`;
 }
 
@@ -247,7 +268,7 @@ export function setEventFilter(instance: number, id: number, text: string, log: 
 }
 
 export function readEventFilter(instance: number, id: number): string {
-  return filterText(instances.get(instance)?.events.get(id)?.filter ?? NO_FILTER);
+  return filterText(current(instance, id)?.filter ?? NO_FILTER);
 }
 
 /** Writes `events/S/filter`: every event of the system gets the filter (or a disabled one where it does not fit). */
@@ -277,7 +298,8 @@ export function setSystemFilter(instance: number, system: string, text: string, 
 }
 
 export function readSystemFilter(instance: number, system: string): string {
-  return systemFilterText(instances.get(instance)?.systemFilters.get(system));
+  const ic = instances.get(instance);
+  return systemFilterText(ic && ic.gen === instanceGen(instance) ? ic.systemFilters.get(system) : undefined);
 }
 
 // ---------- triggers ----------
@@ -317,7 +339,7 @@ export function clearEventControl(instance: number, id: number): number {
 }
 
 export function readTrigger(instance: number, id: number): string {
-  const ec = instances.get(instance)?.events.get(id);
+  const ec = current(instance, id);
   const r = findRoot();
   if (ec?.triggers === undefined || r === undefined) return new TriggerSet(getEvent(id) ?? DUMMY).read();
   return withRootLock(r, () => {
@@ -329,7 +351,7 @@ export function readTrigger(instance: number, id: number): string {
 const DUMMY = { id: 0, system: '', name: '', fields: [], print: '' } as unknown as EventDescriptor;
 
 export function hasTrigger(instance: number, id: number): boolean {
-  return (instances.get(instance)?.events.get(id)?.triggers?.size ?? 0) > 0;
+  return (current(instance, id)?.triggers?.size ?? 0) > 0;
 }
 
 function allHists(ic: InstanceControl) {
@@ -363,17 +385,25 @@ export function readHist(instance: number, id: number): string {
 
 // ---------- instances ----------
 
-/** Forgets the control state of a destroyed instance (its index may be reused). */
-export function dropInstance(instance: number): void {
-  const ic = instances.get(instance);
+function forget(r: ControlRoot, instance: number, ic: InstanceControl | undefined): void {
   instances.delete(instance);
+  if (ic) {
+    for (const ec of ic.events.values()) for (const cell of ec.cells.values()) if (cell >= 0) releaseCell(r, cell);
+    ic.hists.reconcile([]);
+  }
+  dropBlobs(r, instance);
+}
+
+/**
+ * Frees the control state of a destroyed instance at once (otherwise it goes when the slot's next instance is
+ * first controlled).
+ */
+export function dropInstance(instance: number): void {
   const r = findRoot();
   if (!r) return;
   withRootLock(r, () => {
-    if (ic) {
-      for (const ec of ic.events.values()) for (const cell of ec.cells.values()) if (cell >= 0) releaseCell(r, cell);
-      ic.hists.reconcile([]);
-    }
-    dropBlobs(r, instance);
+    const ic = instances.get(instance);
+    if (ic && ic.gen === instanceGen(instance) && isLiveInstance(instance)) return;
+    forget(r, instance, ic);
   });
 }

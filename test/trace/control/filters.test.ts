@@ -2,13 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineEvent } from '../../../src/index.js';
 import { readEventFilter, setEventFilter, setSystemFilter } from '../../../src/trace/control/index.js';
-import {
-  createInstance,
-  destroyInstance,
-  eventState,
-  IE_FILTER,
-  setEventEnabled,
-} from '../../../src/trace/engine.js';
+import { createInstance, destroyInstance, eventState, IE_FILTER, setEventEnabled } from '../../../src/trace/engine.js';
 import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
 import { Agent, recordsOf } from './support.js';
 

@@ -1,7 +1,7 @@
 /** Helpers for the control plane tests: agent workers (see fixtures/agent.ts) and reading an instance's records. */
 import { Worker } from 'node:worker_threads';
 import { getEvent, TraceIterator } from '../../../src/trace/engine.js';
-import { decode, type Decoded } from '../engine/support.js';
+import { type Decoded, decode } from '../engine/support.js';
 
 export class Agent {
   private seq = 0;
