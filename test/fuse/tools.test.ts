@@ -3,7 +3,7 @@
  * mkdir/rmdir, touch, mv.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -170,6 +170,15 @@ test('a directory created by the tree appears in ls at once (cached listings are
   }
   assert.ok(listing.includes('fresh'), listing);
   assert.ok(statSync(join(mnt, 'fresh')).isDirectory());
+
+  // With the invalidation barrier, and another process refilling the cached listing all the while: every new
+  // directory is in the very next listing.
+  const lister = spawn('sh', ['-c', `while :; do ls ${mnt} >/dev/null; done`], { stdio: 'ignore' });
+  t.after(() => lister.kill('SIGKILL'));
+  for (let i = 0; i < 50; i++) {
+    await ask(m, { type: 'mkdir-sync', name: `new${i}` } as { type: string });
+    assert.ok(sh(`ls ${mnt}`).out.split('\n').includes(`new${i}`), `new${i} missing from the listing`);
+  }
 });
 
 test('a non-owner is refused a write but may read', async (t) => {

@@ -14,7 +14,7 @@
  *   instances/   mkdir/rmdir allowed here only
  *
  * Messages (FuseMount.post): {type:'push', text} appends to pipe; {type:'mkdir', name} creates a directory at the
- * root from the tree's side; {type:'chmod', path, mode}; {type:'chmod-sync', path, mode} answers {type:'chmod-sync'}
+ * root from the tree's side ({type:'mkdir-sync', name} answers once the kernel has the invalidation); {type:'chmod', path, mode}; {type:'chmod-sync', path, mode} answers {type:'chmod-sync'}
  * once the kernel has the invalidation; {type:'live'} answers {type:'live', n: liveInodes()}.
  */
 
@@ -169,7 +169,10 @@ export function createVfs(given: FixtureData | undefined, env: VfsEnv): Kernfs {
     const msg = m as { type: string; text?: string; name?: string; path?: string; mode?: number };
     if (msg.type === 'push') push(Buffer.from(msg.text ?? '', 'utf8'));
     else if (msg.type === 'mkdir') tree.createDir(root, msg.name!);
-    else if (msg.type === 'chmod') tree.setMode(tree.resolve(msg.path!)!, msg.mode!);
+    else if (msg.type === 'mkdir-sync') {
+      tree.createDir(root, msg.name!);
+      void env.invalidationsSent().then(() => env.postMessage({ type: 'mkdir-sync' }));
+    } else if (msg.type === 'chmod') tree.setMode(tree.resolve(msg.path!)!, msg.mode!);
     else if (msg.type === 'chmod-sync') {
       tree.setMode(tree.resolve(msg.path!)!, msg.mode!);
       void env.invalidationsSent().then(() => env.postMessage({ type: 'chmod-sync' }));
