@@ -13,9 +13,12 @@
  *   events/<sys>/<event>/{enable,id,format}   template directories, like eventfs
  *   instances/   mkdir/rmdir allowed here only
  *
- * Messages (FuseMount.post): {type:'push', text} appends to pipe; {type:'mkdir', name} creates a directory at the
- * root from the tree's side ({type:'mkdir-sync', name} answers once the kernel has the invalidation); {type:'chmod', path, mode}; {type:'chmod-sync', path, mode} answers {type:'chmod-sync'}
- * once the kernel has the invalidation; {type:'live'} answers {type:'live', n: liveInodes()}.
+ * Messages (FuseMount.post):
+ *   {type:'push', text}            append to pipe
+ *   {type:'mkdir', name}           create a directory at the root from the tree's side
+ *   {type:'chmod', path, mode}     chmod from the tree's side
+ *   {type:'mkdir-sync' | 'chmod-sync', ...}  the same, answered with {type} once the kernel has the invalidation
+ *   {type:'live'}                  answered with {type:'live', n: liveInodes()}
  */
 
 import type { VfsEnv } from '../../src/fuse/index.js';
