@@ -2,7 +2,7 @@
  * The `filter`, `trigger`, `hist` and `inject` files delegate to these hooks, so the control languages can be wired
  * in one place. The default hooks use what the languages library offers today: filters are parsed, read back and
  * logged as the kernel does (but not yet applied by emitting threads), triggers are parsed, stored and read back
- * (not yet fired), `hist` reads empty, and `inject` parses with the inject language and emits the event from the
+ * (not yet fired), `hist` shows the event's hist triggers and tables (not yet updated by emits), and `inject` parses with the inject language and emits the event from the
  * filesystem thread. See docs/TRACEFS.md.
  */
 import { constants } from 'node:os';
@@ -17,6 +17,7 @@ import {
   writeEventFilter,
   writeSystemFilter,
 } from '../trace/languages/filter/event-filter.js';
+import { HistRegistry, readHistFile } from '../trace/languages/hist/hist-trigger.js';
 import { parseInject } from '../trace/languages/inject/parse.js';
 import { TriggerSet } from '../trace/languages/trigger/trigger-set.js';
 import type { TriggerControl } from '../trace/languages/trigger/types.js';
@@ -53,6 +54,9 @@ const errnoNames = new Map<number, ErrnoName>(
 export function errnoError(errno: number): FsError {
   return new FsError(errnoNames.get(errno) ?? 'EINVAL');
 }
+
+/** Named histograms are shared across events (and instances), as in the kernel: one registry per serving thread. */
+const histograms = new HistRegistry();
 
 function stateOf(ev: EventData): EventControlState {
   ev.control ??= { filter: NO_FILTER, triggers: undefined };
@@ -100,12 +104,12 @@ export const defaultControlHooks: ControlHooks = {
     if (r.errno) throw errnoError(r.errno);
   },
   readTrigger(ev) {
-    const set = ev.control?.triggers ?? new TriggerSet(ev.desc);
+    const set = ev.control?.triggers ?? new TriggerSet(ev.desc, histograms.factory);
     return set.read();
   },
   writeTrigger(ev, text) {
     const st = stateOf(ev);
-    st.triggers ??= new TriggerSet(ev.desc);
+    st.triggers ??= new TriggerSet(ev.desc, histograms.factory);
     const errno = st.triggers.write(text, triggerControl(ev), ev.inst.errorLog);
     markTriggered(ev);
     if (errno) throw errnoError(errno);
@@ -117,7 +121,7 @@ export const defaultControlHooks: ControlHooks = {
     markTriggered(ev);
   },
   hasTrigger: (ev) => (ev.control?.triggers?.size ?? 0) > 0,
-  readHist: () => '',
+  readHist: (ev) => readHistFile(ev.control?.triggers?.histTriggers() ?? []),
   writeInject(ev, text) {
     const r = parseInject(ev.desc, text);
     if (!r.ok) throw errnoError(r.errno);

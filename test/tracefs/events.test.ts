@@ -193,6 +193,19 @@ test('filter, trigger, hist and inject files answer through the control hooks', 
   ok(`echo '!traceoff' >> ${e}/trigger`);
   assertMatch(ok(`cat ${e}/trigger`), /^# Available triggers:/);
   assert.equal(ok(`cat ${e}/hist`), '');
+  ok(`echo 'hist:keys=v' > ${e}/trigger`);
+  assertMatch(
+    ok(`cat ${e}/hist`),
+    /^# event histogram\n#\n# trigger info: hist:keys=v:vals=hitcount:sort=hitcount:size=2048 \[active\]\n/,
+  );
+  assertMatch(ok(`cat ${e}/hist`), /Totals:\n {4}Hits: 0\n {4}Entries: 0\n {4}Dropped: 0\n/);
+  assert.notEqual(sh(`echo 'hist:keys=nosuch' >> ${e}/trigger`).code, 0);
+  assertMatch(
+    ok(`cat ${m.mountpoint}/error_log`),
+    /hist:\w+:e: error: Couldn't find field\n {2}Command: hist:keys=nosuch\n/,
+  );
+  ok(`: > ${e}/trigger`); // O_TRUNC removes the hist trigger
+  assert.equal(ok(`cat ${e}/hist`), '');
   assert.deepEqual(
     py(`
 t(lambda: w('${e}/inject', b'nosuch=1'))
