@@ -59,6 +59,7 @@ import {
   withRootLock,
   writeBlob,
 } from './shared-control.js';
+import { allocateSnapshot } from './snapshot.js';
 
 const ENODEV = 19;
 const ENOMEM = 12;
@@ -311,6 +312,8 @@ export function writeTrigger(instance: number, id: number, text: string, log: Er
     pullCounts(r, ec);
     const errno = ec.triggers.write(text, triggerControl(instance, ic), log);
     ic.hists.reconcile(allHists(ic));
+    // As the kernel arms a snapshot trigger: the buffer it swaps with is allocated when the trigger is set.
+    if (errno === 0 && ec.triggers.toSpecs().some((s) => s.cmd === 'snapshot')) allocateSnapshot(instance);
     if (!publish(r, ic, instance, id, ec)) return ENOMEM;
     return errno;
   });
