@@ -363,7 +363,16 @@ export function emitRecord(s: SharedState, ev: CompiledEvent, values: unknown): 
  * decided already). Honors tracing_on. Returns whether a record was committed.
  */
 export function recordInto(s: SharedState, ev: CompiledEvent, i: number, values: unknown): boolean {
-  return emitInto(s, i, (w, ts) => {
+  try {
+    const t = thread ?? threadEmitter(s);
+    if (t === undefined) return false;
+    if (t.configGen !== s.header[H_CONFIG_GEN]) t.refresh();
+    const ib = i * INST_WORDS;
+    if (s.instances[ib + I_TRACING_ON] === 0) return false;
+    const w = t.rings[i] ?? t.attach(i);
+    if (w === undefined) return false;
+    const c = s.instances[ib + I_CLOCK];
+    const ts = c === 0 ? monoNs() : readClock(s, c);
     let at: number;
     try {
       at = ev.encode(values, w, ts);
@@ -371,8 +380,15 @@ export function recordInto(s: SharedState, ev: CompiledEvent, i: number, values:
       w.abort();
       at = ev.slow(values, w, ts);
     }
-    return at;
-  });
+    if (at < 0) return false;
+    w.commit();
+    if (s.instances[ib + I_WAITERS] !== 0 && Atomics.exchange(s.instances, ib + I_WAITERS, 0) !== 0) ringDoorbell(s);
+    return true;
+  } catch {
+    if (thread) for (const w of thread.rings) w?.abort();
+    Atomics.add(s.header, H_INTERNAL_ERRORS, 1);
+    return false;
+  }
 }
 
 /**

@@ -23,13 +23,14 @@ import {
 import { HistTable, type HistTableShape, histTableBytes } from '../languages/hist/table.js';
 import type { HistTriggerHandle } from '../languages/trigger/trigger-set.js';
 import type { EventDescriptor } from '../record.js';
-import { histPool, POOL_SLOT_MAX_BYTES, prepareSlot } from './pool.js';
+import { histPool, POOL_SLOT_BYTES, prepareSlot } from './pool.js';
 import { type ControlRoot, releasePoolSlot, takePoolSlot } from './shared-control.js';
 
 /** Writer regions per table (emitting threads with a higher CPU index count as drops). */
 export const HIST_REGIONS = 64;
 
-function shapeOf(spec: HistSpec, regions: number): HistTableShape {
+/** The table's shape with as many writer regions (up to `regions`) as fit in `maxBytes`. */
+function shapeOf(spec: HistSpec, regions: number, maxBytes: number): HistTableShape {
   let keyBytes = 0;
   for (const k of spec.keys) keyBytes += keyFieldBytes(k);
   const shape = {
@@ -39,8 +40,9 @@ function shapeOf(spec: HistSpec, regions: number): HistTableShape {
     maxEntries: 1 << spec.bits,
     regions: 1,
   };
-  const one = histTableBytes(shape);
-  return { ...shape, regions: Math.max(1, Math.min(regions, Math.floor(POOL_SLOT_MAX_BYTES / one))) };
+  const region = histTableBytes(shape) - histTableBytes({ ...shape, regions: 0 });
+  const fit = Math.floor((maxBytes - histTableBytes({ ...shape, regions: 0 })) / region);
+  return { ...shape, regions: Math.max(1, Math.min(regions, fit)) };
 }
 
 /** Named hists must agree on keys and vals, as the kernel requires. */
@@ -80,11 +82,11 @@ export class PooledHists {
 
   private table(spec: HistSpec, remove: boolean): HistTable | undefined {
     // A removal only needs the definition to compare with: a private one-region table, never published.
-    if (remove) return new HistTable(shapeOf(spec, 1));
-    const shape = shapeOf(spec, HIST_REGIONS);
-    const slot = takePoolSlot(this.root);
+    if (remove) return new HistTable(shapeOf(spec, 1, Number.MAX_SAFE_INTEGER));
+    const slot = takePoolSlot(this.root, histTableBytes(shapeOf(spec, HIST_REGIONS, Number.MAX_SAFE_INTEGER)));
     if (slot < 0) return undefined;
-    if (!prepareSlot(slot, histTableBytes(shape))) {
+    const shape = shapeOf(spec, HIST_REGIONS, POOL_SLOT_BYTES[slot]);
+    if (histTableBytes(shape) > POOL_SLOT_BYTES[slot] || !prepareSlot(slot, histTableBytes(shape))) {
       releasePoolSlot(this.root, slot, false);
       return undefined;
     }

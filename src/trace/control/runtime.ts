@@ -19,6 +19,7 @@ import {
   IE_SOFT_DISABLED,
   isTracingOn,
   MAX_EVENTS,
+  MAX_INSTANCES,
   setTracingOn,
   updateEventState,
   writeMarker,
@@ -57,7 +58,8 @@ interface Loaded {
 
 const NONE = (gen: number): Loaded => ({ gen, none: true, filter: undefined, triggers: [], conditional: false });
 
-const cache = new Map<number, Loaded>();
+/** Compiled control state, by event id then instance (arrays: a Map lookup would cost more than the filter). */
+let byEvent: Array<Array<Loaded | undefined> | undefined> | undefined;
 let ctrlRoot: ControlRoot | undefined;
 const ctx: { -readonly [K in keyof EmitContext]: EmitContext[K] } = { pid: process.pid, cpu: 0, comm: '' };
 
@@ -94,13 +96,21 @@ function load(r: ControlRoot, instance: number, id: number, gen: number): Loaded
 }
 
 function loaded(r: ControlRoot, instance: number, id: number): Loaded {
-  const k = instance * MAX_EVENTS + id;
-  const gen = Atomics.load(r.s.instFilterGen, k);
-  let c = cache.get(k);
-  if (c === undefined || c.gen !== gen) {
-    c = load(r, instance, id, gen);
-    cache.set(k, c);
+  const gen = Atomics.load(r.s.instFilterGen, instance * MAX_EVENTS + id);
+  const per = byEvent?.[id];
+  const c = per?.[instance];
+  return c !== undefined && c.gen === gen ? c : reload(r, instance, id, gen);
+}
+
+function reload(r: ControlRoot, instance: number, id: number, gen: number): Loaded {
+  byEvent ??= new Array<Array<Loaded | undefined> | undefined>(MAX_EVENTS).fill(undefined);
+  let per = byEvent[id];
+  if (per === undefined) {
+    per = new Array<Loaded | undefined>(MAX_INSTANCES).fill(undefined);
+    byEvent[id] = per;
   }
+  const c = load(r, instance, id, gen);
+  per[instance] = c;
   return c;
 }
 
@@ -160,6 +170,7 @@ function fire(r: ControlRoot, instance: number, c: Loaded, v: Values): void {
 }
 
 let depth = 0;
+const EMPTY = {};
 
 /** The engine's control hook (installed in every thread by install.ts). */
 export function controlHook(instance: number, ev: CompiledEvent, _state: number, values: unknown): boolean {
@@ -170,7 +181,7 @@ export function controlHook(instance: number, ev: CompiledEvent, _state: number,
   if (c.none) return false;
   depth++;
   try {
-    const v = (typeof values === 'object' && values !== null ? values : {}) as Values;
+    const v = (typeof values === 'object' && values !== null ? values : EMPTY) as Values;
     if (c.triggers.length > 0 && !c.conditional) fire(r, instance, c, v);
     // Re-read: an unconditional trigger may just have changed it (traceoff keeps its own event out).
     const st = r.s.instEvent[instance * MAX_EVENTS + ev.id];

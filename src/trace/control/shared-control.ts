@@ -17,7 +17,7 @@ import { arenaAlloc, arenaFree } from '../arena.js';
 import { context } from '../context.js';
 import { withLock } from '../lock.js';
 import { HEADER_WORDS, MAX_EVENTS, MAX_INSTANCES, type SharedState } from '../shared-state.js';
-import { histPool, POOL_SLOTS } from './pool.js';
+import { histPool, POOL_SLOT_BYTES, POOL_SLOTS } from './pool.js';
 
 /**
  * Engine header word holding the root's arena byte offset (0 until the first control write). The engine uses
@@ -212,9 +212,23 @@ function takeFrom(w: Int32Array, base: number, n: number): number {
   return -1;
 }
 
-/** A free hist pool slot, or -1 (control side, under the lock). */
-export function takePoolSlot(r: ControlRoot): number {
-  return r.poolOk ? takeFrom(r.w, W_POOL_STATE, POOL_SLOTS) : -1;
+/**
+ * A free hist pool slot for a table of `bytes` (the smallest that fits, else the largest free one), or -1
+ * (control side, under the lock).
+ */
+export function takePoolSlot(r: ControlRoot, bytes: number): number {
+  if (!r.poolOk) return -1;
+  const now = nowSeconds();
+  let best = -1;
+  for (let i = 0; i < POOL_SLOTS; i++) {
+    const st = r.w[W_POOL_STATE + i];
+    if (st !== FREE && !(st > 0 && now >= st)) continue;
+    const size = POOL_SLOT_BYTES[i];
+    const bestSize = best < 0 ? 0 : POOL_SLOT_BYTES[best];
+    if (best < 0 || (size >= bytes ? bestSize < bytes || size < bestSize : size > bestSize)) best = i;
+  }
+  if (best >= 0) r.w[W_POOL_STATE + best] = IN_USE;
+  return best;
 }
 
 /** Returns a pool slot; `published` slots wait out a grace period (an emitting thread may still be writing). */
