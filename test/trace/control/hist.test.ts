@@ -102,3 +102,26 @@ test('hist triggers: several per event, pause/cont/clear, O_TRUNC removes them, 
   assert.deepEqual(hits(readHist(inst, ev.id)), { '1': 2 });
   assert.equal(readHist(inst, other.id), readHist(inst, ev.id));
 });
+
+test('disable_hist / enable_hist pause and resume the target hist from the emitting thread', (t) => {
+  const inst = createInstance('ctl-hist3');
+  const sw = defineEvent('ctlh', 'switch', { on: 'u8' });
+  t.after(() => destroyInstance(inst));
+  const log = new CollectingErrorLog();
+  assert.equal(writeTrigger(inst, ev.id, 'hist:keys=status', log), 0);
+  assert.equal(writeTrigger(inst, sw.id, 'disable_hist:ctlh:req if on == 0', log), 0);
+  assert.equal(writeTrigger(inst, sw.id, 'enable_hist:ctlh:req', log), 17, 'one per target and type');
+  assert.equal(writeTrigger(inst, sw.id, '!disable_hist:ctlh:req', log), 0);
+  assert.equal(writeTrigger(inst, sw.id, 'disable_hist:ctlh:req:1', log), 0);
+  ev.emit({ url: '/', status: 1, bytes: 0 });
+  sw.emit({ on: 0 });
+  ev.emit({ url: '/', status: 1, bytes: 0 });
+  assert.match(readHist(inst, ev.id), /\[paused\]/);
+  assert.deepEqual(hits(readHist(inst, ev.id)), { '1': 1 });
+  assert.equal(writeTrigger(inst, sw.id, '!disable_hist:ctlh:req', log), 0);
+  assert.equal(writeTrigger(inst, sw.id, 'enable_hist:ctlh:req', log), 0);
+  sw.emit({ on: 1 });
+  ev.emit({ url: '/', status: 1, bytes: 0 });
+  assert.match(readHist(inst, ev.id), /\[active\]/);
+  assert.deepEqual(hits(readHist(inst, ev.id)), { '1': 2 });
+});
