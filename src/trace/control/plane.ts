@@ -78,7 +78,6 @@ interface InstanceControl {
   readonly gen: number;
   readonly events: Map<number, EventControl>;
   readonly systemFilters: Map<string, string>;
-  readonly hists: PooledHists;
 }
 
 const instances = new Map<number, InstanceControl>();
@@ -102,7 +101,7 @@ function instanceControl(r: ControlRoot, instance: number): InstanceControl {
     ic = undefined;
   }
   if (!ic) {
-    ic = { gen, events: new Map(), systemFilters: new Map(), hists: new PooledHists(r) };
+    ic = { gen, events: new Map(), systemFilters: new Map() };
     instances.set(instance, ic);
   }
   return ic;
@@ -177,7 +176,7 @@ function publish(r: ControlRoot, ic: InstanceControl, instance: number, id: numb
       const h = s.hist as HistTriggerData;
       const slot = histPool().sabs.indexOf(h.sab);
       if (slot < 0) continue;
-      ic.hists.publish(slot);
+      histsOf(r).publish(slot);
       hist = { spec: h.spec, shape: h.shape, slot };
     }
     triggers.push({
@@ -308,10 +307,10 @@ export function readSystemFilter(instance: number, system: string): string {
 /** A write to `events/S/E/trigger` (`cmd[:N] [if filter]`, `!cmd`, `hist:...`). */
 export function writeTrigger(instance: number, id: number, text: string, log: ErrorLogSink): number {
   return change(instance, id, (r, ic, ec, ev) => {
-    ec.triggers ??= new TriggerSet(ev, ic.hists.factory);
+    ec.triggers ??= new TriggerSet(ev, histsOf(r).factory);
     pullCounts(r, ec);
     const errno = ec.triggers.write(text, triggerControl(instance, ic), log);
-    ic.hists.reconcile(allHists(ic));
+    histsOf(r).reconcile(allHists());
     // As the kernel arms a snapshot trigger: the buffer it swaps with is allocated when the trigger is set.
     if (errno === 0 && ec.triggers.toSpecs().some((s) => s.cmd === 'snapshot')) allocateSnapshot(instance);
     if (!publish(r, ic, instance, id, ec)) return ENOMEM;
@@ -324,7 +323,7 @@ export function truncateTriggers(instance: number, id: number): number {
   return change(instance, id, (r, ic, ec) => {
     if (!ec.triggers) return 0;
     ec.triggers.truncate(triggerControl(instance, ic));
-    ic.hists.reconcile(allHists(ic));
+    histsOf(r).reconcile(allHists());
     publish(r, ic, instance, id, ec);
     return 0;
   });
@@ -335,7 +334,7 @@ export function clearEventControl(instance: number, id: number): number {
   return change(instance, id, (r, ic, ec) => {
     ec.triggers?.clear(triggerControl(instance, ic));
     ec.filter = NO_FILTER;
-    ic.hists.reconcile(allHists(ic));
+    histsOf(r).reconcile(allHists());
     publish(r, ic, instance, id, ec);
     return 0;
   });
@@ -357,10 +356,19 @@ export function hasTrigger(instance: number, id: number): boolean {
   return (current(instance, id)?.triggers?.size ?? 0) > 0;
 }
 
-function allHists(ic: InstanceControl) {
+/** Every hist trigger this thread controls (named hists are shared across events and instances, as the kernel's). */
+function allHists() {
   const out = [];
-  for (const ec of ic.events.values()) if (ec.triggers) out.push(...ec.triggers.histTriggers());
+  for (const ic of instances.values())
+    for (const ec of ic.events.values()) if (ec.triggers) out.push(...ec.triggers.histTriggers());
   return out;
+}
+
+let pooled: PooledHists | undefined;
+
+function histsOf(r: ControlRoot): PooledHists {
+  pooled ??= new PooledHists(r);
+  return pooled;
 }
 
 // ---------- hist (any thread) ----------
@@ -370,7 +378,7 @@ export function readHist(instance: number, id: number): string {
   try {
     const ev = getEvent(id);
     const r = findRoot();
-    if (!ev || !r || !r.poolOk) return '';
+    if (!ev || r === undefined || !r.poolOk) return '';
     const blob = parseBlob(readBlob(r, instance, id));
     if (!blob) return '';
     const pool = histPool();
@@ -392,7 +400,7 @@ function forget(r: ControlRoot, instance: number, ic: InstanceControl | undefine
   instances.delete(instance);
   if (ic) {
     for (const ec of ic.events.values()) for (const cell of ec.cells.values()) if (cell >= 0) releaseCell(r, cell);
-    ic.hists.reconcile([]);
+    histsOf(r).reconcile(allHists());
   }
   dropBlobs(r, instance);
 }

@@ -101,6 +101,12 @@ test('hist triggers: several per event, pause/cont/clear, O_TRUNC removes them, 
   other.emit({ url: '/', status: 1, bytes: 0 });
   assert.deepEqual(hits(readHist(inst, ev.id)), { '1': 2 });
   assert.equal(readHist(inst, other.id), readHist(inst, ev.id));
+  // Named hists are global, as the kernel's: another instance's trigger of the same name shares the table.
+  const inst2 = createInstance('ctl-hist2b');
+  t.after(() => destroyInstance(inst2));
+  assert.equal(writeTrigger(inst2, ev.id, 'hist:name=shared:keys=status', log), 0);
+  ev.emit({ url: '/', status: 1, bytes: 0 });
+  assert.deepEqual(hits(readHist(inst2, ev.id)), { '1': 4 }, 'two triggers on ev (two instances) and one on other');
 });
 
 test('disable_hist / enable_hist pause and resume the target hist from the emitting thread', (t) => {
