@@ -18,7 +18,6 @@ import {
   getEvent,
   IE_ENABLED,
   IE_FILTER,
-  IE_SOFT_DISABLED,
   IE_SOFT_MODE,
   IE_TRIGGER,
   isEventLive,
@@ -203,23 +202,25 @@ function publish(r: ControlRoot, ic: InstanceControl, instance: number, id: numb
 
 // ---------- enable and soft mode ----------
 
+/*
+ * The kernel's flags over the engine's bits: IE_ENABLED means "recording" (the kernel's ENABLED and not
+ * SOFT_DISABLED), IE_SOFT_MODE is SOFT_MODE; a soft-disabled event is one in soft mode that does not record. A
+ * triggered event's tracepoint stays live through IE_TRIGGER, and an enable_event target needs no live tracepoint
+ * until it is switched on, so nothing else is needed — and the `enable` file (`0*`/`1*`) and `set_event` keep
+ * working on IE_ENABLED as they do without triggers.
+ */
 function flagsOf(instance: number, id: number, ec: EventControl): EnableFlags {
   const st = eventState(instance, id);
-  return {
-    enabled: (st & IE_ENABLED) !== 0,
-    softMode: (st & IE_SOFT_MODE) !== 0,
-    softDisabled: (st & IE_SOFT_DISABLED) !== 0,
-    smRef: ec.smRef,
-  };
+  const softMode = (st & IE_SOFT_MODE) !== 0;
+  const recording = (st & IE_ENABLED) !== 0;
+  return { enabled: recording || softMode, softMode, softDisabled: softMode && !recording, smRef: ec.smRef };
 }
 
 function applyFlags(instance: number, id: number, ec: EventControl, f: EnableFlags): void {
   ec.smRef = f.smRef;
-  const set = (f.softMode ? IE_SOFT_MODE : 0) | (f.softDisabled ? IE_SOFT_DISABLED : 0);
-  const clear = (f.softMode ? 0 : IE_SOFT_MODE) | (f.softDisabled ? 0 : IE_SOFT_DISABLED);
-  // Soft-disable first when enabling, so the event never records in between.
-  updateEventState(instance, id, set, clear);
-  if (((eventState(instance, id) & IE_ENABLED) !== 0) !== f.enabled) setEventEnabled(instance, id, f.enabled);
+  const recording = f.enabled && !f.softDisabled;
+  if (((eventState(instance, id) & IE_ENABLED) !== 0) !== recording) setEventEnabled(instance, id, recording);
+  updateEventState(instance, id, f.softMode ? IE_SOFT_MODE : 0, f.softMode ? 0 : IE_SOFT_MODE);
 }
 
 function triggerControl(instance: number, ic: InstanceControl): TriggerControl {

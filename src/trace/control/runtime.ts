@@ -20,8 +20,8 @@ import {
   isTracingOn,
   MAX_EVENTS,
   MAX_INSTANCES,
+  setEventEnabled,
   setTracingOn,
-  updateEventState,
   writeMarker,
 } from '../engine.js';
 import type { CompiledFilter } from '../languages/filter/compile.js';
@@ -146,12 +146,12 @@ function fire(r: ControlRoot, instance: number, c: Loaded, v: Values): void {
         case 'enable_event':
         case 'disable_event': {
           if (t.target === 0) break;
+          // The target is in soft mode; recording (IE_ENABLED) is what the kernel's SOFT_DISABLED negates.
           const enable = t.cmd === 'enable_event';
-          const softDisabled = (eventState(instance, t.target) & IE_SOFT_DISABLED) !== 0;
+          const recording = (eventState(instance, t.target) & IE_ENABLED) !== 0;
           // Only a change of state uses up the count.
-          if (enable !== softDisabled) break;
-          if (take(r, t.cell))
-            updateEventState(instance, t.target, enable ? 0 : IE_SOFT_DISABLED, enable ? IE_SOFT_DISABLED : 0);
+          if (enable === recording) break;
+          if (take(r, t.cell)) setEventEnabled(instance, t.target, enable);
           break;
         }
         case 'enable_hist':
