@@ -10,6 +10,7 @@ import { errnoOf } from '../kernfs/errors.js';
 import type {
   AttrChanges,
   Attributes,
+  Credentials,
   DirEntry,
   Entry,
   MaybePromise,
@@ -91,7 +92,33 @@ export const STAT_SLOTS = OPCODE_SLOTS + 2;
 
 interface Parked {
   readonly opcode: number;
-  readonly abort: AbortController | undefined;
+  /** The request's context when its op may be interrupted (INTERRUPT aborts its signal). */
+  readonly ctx: AbortableContext | undefined;
+}
+
+/**
+ * The context of a request that may be interrupted (open, read, write, poll). Its AbortController is made when
+ * someone first asks for `signal`: most of these ops answer at once and never look at it, and a controller per
+ * read was the loop's largest allocation.
+ */
+class AbortableContext implements OpContext {
+  private controller: AbortController | undefined;
+  private aborted = false;
+
+  constructor(readonly cred: Credentials) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(); // asked for only after the interrupt: still aborted
+    }
+    return this.controller.signal;
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.controller?.abort();
+  }
 }
 
 interface FileInfo {
@@ -178,7 +205,7 @@ export class FuseServer {
     } finally {
       this.stopped = true;
       this.unsubscribe?.();
-      for (const p of this.parked.values()) p.abort?.abort();
+      for (const p of this.parked.values()) p.ctx?.abort();
       this.parked.clear();
     }
   }
@@ -235,7 +262,7 @@ export class FuseServer {
           this.call(
             unique,
             opcode,
-            undefined,
+            false,
             (ctx) => this.vfs.readlink(nodeid, ctx),
             (s) => this.replyBytes(unique, Buffer.from(s, 'utf8')),
           );
@@ -260,7 +287,7 @@ export class FuseServer {
           this.call(
             unique,
             opcode,
-            undefined,
+            false,
             () => this.vfs.release(fh),
             () => this.replyEmpty(unique),
           );
@@ -277,7 +304,7 @@ export class FuseServer {
           this.call(
             unique,
             opcode,
-            undefined,
+            false,
             (ctx) => this.vfs.opendir(nodeid, ctx),
             (dh) => this.replyOpen(unique, dh, 0, () => this.vfs.releasedir(dh)),
           );
@@ -293,7 +320,7 @@ export class FuseServer {
           this.call(
             unique,
             opcode,
-            undefined,
+            false,
             () => this.vfs.releasedir(dh),
             () => this.replyEmpty(unique),
           );
@@ -331,7 +358,7 @@ export class FuseServer {
           this.call(
             unique,
             opcode,
-            undefined,
+            false,
             (ctx) => (opcode === Op.UNLINK ? this.vfs.unlink(nodeid, name, ctx) : this.vfs.rmdir(nodeid, name, ctx)),
             () => this.replyEmpty(unique),
           );
@@ -348,7 +375,7 @@ export class FuseServer {
           this.call(
             unique,
             opcode,
-            undefined,
+            false,
             (ctx) => this.vfs.rename(nodeid, oldName, newDir, newName, flags, ctx),
             () => this.replyEmpty(unique),
           );
@@ -361,7 +388,7 @@ export class FuseServer {
           this.call(
             unique,
             opcode,
-            undefined,
+            false,
             (ctx) => this.vfs.statfs(nodeid, ctx),
             (s) => this.replyStatfs(unique, s),
           );
@@ -371,7 +398,7 @@ export class FuseServer {
           this.call(
             unique,
             opcode,
-            undefined,
+            false,
             (ctx) => this.vfs.access(nodeid, mask, ctx),
             () => this.replyEmpty(unique),
           );
@@ -400,10 +427,14 @@ export class FuseServer {
 
   // ---- request context and generic call/park ----
 
-  private ctx(abort: AbortController | undefined): OpContext {
+  /** The caller of the request in inBuf (a new object: an op may keep it, as an open file does). */
+  private caller(): Caller {
     const v = this.inView;
-    const cred = new Caller(v.getUint32(24, true), v.getUint32(28, true), v.getUint32(32, true), this.groups);
-    return abort ? { cred, signal: abort.signal } : { cred };
+    return new Caller(v.getUint32(24, true), v.getUint32(28, true), v.getUint32(32, true), this.groups);
+  }
+
+  private ctx(abortable: boolean): OpContext {
+    return abortable ? new AbortableContext(this.caller()) : { cred: this.caller() };
   }
 
   /**
@@ -413,14 +444,15 @@ export class FuseServer {
   private call<T>(
     unique: number,
     opcode: number,
-    abort: AbortController | undefined,
+    abortable: boolean,
     op: (ctx: OpContext) => MaybePromise<T>,
     done: (value: T) => void,
     drop?: (value: T) => void,
   ): void {
+    const ctx = this.ctx(abortable);
     let result: MaybePromise<T>;
     try {
-      result = op(this.ctx(abort));
+      result = op(ctx);
     } catch (err) {
       this.replyError(unique, errnoOf(err));
       return;
@@ -429,18 +461,18 @@ export class FuseServer {
       this.finish(unique, result, done);
       return;
     }
-    this.park(unique, opcode, abort, result, done, drop);
+    this.park(unique, opcode, ctx instanceof AbortableContext ? ctx : undefined, result, done, drop);
   }
 
   private park<T>(
     unique: number,
     opcode: number,
-    abort: AbortController | undefined,
+    ctx: AbortableContext | undefined,
     result: Promise<T>,
     done: (value: T) => void,
     drop?: (value: T) => void,
   ): void {
-    const parked: Parked = { opcode, abort };
+    const parked: Parked = { opcode, ctx };
     this.parked.set(unique, parked);
     this.stats[STAT_PARKED]++;
     this.needYield = true;
@@ -474,7 +506,7 @@ export class FuseServer {
     this.call(
       unique,
       opcode,
-      undefined,
+      false,
       op,
       (e) => this.replyEntry(unique, e),
       (e) => this.vfs.forget(e.ino, 1),
@@ -535,7 +567,7 @@ export class FuseServer {
     // The hottest request: no closures unless it parks.
     let r: MaybePromise<Entry>;
     try {
-      r = this.vfs.lookup(parent, name, this.ctx(undefined));
+      r = this.vfs.lookup(parent, name, this.ctx(false));
     } catch (err) {
       this.replyError(unique, errnoOf(err));
       return;
@@ -581,7 +613,7 @@ export class FuseServer {
   private getattr(unique: number, ino: number): void {
     let r: MaybePromise<Attributes>;
     try {
-      r = this.vfs.getattr(ino, this.ctx(undefined));
+      r = this.vfs.getattr(ino, this.ctx(false));
     } catch (err) {
       this.replyError(unique, errnoOf(err));
       return;
@@ -613,7 +645,7 @@ export class FuseServer {
     this.call(
       unique,
       Op.SETATTR,
-      undefined,
+      false,
       (ctx) => this.vfs.setattr(ino, changes, ctx, fh),
       (a) => this.replyAttr(unique, a),
     );
@@ -631,7 +663,7 @@ export class FuseServer {
     this.call(
       unique,
       Op.OPEN,
-      new AbortController(),
+      true,
       (ctx) => this.vfs.open(ino, flags, ctx),
       (r) => {
         this.files.set(r.fh, { stream: r.stream, pollable: r.pollable });
@@ -653,7 +685,7 @@ export class FuseServer {
     this.call(
       unique,
       Op.CREATE,
-      undefined,
+      false,
       (ctx) => this.vfs.create(parent, name, mode, flags, ctx),
       (r) => {
         this.files.set(r.open.fh, { stream: r.open.stream, pollable: r.open.pollable });
@@ -687,7 +719,7 @@ export class FuseServer {
     this.call(
       unique,
       Op.READ,
-      new AbortController(),
+      true,
       (ctx) => this.vfs.read(fh, offset, size, ctx),
       (data) => this.replyBytes(unique, data.byteLength > size ? data.subarray(0, size) : data),
     );
@@ -706,7 +738,7 @@ export class FuseServer {
     this.call(
       unique,
       Op.WRITE,
-      new AbortController(),
+      true,
       (ctx) => this.vfs.write(fh, offset, data, ctx),
       (written) => {
         this.outView.setUint32(OUT_HEADER_SIZE, written, true);
@@ -742,7 +774,7 @@ export class FuseServer {
     this.call(
       unique,
       plus ? Op.READDIRPLUS : Op.READDIR,
-      undefined,
+      false,
       (ctx) => {
         if (!this.options.dirCache) return list(fh, ctx);
         // No OPENDIR was sent (zero-message opendir): a handle for this request only.
@@ -818,7 +850,7 @@ export class FuseServer {
     this.call(
       unique,
       Op.POLL,
-      new AbortController(),
+      true,
       (ctx) => {
         try {
           const r = this.vfs.poll(fh, wake, ctx);
@@ -838,7 +870,7 @@ export class FuseServer {
     const p = this.parked.get(target);
     if (!p) return; // already answered, or never parked: the kernel's answer comes from that reply
     this.parked.delete(target);
-    p.abort?.abort();
+    p.ctx?.abort();
     this.replyError(target, EINTR);
   }
 

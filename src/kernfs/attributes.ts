@@ -9,8 +9,6 @@ import { type AnyFile, DirNode, type KernfsNode, SymlinkNode, TemplateFile } fro
 import type { Ownership } from './ownership.js';
 import type { AttrChanges, Attributes, NodeKind } from './vfs.js';
 
-const encoder = new TextEncoder();
-
 export function kindOf(mode: number): NodeKind {
   const type = mode & S_IFMT;
   return type === S_IFDIR ? 'dir' : type === S_IFLNK ? 'symlink' : 'file';
@@ -32,7 +30,8 @@ export class NodeAttributes {
     let size = 0;
     let nlink = 1;
     if (node instanceof DirNode) nlink = 2 + (node.children?.subdirs ?? 0);
-    else if (node instanceof SymlinkNode) size = encoder.encode(node.target).length;
+    else if (node instanceof SymlinkNode)
+      size = Buffer.byteLength(node.target, 'utf8'); // counts, no copy
     else size = (node as AnyFile).size;
     return {
       ino: node.ino,

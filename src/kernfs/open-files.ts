@@ -101,7 +101,7 @@ export class OpenFiles {
     if (show) {
       if (offset !== 0 && file.content !== null) return file.content.subarray(offset, offset + size);
       return then(
-        this.run(file, ctx.signal, () => show.call(ops, file, ctx)),
+        this.run(file, ctx, () => show.call(ops, file, ctx)),
         (content) => {
           const bytes = toBytes(content);
           file.content = bytes;
@@ -111,7 +111,7 @@ export class OpenFiles {
     }
     const read = ops.read!;
     return then(
-      this.run(file, ctx.signal, () => read.call(ops, file, offset, size, ctx)),
+      this.run(file, ctx, () => read.call(ops, file, offset, size, ctx)),
       (data) => {
         const bytes = toBytes(data);
         return bytes.length > size ? bytes.subarray(0, size) : bytes;
@@ -128,7 +128,7 @@ export class OpenFiles {
     if (ops.atomicWriteLen !== undefined && data.length > ops.atomicWriteLen) fail('E2BIG');
     const length = data.length;
     return then(
-      this.run(file, ctx.signal, () => write.call(ops, file, data, offset, ctx)),
+      this.run(file, ctx, () => write.call(ops, file, data, offset, ctx)),
       (consumed) => {
         if (!ops.shortWrites || consumed === undefined) return length;
         const n = Math.trunc(Number(consumed));
@@ -213,9 +213,9 @@ export class OpenFiles {
 
   /**
    * Run a file op holding an active reference on its node and open. A parked op may be answered with EINTR when
-   * `signal` aborts; the reference is still held until the op's Promise settles, so removal waits for it.
+   * `ctx.signal` aborts; the reference is still held until the op's Promise settles, so removal waits for it.
    */
-  private run<T>(file: OpenFile, signal: AbortSignal | undefined, op: () => MaybePromise<T>): MaybePromise<T> {
+  private run<T>(file: OpenFile, ctx: OpContext | undefined, op: () => MaybePromise<T>): MaybePromise<T> {
     const node = file.node;
     this.active.enter(node);
     file.inflight++;
@@ -231,6 +231,8 @@ export class OpenFiles {
       return result;
     }
     const settled = Promise.resolve(result).finally(() => this.leave(file, node));
+    // The request's signal is only looked at when the op parks: a transport may create it on first use.
+    const signal = ctx?.signal;
     if (!signal) return settled;
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => reject(new FsError('EINTR'));

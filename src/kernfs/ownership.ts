@@ -13,6 +13,7 @@ export class Ownership {
   private mountGid: number;
   private uidEpoch = 0;
   private gidEpoch = 0;
+  private mountOwnerObject: Owner;
 
   constructor(
     uid: number,
@@ -23,18 +24,25 @@ export class Ownership {
   ) {
     this.mountUid = uid;
     this.mountGid = gid;
+    this.mountOwnerObject = Object.freeze({ uid, gid });
   }
 
-  /** The owner given by the mount options (or the last reset). */
+  /** The owner given by the mount options (or the last reset). One frozen object until the next reset. */
   get mountOwner(): Owner {
-    return { uid: this.mountUid, gid: this.mountGid };
+    return this.mountOwnerObject;
   }
 
-  /** Effective owner of a node: explicit (and not reset) ids, else the ownership policy's. */
+  /**
+   * Effective owner of a node: explicit (and not reset) ids, else the ownership policy's. Asked on every lookup,
+   * getattr and permission check, so a node that follows its default shares its default's object: nothing is
+   * allocated unless the node mixes an explicit id with a default one or has both set.
+   */
   ownerOf(node: KernfsNode): Owner {
     const a = explicitAttrs(node);
-    const uidSet = a !== null && a.uid >= 0 && a.uidEpoch === this.uidEpoch;
-    const gidSet = a !== null && a.gid >= 0 && a.gidEpoch === this.gidEpoch;
+    if (a === null) return this.defaultOwner(node);
+    const uidSet = a.uid >= 0 && a.uidEpoch === this.uidEpoch;
+    const gidSet = a.gid >= 0 && a.gidEpoch === this.gidEpoch;
+    if (!uidSet && !gidSet) return this.defaultOwner(node);
     if (uidSet && gidSet) return { uid: a.uid, gid: a.gid };
     const d = this.defaultOwner(node);
     return { uid: uidSet ? a.uid : d.uid, gid: gidSet ? a.gid : d.gid };
@@ -62,10 +70,11 @@ export class Ownership {
       this.mountGid = owner.gid;
       this.gidEpoch++;
     }
+    this.mountOwnerObject = Object.freeze({ uid: this.mountUid, gid: this.mountGid });
   }
 
   private defaultOwner(node: KernfsNode): Owner {
-    if (node.parent === null) return { uid: this.mountUid, gid: this.mountGid };
+    if (node.parent === null) return this.mountOwnerObject;
     return this.policy ? this.policy(node, this.tree) : this.ownerOf(node.parent);
   }
 }

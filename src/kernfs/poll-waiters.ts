@@ -31,7 +31,9 @@ export class PollWaiters {
   wake(ino: number): void {
     const set = this.byIno.get(ino);
     if (!set) return;
-    // A copy: each wake removes its file from the set.
-    for (const file of [...set]) file.wake();
+    // Every file in the set is about to be woken, and a wake leaves the index anyway: take the whole set out first,
+    // so the removal each wake does misses it and iterating needs no copy. A wake that polls again starts a new set.
+    this.byIno.delete(ino);
+    for (const file of set) file.wake();
   }
 }
