@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { listInstances } from '../../src/trace/engine.js';
+import { defineEvent } from '../../src/trace/event.js';
 import { mount, mountProblem } from '../../src/tracefs/index.js';
 import { isMountPoint } from '../support/mount.js';
 import { mountTracefs, ok } from './helpers.js';
@@ -38,4 +39,20 @@ test('close is idempotent and unmounts; stats come from the serving thread', asy
   await m.close();
   await m.closed;
   assert.equal(isMountPoint(m.mountpoint), false);
+});
+
+test('two mounts in one process share the engine, each with its own instances', async (t) => {
+  defineEvent('twomounts', 'e', { v: 'u32' });
+  const a = await mountTracefs(t);
+  const b = await mountTracefs(t);
+  ok(`echo 1 > ${a.mountpoint}/events/enable`);
+  assert.equal(ok(`cat ${b.mountpoint}/events/enable`), '1\n');
+  ok(`echo 0 > ${b.mountpoint}/events/enable`);
+  assert.equal(ok(`cat ${a.mountpoint}/events/enable`), '0\n');
+  ok(`echo shared > ${a.mountpoint}/trace_marker`);
+  assert.match(ok(`cat ${b.mountpoint}/trace`), /tracing_mark_write: shared$/m);
+  ok(`mkdir ${a.mountpoint}/instances/only-a`);
+  assert.equal(ok(`ls ${b.mountpoint}/instances`), '');
+  await a.close();
+  assert.equal(ok(`cat ${b.mountpoint}/tracing_on`), '1\n', 'the other mount keeps serving');
 });
