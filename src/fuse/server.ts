@@ -121,9 +121,12 @@ class AbortableContext implements OpContext {
   }
 }
 
-interface FileInfo {
-  readonly stream: boolean;
-  readonly pollable: boolean;
+/** What the loop remembers of an open file, as bits (a number per open, no object): */
+const FILE_STREAM = 1;
+const FILE_POLLABLE = 2;
+
+function fileBits(r: OpenResult): number {
+  return (r.stream ? FILE_STREAM : 0) | (r.pollable ? FILE_POLLABLE : 0);
 }
 
 /** What poll(2) reports for a file that cannot be polled (the kernel's DEFAULT_POLLMASK): always ready. */
@@ -152,7 +155,7 @@ export class FuseServer {
   private readonly outView: DataView;
   private readonly groups = new GroupCache();
   private readonly parked = new Map<number, Parked>();
-  private readonly files = new Map<number, FileInfo>();
+  private readonly files = new Map<number, number>();
   /** Lookup counts the kernel holds, and each inode's attribute timeout (GETATTR has no hints of its own). */
   private readonly known = new Map<number, { n: number; attrValidMs: number }>();
   private readonly control: Int32Array;
@@ -284,13 +287,7 @@ export class FuseServer {
         case Op.RELEASE: {
           const fh = getU64(v, at);
           this.files.delete(fh);
-          this.call(
-            unique,
-            opcode,
-            false,
-            () => this.vfs.release(fh),
-            () => this.replyEmpty(unique),
-          );
+          this.release(unique, fh);
           return;
         }
         case Op.OPENDIR:
@@ -306,7 +303,9 @@ export class FuseServer {
             opcode,
             false,
             (ctx) => this.vfs.opendir(nodeid, ctx),
-            (dh) => this.replyOpen(unique, dh, 0, () => this.vfs.releasedir(dh)),
+            (dh) => {
+              if (!this.replyOpen(unique, dh, 0)) this.vfs.releasedir(dh);
+            },
           );
           return;
         case Op.READDIR:
@@ -659,21 +658,55 @@ export class FuseServer {
     return f;
   }
 
+  // OPEN, READ and RELEASE are what every cat(1) of a file costs besides its lookup: like lookup and getattr they
+  // answer a synchronous op directly, with no closures, and only build the park callbacks when the op returns a
+  // Promise.
+
   private open(unique: number, ino: number, flags: number): void {
-    this.call(
-      unique,
-      Op.OPEN,
-      true,
-      (ctx) => this.vfs.open(ino, flags, ctx),
-      (r) => {
-        this.files.set(r.fh, { stream: r.stream, pollable: r.pollable });
-        this.replyOpen(unique, r.fh, this.openFlags(r), () => {
-          this.files.delete(r.fh);
-          this.vfs.release(r.fh);
-        });
-      },
-      (r) => this.vfs.release(r.fh),
-    );
+    const ctx = new AbortableContext(this.caller());
+    let r: MaybePromise<OpenResult>;
+    try {
+      r = this.vfs.open(ino, flags, ctx);
+    } catch (err) {
+      this.replyError(unique, errnoOf(err));
+      return;
+    }
+    if (isPromise(r)) {
+      this.park(
+        unique,
+        Op.OPEN,
+        ctx,
+        r,
+        (o) => this.replyOpened(unique, o),
+        (o) => this.vfs.release(o.fh),
+      );
+    } else {
+      try {
+        this.replyOpened(unique, r);
+      } catch {
+        this.replyError(unique, EIO); // an OpenResult we cannot encode: a bug upstream, still an answer
+      }
+    }
+  }
+
+  private replyOpened(unique: number, r: OpenResult): void {
+    this.files.set(r.fh, fileBits(r));
+    if (!this.replyOpen(unique, r.fh, this.openFlags(r))) {
+      this.files.delete(r.fh);
+      this.vfs.release(r.fh);
+    }
+  }
+
+  private release(unique: number, fh: number): void {
+    let r: MaybePromise<void>;
+    try {
+      r = this.vfs.release(fh);
+    } catch (err) {
+      this.replyError(unique, errnoOf(err));
+      return;
+    }
+    if (isPromise(r)) this.park(unique, Op.RELEASE, undefined, r, () => this.replyEmpty(unique));
+    else this.replyEmpty(unique);
   }
 
   private create(unique: number, parent: number, end: number): void {
@@ -688,7 +721,7 @@ export class FuseServer {
       false,
       (ctx) => this.vfs.create(parent, name, mode, flags, ctx),
       (r) => {
-        this.files.set(r.open.fh, { stream: r.open.stream, pollable: r.open.pollable });
+        this.files.set(r.open.fh, fileBits(r.open));
         const o = this.outView;
         const b = OUT_HEADER_SIZE;
         putEntry(o, b, r.entry);
@@ -713,24 +746,35 @@ export class FuseServer {
     const v = this.inView;
     const at = IN_HEADER_SIZE;
     const fh = getU64(v, at);
-    const info = this.files.get(fh);
-    const offset = info?.stream ? 0 : getU64(v, at + 8);
+    const offset = ((this.files.get(fh) ?? 0) & FILE_STREAM) !== 0 ? 0 : getU64(v, at + 8);
     const size = v.getUint32(at + 16, true);
-    this.call(
-      unique,
-      Op.READ,
-      true,
-      (ctx) => this.vfs.read(fh, offset, size, ctx),
-      (data) => this.replyBytes(unique, data.byteLength > size ? data.subarray(0, size) : data),
-    );
+    const ctx = new AbortableContext(this.caller());
+    let r: MaybePromise<Uint8Array>;
+    try {
+      r = this.vfs.read(fh, offset, size, ctx);
+    } catch (err) {
+      this.replyError(unique, errnoOf(err));
+      return;
+    }
+    if (isPromise(r)) this.park(unique, Op.READ, ctx, r, (data) => this.replyRead(unique, data, size));
+    else {
+      try {
+        this.replyRead(unique, r, size);
+      } catch {
+        this.replyError(unique, EIO); // not bytes: a bug upstream, still an answer
+      }
+    }
+  }
+
+  private replyRead(unique: number, data: Uint8Array, size: number): void {
+    this.replyBytes(unique, data.byteLength > size ? data.subarray(0, size) : data);
   }
 
   private write(unique: number, end: number): void {
     const v = this.inView;
     const at = IN_HEADER_SIZE;
     const fh = getU64(v, at);
-    const info = this.files.get(fh);
-    const offset = info?.stream ? 0 : getU64(v, at + 8);
+    const offset = ((this.files.get(fh) ?? 0) & FILE_STREAM) !== 0 ? 0 : getU64(v, at + 8);
     const size = v.getUint32(at + 16, true);
     const dataAt = at + 40;
     // Copy: the input buffer is reused by the next read while the op may still hold the data.
@@ -842,7 +886,8 @@ export class FuseServer {
       this.send(unique, 0, 8);
     };
     // Never ENOSYS: the kernel would stop sending POLL for every file of the mount, pollable ones included.
-    if (this.files.get(fh)?.pollable === false) {
+    const bits = this.files.get(fh);
+    if (bits !== undefined && (bits & FILE_POLLABLE) === 0) {
       reply(DEFAULT_POLLMASK);
       return;
     }
@@ -934,13 +979,13 @@ export class FuseServer {
     this.send(unique, 0, ATTR_OUT_SIZE);
   }
 
-  private replyOpen(unique: number, fh: number, openFlags: number, undo: () => void): void {
+  /** False when nobody got the handle (the opener was interrupted): the kernel will never release it, so we must. */
+  private replyOpen(unique: number, fh: number, openFlags: number): boolean {
     const o = this.outView;
     putU64(o, OUT_HEADER_SIZE, fh);
     o.setUint32(OUT_HEADER_SIZE + 8, openFlags, true);
     o.setUint32(OUT_HEADER_SIZE + 12, 0, true);
-    // Nobody got the handle (the opener was interrupted): the kernel will never RELEASE it, so we do.
-    if (!this.send(unique, 0, OPEN_OUT_SIZE)) undo();
+    return this.send(unique, 0, OPEN_OUT_SIZE);
   }
 
   private replyStatfs(unique: number, s: StatFs): void {
