@@ -142,7 +142,13 @@ async function main(): Promise<void> {
       eventsPath: kernelEventsPath,
       cache: { entryValidMs: timeoutS * 1000, attrValidMs: timeoutS * 1000 },
     };
-    const ntrace = await mountFuse({ mountpoint: dirs.ntrace, vfsModule: treeModule, vfsData: data });
+    // The root's attribute timeout too: the peer answers every inode, the root included, with --timeout.
+    const ntrace = await mountFuse({
+      mountpoint: dirs.ntrace,
+      vfsModule: treeModule,
+      vfsData: data,
+      options: { rootAttrValidMs: timeoutS * 1000 },
+    });
     cleanups.push(() => ntrace.close());
     const peer = await startPeer(peerBin, dirs.peer, spec, timeoutS);
     cleanups.push(() => stopPeer(peer, dirs.peer));
@@ -195,6 +201,7 @@ async function main(): Promise<void> {
     const zero = await mountFuse({
       mountpoint: dirs.zero,
       vfsModule: treeModule,
+      options: { rootAttrValidMs: 0 }, // as the peer's root: every path walk revalidates it
       vfsData: {
         eventsPath: kernelEventsPath,
         cache: { entryValidMs: 0, attrValidMs: 0 },
