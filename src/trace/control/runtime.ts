@@ -173,12 +173,20 @@ let depth = 0;
 const EMPTY = {};
 
 /** The engine's control hook (installed in every thread by install.ts). */
-export function controlHook(instance: number, ev: CompiledEvent, _state: number, values: unknown): boolean {
+export function controlHook(instance: number, ev: CompiledEvent, state: number, values: unknown): boolean {
   if (ctrlRoot === undefined) ctrlRoot = findRoot();
   const r = ctrlRoot;
   if (r === undefined || depth > 2) return false;
   const c = loaded(r, instance, ev.id);
   if (c.none) return false;
+  if (c.triggers.length === 0) {
+    // Filter only (the common case): the state word the engine passed is current, the predicate never throws.
+    if ((state & IE_ENABLED) === 0 || (state & IE_SOFT_DISABLED) !== 0) return true;
+    if (c.filter !== undefined && (state & IE_FILTER) !== 0 && !c.filter.matchValues(values as Values, ctx))
+      return true;
+    recordInto(r.s, ev, instance, values);
+    return true;
+  }
   depth++;
   try {
     const v = (typeof values === 'object' && values !== null ? values : EMPTY) as Values;
