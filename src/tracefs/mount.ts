@@ -9,7 +9,7 @@ import { sharedHandles } from '../trace/engine.js';
 import { serveControl } from './control-socket.js';
 import { MODE_ROOT_DEFAULT } from './modes.js';
 import type { TreeData, TreeReply, TreeRequest, TreeStats } from './tree-module.js';
-import { relayTo, stopRelayTo } from './wake-relay.js';
+import { acquireWakeWord, releaseWakeWord } from './wake-word.js';
 
 export interface MountOptions {
   /** Owner of every file (tracefs's uid= mount option). Default: 0 (root), as the kernel's. */
@@ -103,21 +103,22 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
     mode: options.mode ?? MODE_ROOT_DEFAULT,
   };
   let fuse: FuseMount;
+  const doorbell = acquireWakeWord();
   try {
     fuse = await mountFuse({
       mountpoint,
       vfsModule: new URL('./tree-module.js', import.meta.url),
       vfsData: data,
-      options: { allowOther: options.allowOther ?? false, fsname: 'ntrace' },
+      options: { allowOther: options.allowOther ?? false, fsname: 'ntrace', doorbell },
     });
   } catch (err) {
+    releaseWakeWord();
     const hint =
       process.getuid?.() === 0
         ? ''
         : ' (as a non-root user the mount is made by fusermount3, which must be setuid root and allowed to open /dev/fuse here; running as root always works)';
     throw new Error(`ntrace: cannot mount at ${mountpoint}: ${(err as Error).message}${hint}`, { cause: err });
   }
-  relayTo(fuse.doorbell);
   const m = new Mounted(fuse);
   if (options.control) {
     try {
@@ -134,7 +135,7 @@ class Mounted implements TracefsMount {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(reply: TreeReply): void; reject(e: Error): void }>();
   private closing: Promise<void> | undefined;
-  private relayStopped: Promise<void> | undefined;
+  private wordReleased = false;
   control: { close(): Promise<void> } | undefined;
   readonly closed: Promise<void>;
 
@@ -153,7 +154,7 @@ class Mounted implements TracefsMount {
     void fuse.closed.then(() => {
       for (const p of this.pending.values()) p.reject(new Error('ntrace: the mount is closed'));
       this.pending.clear();
-      void this.stopRelay();
+      this.releaseWord();
     });
   }
 
@@ -191,13 +192,14 @@ class Mounted implements TracefsMount {
         new Promise((r) => setTimeout(r, 1000).unref()),
       ]);
       await this.fuse.close();
-      await this.stopRelay();
+      this.releaseWord();
     })();
     return this.closing;
   }
 
-  private stopRelay(): Promise<void> {
-    this.relayStopped ??= stopRelayTo(this.fuse.doorbell);
-    return this.relayStopped;
+  private releaseWord(): void {
+    if (this.wordReleased) return;
+    this.wordReleased = true;
+    releaseWakeWord();
   }
 }

@@ -10,6 +10,7 @@ import {
   createInstance,
   destroyInstance,
   InstanceError,
+  instancesGeneration,
   listEvents,
   registryGeneration,
   TOP_INSTANCE,
@@ -47,6 +48,7 @@ export class Tracefs {
   readonly instances = new Map<DirNode, TraceInstance>();
   private readonly tables: EventfsTables;
   private registryGen = -1;
+  private instancesGen = -1;
   private syntheticNames = 0;
 
   constructor(options: TracefsOptions = {}) {
@@ -103,6 +105,12 @@ export class Tracefs {
    */
   refresh(): void {
     const gen = registryGeneration();
+    const instGen = instancesGeneration();
+    // Instance creation and removal ring the same one-shot wake-up (our own mkdir too): re-arm after either.
+    if (instGen !== this.instancesGen) {
+      this.instancesGen = instGen;
+      armRegistryWakeup();
+    }
     if (gen !== this.registryGen) {
       armRegistryWakeup();
       this.registryGen = registryGeneration();

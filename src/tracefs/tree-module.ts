@@ -39,11 +39,7 @@ export interface TreeStats {
 export function createVfs(data: TreeData, env: VfsEnv): Vfs {
   if (!attachSharedState(data.engine)) throw new Error('ntrace: the serving thread cannot attach to the engine');
   const fs = new Tracefs({ uid: data.uid, gid: data.gid, mode: data.mode });
-  const flushed = new InvalidationBarrier(env);
-  env.onWake(() => {
-    fs.onWake();
-    flushed.woken();
-  });
+  env.onWake(() => fs.onWake());
   env.onMessage((message) => {
     const m = message as TreeRequest;
     if (m?.type !== 'reconfigure' && m?.type !== 'stats' && m?.type !== 'release') return;
@@ -56,7 +52,7 @@ export function createVfs(data: TreeData, env: VfsEnv): Vfs {
       reply = { type: 'done', id: m.id, error: (err as Error).message };
     }
     // After a reconfigure, answer once the kernel has dropped what it cached (a stat right after sees the change).
-    if (m.type === 'reconfigure') void flushed.wait().then(() => env.postMessage(reply));
+    if (m.type === 'reconfigure') void env.invalidationsSent().then(() => env.postMessage(reply));
     else env.postMessage(reply);
   });
   return new RefreshingVfs(
@@ -68,38 +64,6 @@ export function createVfs(data: TreeData, env: VfsEnv): Vfs {
       fs.ownerChanged(ino);
     },
   );
-}
-
-/**
- * Waits until cache invalidations queued so far have reached the kernel. The FUSE helper thread writes queued
- * invalidations before each doorbell lookup, so the second wake-up after a ring is certain to come after them
- * (the first may belong to a ring that was already on its way).
- */
-class InvalidationBarrier {
-  private wakes = 0;
-  private readonly waiting: { after: number; resolve: () => void }[] = [];
-  constructor(private readonly env: VfsEnv) {}
-
-  wait(): Promise<void> {
-    return new Promise((resolve) => {
-      this.waiting.push({ after: this.wakes + 2, resolve });
-      this.env.ring();
-    });
-  }
-
-  woken(): void {
-    this.wakes++;
-    if (this.waiting.length === 0) return;
-    let pending = false;
-    for (let i = this.waiting.length - 1; i >= 0; i--) {
-      const w = this.waiting[i];
-      if (this.wakes >= w.after) {
-        this.waiting.splice(i, 1);
-        w.resolve();
-      } else pending = true;
-    }
-    if (pending) this.env.ring();
-  }
 }
 
 function treeStats(fs: Tracefs, gc: boolean): TreeStats {

@@ -276,3 +276,17 @@ test('events defined and removed at run time appear and vanish at once, in every
   late.remove();
   assertMatch(ok(`cat ${d}/trace`), /late: v=5/);
 });
+
+test('an event defined after an instance was made still appears (the wake-up is re-armed)', async (t) => {
+  const sys = uniqueSystem('rearm');
+  defineEvent(sys, 'first', { v: 'u32' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  assert.equal(ok(`ls ${d}/events/${sys}`), 'enable\nfilter\nfirst\n'); // now cached by the kernel
+  ok(`mkdir ${d}/instances/re`);
+  t.after(() => sh(`rmdir ${d}/instances/re`));
+  await new Promise((r) => setTimeout(r, 100));
+  defineEvent(sys, 'second', { v: 'u32' });
+  const listed = () => ok(`ls ${d}/events/${sys}`).split('\n').includes('second');
+  assert.ok(await eventually(listed, 2000), 'second listed without any other request');
+});
