@@ -14,7 +14,7 @@ import {
   type TemplateFileSpec,
   type TemplateTable,
 } from '../kernfs/index.js';
-import { eventState, IE_ENABLED, IE_SOFT_MODE, setEventEnabled } from '../trace/engine.js';
+import { eventState, IE_ENABLED, IE_SOFT_MODE } from '../trace/engine.js';
 import type { EventDescriptor } from '../trace/record.js';
 import { formatFileText, headerEventText, headerPageText } from '../trace/text/index.js';
 import { busyOps } from './busy.js';
@@ -55,9 +55,9 @@ export function aggregateEnableText(inst: TraceInstance, events: Iterable<EventD
   return set === 2 ? '1\n' : set === 3 ? 'X\n' : '0\n';
 }
 
-/** Turns recording of `events` on or off in the instance (ftrace's own events are not switchable). */
+/** Turns recording of `events` on or off (ftrace's own events are not switchable), as their enable files do. */
 export function setEnabled(inst: TraceInstance, events: Iterable<EventData>, on: boolean): void {
-  for (const ev of events) if (!isFtraceInternal(ev.desc)) setEventEnabled(inst.index, ev.desc.id, on);
+  for (const ev of events) if (!isFtraceInternal(ev.desc)) inst.hooks.writeEnable(ev, on);
 }
 
 function* allEvents(inst: TraceInstance): Iterable<EventData> {
@@ -71,8 +71,7 @@ const eventEnableOps = busyOps((f) => eventOf(f).inst, {
   },
   write(file, data) {
     const ev = eventOf(file);
-    const on = parseBoolean(data);
-    setEventEnabled(ev.inst.index, ev.desc.id, on);
+    ev.inst.hooks.writeEnable(ev, parseBoolean(data));
     return undefined;
   },
 });
@@ -225,6 +224,7 @@ export function removeEvent(tree: Kernfs, inst: TraceInstance, id: number): void
   const ev = inst.events.get(id);
   if (!ev) return;
   inst.events.delete(id);
+  inst.hooks.eventGone(inst.index, id);
   const sys = ev.system;
   sys.events.delete(ev.desc.name);
   removeQuietly(tree, ev.dir);

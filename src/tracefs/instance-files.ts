@@ -14,6 +14,7 @@ import {
   type TemplateFileSpec,
   type TemplateTable,
 } from '../kernfs/index.js';
+import { snapshotText, writeSnapshot } from '../trace/control/index.js';
 import {
   bufferSizeKb,
   bufferTotalSizeKb,
@@ -45,6 +46,7 @@ import {
   traceFileText,
 } from '../trace/text/index.js';
 import { busyOps } from './busy.js';
+import { check } from './control-hooks.js';
 import { setEnabled } from './eventfs.js';
 import { MODE_MARKER, MODE_RO, MODE_RW, MODE_WO } from './modes.js';
 import { parseBoolean, parseUnsigned, strippedWord } from './parse.js';
@@ -249,6 +251,25 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
       write: (file, data) => writeSetEvent(instOf(file), data),
       shortWrites: true,
     }),
+  },
+  {
+    name: 'snapshot',
+    mode: MODE_RW,
+    ops: (() => {
+      const gen = generatedOps((file) => {
+        const inst = instOf(file);
+        return snapshotText(inst.index, textOptionsOf(inst));
+      });
+      return Object.freeze({
+        open: (file: OpenedFile) => gen.prepare(file),
+        read: gen.read,
+        // 0 frees the snapshot buffer, 1 allocates it and swaps it with the live one, any other number clears it.
+        write(file: OpenedFile, data: Uint8Array) {
+          check(writeSnapshot(instOf(file).index, parseUnsigned(data)));
+          return undefined;
+        },
+      } satisfies FileOps);
+    })(),
   },
   { name: 'timestamp_mode', mode: MODE_RO, ops: text(() => '[delta] absolute\n') },
   { name: 'trace', mode: MODE_RW, ops: traceOps(whole) },

@@ -2,6 +2,9 @@
  * `mount(dir, options)`: serves this process's tracefs at `dir` over FUSE. The tree lives in the FUSE serving
  * thread and reads the engine's shared memory, so the mount answers while the main thread is busy.
  */
+// The thread that mounts applies filters and triggers to its own emits, and creates the hist table pool before the
+// serving thread exists, so that thread inherits it (docs/CONTROL.md).
+import '../trace/control/install.js';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type FuseMount, mountFuse } from '../fuse/index.js';

@@ -43,6 +43,9 @@ ${clocks}
        delta:   Delta difference against a buffer-wide timestamp
     absolute:   Absolute (standalone) timestamp
 
+  snapshot\t\t- Like trace but shows the content of the static
+\t\t\t  snapshot buffer. Read the contents for more
+\t\t\t  information
   trace_marker\t\t- Writes into this file writes into the trace buffer (ftrace:print)
 
   trace_marker_raw\t\t- Writes into this file writes binary data into the trace buffer

@@ -6,7 +6,7 @@
 import type { DirNode, OpenedFile } from '../kernfs/index.js';
 import type { EventDescriptor } from '../trace/record.js';
 import { ErrorLog } from '../trace/text/index.js';
-import type { EventControlState } from './control-hooks.js';
+import type { ControlHooks } from './control-hooks.js';
 
 /** A trace instance as the filesystem sees it: the top level (index 0, the mount root) or `instances/NAME`. */
 export class TraceInstance {
@@ -30,10 +30,14 @@ export class TraceInstance {
   /** per_cpu/cpuN directories made so far. */
   cpuDirs = 0;
 
-  constructor(index: number, name: string, clock: () => bigint) {
+  /** Where the control files (and enable writes) go: see control-hooks.ts. */
+  readonly hooks: ControlHooks;
+
+  constructor(index: number, name: string, clock: () => bigint, hooks: ControlHooks) {
     this.index = index;
     this.name = name;
     this.errorLog = new ErrorLog(clock);
+    this.hooks = hooks;
   }
 
   get isTop(): boolean {
@@ -61,10 +65,6 @@ export class SystemData {
 /** `events/SYSTEM/EVENT/`: one small object per event directory; its files are rows of a shared table. */
 export class EventData {
   dir!: DirNode;
-  /** Control-language state of this event in this instance (filter, triggers), created on first write. */
-  control: EventControlState | undefined;
-  /** Triggers holding this event in soft mode (the kernel's sm_ref). */
-  softRefs = 0;
   constructor(
     readonly system: SystemData,
     readonly desc: EventDescriptor,

@@ -47,12 +47,14 @@ export class Tracefs {
   /** Instances made by mkdir, by directory. */
   readonly instances = new Map<DirNode, TraceInstance>();
   private readonly tables: EventfsTables;
+  private readonly hooks: ControlHooks;
   private registryGen = -1;
   private instancesGen = -1;
   private syntheticNames = 0;
 
   constructor(options: TracefsOptions = {}) {
-    this.tables = eventfsTables(options.hooks ?? defaultControlHooks);
+    this.hooks = options.hooks ?? defaultControlHooks;
+    this.tables = eventfsTables(this.hooks);
     this.tree = new Kernfs({
       uid: options.uid ?? 0,
       gid: options.gid ?? 0,
@@ -66,7 +68,7 @@ export class Tracefs {
       // the FUSE layer turns notifications into invalidations: the kernel may cache as long as it likes.
       cache: { entryValidMs: CACHE_MS, attrValidMs: CACHE_MS },
     });
-    this.top = new TraceInstance(TOP_INSTANCE, '', errorLogClock);
+    this.top = new TraceInstance(TOP_INSTANCE, '', errorLogClock, this.hooks);
     this.top.dir = this.tree.root;
     const root = this.tree.root;
     for (const f of INSTANCE_FILES) this.tree.createFile(root, f.name, f.ops, { mode: f.mode, priv: this.top });
@@ -174,7 +176,7 @@ export class Tracefs {
       if (err instanceof InstanceError) throw new FsError(err.code, err.message);
       throw err;
     }
-    const inst = new TraceInstance(index, name, errorLogClock);
+    const inst = new TraceInstance(index, name, errorLogClock, this.hooks);
     try {
       inst.dir = this.tree.createTemplateDir(parent, name, INSTANCE_TABLE, inst, { mode: MODE_DIR });
       this.populate(inst);
@@ -199,6 +201,7 @@ export class Tracefs {
     try {
       destroyInstance(inst.index);
     } catch {}
+    this.hooks.instanceGone(inst.index);
     return removal;
   }
 
@@ -212,6 +215,7 @@ export class Tracefs {
       try {
         destroyInstance(inst.index);
       } catch {}
+      this.hooks.instanceGone(inst.index);
     }
     this.instances.clear();
   }

@@ -25,6 +25,7 @@ test('mkdir makes a full instance; names follow the kernel rules; nested mkdir i
     'options',
     'per_cpu',
     'set_event',
+    'snapshot',
     'timestamp_mode',
     'trace',
     'trace_clock',
