@@ -290,3 +290,18 @@ test('an event defined after an instance was made still appears (the wake-up is 
   const listed = () => ok(`ls ${d}/events/${sys}`).split('\n').includes('second');
   assert.ok(await eventually(listed, 2000), 'second listed without any other request');
 });
+
+test('a filter written through the mount is applied by the emitting thread; snapshot swaps the buffer', async (t) => {
+  const sys = uniqueSystem('applied');
+  const ev = defineEvent(sys, 'e', { v: 'u32' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  ok(`echo 'v > 3' > ${d}/events/${sys}/e/filter; echo 1 > ${d}/events/${sys}/e/enable`);
+  t.after(() => sh(`echo 0 > ${d}/events/${sys}/e/filter; echo 0 > ${d}/snapshot`));
+  for (let v = 1; v <= 6; v++) ev.emit({ v });
+  const trace = ok(`cat ${d}/trace`);
+  assert.deepEqual(trace.match(/ e: v=\d/g), [' e: v=4', ' e: v=5', ' e: v=6']);
+  ok(`echo 1 > ${d}/snapshot`);
+  assertMatch(ok(`cat ${d}/snapshot`), / e: v=6$/m);
+  assert.doesNotMatch(ok(`cat ${d}/trace`), / e: v=/, 'the live buffer was swapped out');
+});
