@@ -125,6 +125,12 @@ test('demo: mounted at ./tracing, live http events in trace_pipe, Ctrl-C unmount
   const lines = sh(`cd ${cwd} && timeout 10 head -n 4 tracing/trace_pipe`);
   assert.match(lines, /request_start: method=(GET|POST) url=\//);
   assert.match(lines, /request_end: method=(GET|POST) url=\S+ status=\d+ duration_us=\d+ bytes=\d+/);
+  // Filters written through the mount are applied by the demo's main thread.
+  sh(
+    `cd ${cwd} && echo 0 > tracing/events/http/request_start/enable && echo 'status >= 500' > tracing/events/http/request_end/filter && echo > tracing/trace`,
+  );
+  const filtered = sh(`cd ${cwd} && timeout 10 head -n 3 tracing/trace_pipe`);
+  assert.equal(filtered.match(/request_end: .* status=500 /g)?.length, 3, filtered);
   assert.equal(await stop(s.child, s.exited, 'SIGINT'), 0);
   assert.match(s.output(), /stopped after \d+ requests/);
   assert.equal(isMountPoint(join(cwd, 'tracing')), false);
