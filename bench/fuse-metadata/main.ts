@@ -2,12 +2,23 @@
  * FUSE metadata benchmark (`npm run bench:fuse`): the same kernel-sized events/ tree served by ntrace (kernfs
  * template directories over our FUSE server) and by the libfuse3 C peer, next to the kernel's own tracefs events/.
  * Workloads: find, ls -lR, stat of every file, cat events/* /* /id; cold (after drop_caches) and warm; medians of
- * alternating runs. Then LOOKUP+GETATTR requests/s with timeouts 0, and the doorbell's wake-up latency.
+ * alternating runs, with each server's own CPU time per workload (ntrace's serving thread, the peer's process).
+ * Then LOOKUP+GETATTR requests/s with timeouts 0, and the doorbell's wake-up latency.
  *
  *   node dist/bench/fuse-metadata/main.js [--runs N] [--timeout S] [--only w1,w2] [--json] [--no-kernel]
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -49,6 +60,46 @@ function timed(cmd: string): number {
 function dropCaches(): void {
   writeFileSync('/proc/sys/vm/drop_caches', '2');
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+}
+
+/** On-CPU time of each thread of a process, in ms (schedstat: nanoseconds, unlike the 10 ms ticks of stat). */
+function threadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(tid, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU clock of ntrace's serving thread: the busiest thread of this process while a workload runs on the mount (the
+ * main thread waits in spawnSync, the helper in Atomics.wait). Node has no gettid(), so the thread is found by its
+ * work: `sample()` returns the largest per-thread increase since the previous call.
+ */
+function busiestThreadCpu(pid: number): () => number {
+  let last = threadCpuMs(pid);
+  let total = 0;
+  return () => {
+    const now = threadCpuMs(pid);
+    let max = 0;
+    for (const [tid, ms] of now) max = Math.max(max, ms - (last.get(tid) ?? 0));
+    last = now;
+    total += max;
+    return total;
+  };
+}
+
+/** CPU clock of a whole process (the C peer: one thread serves). */
+function processCpu(pid: number): () => number {
+  return () => {
+    let sum = 0;
+    for (const ms of threadCpuMs(pid).values()) sum += ms;
+    return sum;
+  };
 }
 
 function median(xs: number[]): number {
@@ -108,6 +159,8 @@ async function stopPeer(child: ChildProcess, mnt: string): Promise<void> {
 
 interface Target {
   readonly name: 'ntrace' | 'peer' | 'kernel';
+  /** How much CPU the server spent (ms so far), for the FUSE servers. */
+  readonly serverCpuMs?: () => number;
   readonly events: string;
   /** Absolute paths of every file under events/, for stat-all. */
   readonly fileList: string;
@@ -153,10 +206,11 @@ async function main(): Promise<void> {
     const peer = await startPeer(peerBin, dirs.peer, spec, timeoutS);
     cleanups.push(() => stopPeer(peer, dirs.peer));
     const targets: Target[] = [];
+    const serverCpu = { ntrace: busiestThreadCpu(process.pid), peer: processCpu(peer.pid!) };
     for (const name of ['ntrace', 'peer'] as const) {
       const list = join(work, `${name}.files`);
       writeFileSync(list, `${paths.map((p) => join(dirs[name], 'events', p)).join('\n')}\n`);
-      targets.push({ name, events: join(dirs[name], 'events'), fileList: list });
+      targets.push({ name, events: join(dirs[name], 'events'), fileList: list, serverCpuMs: serverCpu[name] });
     }
     if (withKernel) {
       const m = spawnSync('mount', ['-t', 'tracefs', 'nodev', dirs.kernel], { encoding: 'utf8' });
@@ -176,22 +230,36 @@ async function main(): Promise<void> {
       if (only && !only.includes(wname)) continue;
       for (const mode of ['cold', 'warm'] as const) {
         const samples = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+        const cpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+        const requests: number[] = [];
         if (mode === 'warm') for (const t of targets) sh(cmdOf(t));
         for (let i = 0; i < runs; i++) {
           // Alternate the order too, so no target always runs right after another's cache churn.
           const order = i % 2 === 0 ? targets : [...targets].reverse();
           for (const t of order) {
             if (mode === 'cold') dropCaches();
+            const cpuBefore = t.serverCpuMs?.() ?? 0;
+            const requestsBefore = allRequests(ntrace);
             samples.get(t.name)!.push(timed(cmdOf(t)));
+            if (t.serverCpuMs) cpu.get(t.name)!.push(t.serverCpuMs() - cpuBefore);
+            if (t.name === 'ntrace') requests.push(allRequests(ntrace) - requestsBefore);
           }
         }
         const row: Record<string, number> = {};
         for (const t of targets) row[t.name] = round(median(samples.get(t.name)!));
         row.vsPeer = round(row.ntrace / row.peer, 2);
         if (row.kernel !== undefined) row.vsKernel = round(row.ntrace / row.kernel, 2);
+        // The servers' own CPU time: what the per-request path costs, far less sensitive to the machine's load.
+        row.requests = median(requests);
+        row.ntraceCpuMs = round(median(cpu.get('ntrace')!));
+        row.peerCpuMs = round(median(cpu.get('peer')!));
+        row.cpuVsPeer = round(row.ntraceCpuMs / row.peerCpuMs, 2);
         results[`${wname}-${mode}`] = row;
         log(
           `${`${wname}-${mode}`.padEnd(15)} ntrace ${fmt(row.ntrace)}  peer ${fmt(row.peer)}  kernel ${row.kernel === undefined ? '   -    ' : fmt(row.kernel)}  ntrace/peer ${row.vsPeer.toFixed(2)}  ntrace/kernel ${row.vsKernel?.toFixed(2) ?? '-'}`,
+        );
+        log(
+          `${''.padEnd(15)} server CPU: ntrace ${fmt(row.ntraceCpuMs)}  peer ${fmt(row.peerCpuMs)}  ntrace/peer ${row.cpuVsPeer.toFixed(2)}  (${row.requests} requests a run: ${((1000 * row.ntraceCpuMs) / row.requests).toFixed(2)} vs ${((1000 * row.peerCpuMs) / row.requests).toFixed(2)} µs each)`,
         );
       }
     }
@@ -251,6 +319,13 @@ async function main(): Promise<void> {
     for (const d of Object.values(dirs)) if (!isMounted(d)) rmdirSync(d);
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Every request the mount has answered (or taken, for FORGETs) so far. */
+function allRequests(m: FuseMount): number {
+  let n = 0;
+  for (const c of Object.values(m.stats().requests)) n += c;
+  return n;
 }
 
 function counts(m: FuseMount): number {
