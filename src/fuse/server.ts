@@ -20,6 +20,7 @@ import type {
   Vfs,
   VfsChange,
 } from '../kernfs/vfs.js';
+import { ROOT_INO } from '../kernfs/vfs.js';
 import { Caller, GroupCache } from './credentials.js';
 import { STOP, WAKE_NAME } from './doorbell.js';
 import { direntType, getU64, putAttr, putEntry, putNoEntry, putStatFs, putTimeout, putU64 } from './encode.js';
@@ -157,7 +158,14 @@ export class FuseServer {
   private readonly parked = new Map<number, Parked>();
   private readonly files = new Map<number, number>();
   /** Lookup counts the kernel holds, and each inode's attribute timeout (GETATTR has no hints of its own). */
-  private readonly known = new Map<number, { n: number; attrValidMs: number }>();
+  /**
+   * GETATTR carries no timeout of its own: it reuses the attribute timeout of the inode's last entry. Trees give
+   * nearly every entry the same one (kernfs: one hints object per tree), so the first entry's becomes the common
+   * timeout and only inodes whose last entry said otherwise (and the root) are remembered, with their lookup count
+   * so they are dropped when the kernel forgets them: LOOKUP and FORGET of a usual inode touch no map here.
+   */
+  private commonAttrValidMs: number | undefined;
+  private readonly oddTimeouts = new Map<number, { n: number; attrValidMs: number }>();
   private readonly control: Int32Array;
   private readonly stats: Float64Array;
   private needYield = false;
@@ -590,10 +598,10 @@ export class FuseServer {
   }
 
   private forget(ino: number, n: number): void {
-    const k = this.known.get(ino);
+    const k = this.oddTimeouts.size > 0 ? this.oddTimeouts.get(ino) : undefined;
     if (k) {
       k.n -= n;
-      if (k.n <= 0) this.known.delete(ino);
+      if (k.n <= 0) this.oddTimeouts.delete(ino);
     }
     try {
       this.vfs.forget(ino, n);
@@ -952,11 +960,15 @@ export class FuseServer {
   }
 
   private countLookup(e: Entry): void {
-    const k = this.known.get(e.ino);
+    const ttl = e.cache.attrValidMs;
+    this.commonAttrValidMs ??= ttl;
+    const k = this.oddTimeouts.size > 0 ? this.oddTimeouts.get(e.ino) : undefined;
     if (k) {
       k.n++;
-      k.attrValidMs = e.cache.attrValidMs;
-    } else this.known.set(e.ino, { n: 1, attrValidMs: e.cache.attrValidMs });
+      k.attrValidMs = ttl;
+    } else if (ttl !== this.commonAttrValidMs || e.ino === ROOT_INO) {
+      this.oddTimeouts.set(e.ino, { n: 1, attrValidMs: ttl });
+    }
   }
 
   private uncount(e: Entry): void {
@@ -972,7 +984,10 @@ export class FuseServer {
   private replyAttr(unique: number, a: Attributes): void {
     const o = this.outView;
     const b = OUT_HEADER_SIZE;
-    const ttl = this.known.get(a.ino)?.attrValidMs ?? this.options.rootAttrValidMs;
+    const odd = this.oddTimeouts.size > 0 ? this.oddTimeouts.get(a.ino) : undefined;
+    const ttl =
+      odd?.attrValidMs ??
+      (a.ino === ROOT_INO ? this.options.rootAttrValidMs : (this.commonAttrValidMs ?? this.options.rootAttrValidMs));
     putTimeout(o, b, b + 8, ttl);
     o.setUint32(b + 12, 0, true);
     putAttr(o, b + 16, a);
