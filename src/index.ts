@@ -14,3 +14,11 @@ export type { FieldType } from './trace/layout.js';
 export { DuplicateEventError } from './trace/registry.js';
 export { attachSharedState, type SharedHandles, sharedHandles } from './trace/shared-state.js';
 export { setThreadName } from './trace/threads.js';
+export {
+  type MountOptions,
+  mount,
+  mountProblem,
+  type ReconfigureOptions,
+  type TracefsMount,
+  type TreeStats,
+} from './tracefs/index.js';
