@@ -18,7 +18,9 @@ export async function runDemo(args: { mount: string }): Promise<number> {
     throw err;
   }
   const app = await startDemoApp();
-  const shown = relative(process.cwd(), dir) || '.';
+  // Inside the working directory a relative path is shorter to type; elsewhere the absolute one is clearer.
+  const rel = relative(process.cwd(), dir);
+  const shown = rel === '' ? '.' : rel.startsWith('..') ? dir : rel;
   process.stdout.write(
     `ntrace demo: HTTP server on 127.0.0.1:${app.port}, a client sends it ~20 requests/s.\n` +
       `tracefs mounted at ${dir}. In another shell:\n\n` +
