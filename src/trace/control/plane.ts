@@ -242,6 +242,9 @@ function triggerControl(instance: number, ic: InstanceControl): TriggerControl {
  * live but soft-disabled (`0*`); writing 1 clears the soft-disable.
  */
 export function writeEnable(instance: number, id: number, on: boolean): number {
+  // Outside soft mode the kernel's rule is a plain switch: no control state needed (set_event, events/enable).
+  if (current(instance, id) === undefined && (eventState(instance, id) & IE_SOFT_MODE) === 0)
+    return usable(instance, id) && setEventEnabled(instance, id, on) ? 0 : ENODEV;
   return change(instance, id, (_r, _ic, ec) => {
     const f = flagsOf(instance, id, ec);
     enableDisable(f, on, false);
