@@ -24,7 +24,7 @@ import { HistTable, type HistTableShape, histTableBytes } from '../languages/his
 import type { HistTriggerHandle } from '../languages/trigger/trigger-set.js';
 import type { EventDescriptor } from '../record.js';
 import { histPool, POOL_SLOT_BYTES, prepareSlot } from './pool.js';
-import { type ControlRoot, releasePoolSlot, takePoolSlot } from './shared-control.js';
+import { type ControlRoot, poolSlotDirty, releasePoolSlot, setPoolSlotDirty, takePoolSlot } from './shared-control.js';
 
 /** Writer regions per table (emitting threads with a higher CPU index count as drops). */
 export const HIST_REGIONS = 64;
@@ -86,10 +86,12 @@ export class PooledHists {
     const slot = takePoolSlot(this.root, histTableBytes(shapeOf(spec, HIST_REGIONS, Number.MAX_SAFE_INTEGER)));
     if (slot < 0) return undefined;
     const shape = shapeOf(spec, HIST_REGIONS, POOL_SLOT_BYTES[slot]);
-    if (histTableBytes(shape) > POOL_SLOT_BYTES[slot] || !prepareSlot(slot, histTableBytes(shape))) {
+    const bytes = histTableBytes(shape);
+    if (!prepareSlot(slot, bytes, poolSlotDirty(this.root, slot))) {
       releasePoolSlot(this.root, slot, false);
       return undefined;
     }
+    setPoolSlotDirty(this.root, slot, bytes);
     this.owned.add(slot);
     return new HistTable(shape, histPool().sabs[slot]);
   }

@@ -54,10 +54,11 @@ export function histPool(): Pool {
   return pool;
 }
 
-/** Zeroes the first `bytes` of slot `i` (a reused slot holds an old table). */
-export function prepareSlot(i: number, bytes: number): boolean {
+/** Zeroes the first `bytes` of slot `i` (what an earlier table wrote); false when the slot is smaller. */
+export function prepareSlot(i: number, bytes: number, dirty: number): boolean {
   const sab = histPool().sabs[i];
   if (bytes > sab.byteLength) return false;
-  new Uint8Array(sab, 0, bytes).fill(0);
+  // Only what was written before: zeroing untouched pages would commit memory nobody uses.
+  new Uint8Array(sab, 0, Math.min(bytes, dirty)).fill(0);
   return true;
 }

@@ -32,6 +32,8 @@ const W_POOL_TAG = 2;
 const W_BLOB_TABLES = 16;
 const W_SNAP_TABLES = W_BLOB_TABLES + MAX_INSTANCES;
 const W_POOL_STATE = W_SNAP_TABLES + MAX_INSTANCES;
+/** Per pool slot: bytes a table ever used (only those need zeroing for the next one; the rest is untouched). */
+const W_POOL_DIRTY = W_POOL_STATE + 64;
 export const COUNT_CELLS = 4096;
 const W_CELL_STATE = 256;
 const CELLS_BYTE = (W_CELL_STATE + COUNT_CELLS) * 4;
@@ -229,6 +231,15 @@ export function takePoolSlot(r: ControlRoot, bytes: number): number {
   }
   if (best >= 0) r.w[W_POOL_STATE + best] = IN_USE;
   return best;
+}
+
+/** Bytes of pool slot `slot` a previous table may have written (control side, under the lock). */
+export function poolSlotDirty(r: ControlRoot, slot: number): number {
+  return r.w[W_POOL_DIRTY + slot];
+}
+
+export function setPoolSlotDirty(r: ControlRoot, slot: number, bytes: number): void {
+  r.w[W_POOL_DIRTY + slot] = Math.max(r.w[W_POOL_DIRTY + slot], bytes);
 }
 
 /** Returns a pool slot; `published` slots wait out a grace period (an emitting thread may still be writing). */

@@ -131,3 +131,21 @@ test('disable_hist / enable_hist pause and resume the target hist from the emitt
   assert.match(readHist(inst, ev.id), /\[active\]/);
   assert.deepEqual(hits(readHist(inst, ev.id)), { '1': 2 });
 });
+
+test('a table slot reused after a removal starts empty', async (t) => {
+  const inst = createInstance('ctl-hist4');
+  const e2 = defineEvent('ctlh', 'reuse', fields);
+  t.after(() => destroyInstance(inst));
+  const log = new CollectingErrorLog();
+  assert.equal(writeTrigger(inst, ev.id, 'hist:keys=status', log), 0);
+  for (let i = 0; i < 5; i++) ev.emit({ url: '/', status: 77, bytes: 0 });
+  assert.deepEqual(hits(readHist(inst, ev.id)), { '77': 5 });
+  assert.equal(writeTrigger(inst, ev.id, '!hist:keys=status', log), 0);
+  // Past the grace period every freed slot is reusable; a new table takes the first fitting one.
+  await new Promise((r) => setTimeout(r, 2100));
+  for (const id of [e2.id]) assert.equal(writeTrigger(inst, id, 'hist:keys=status', log), 0);
+  const text = readHist(inst, e2.id);
+  assert.match(text, /Totals:\n {4}Hits: 0\n {4}Entries: 0\n/);
+  e2.emit({ url: '/', status: 78, bytes: 0 });
+  assert.deepEqual(hits(readHist(inst, e2.id)), { '78': 1 });
+});
