@@ -166,7 +166,7 @@ function pullCounts(r: ControlRoot, ec: EventControl): void {
   }
 }
 
-function publish(r: ControlRoot, ic: InstanceControl, instance: number, id: number, ec: EventControl): boolean {
+function publish(r: ControlRoot, instance: number, id: number, ec: EventControl): boolean {
   syncCells(r, ec);
   const triggers: TriggerBlob[] = [];
   for (const s of ec.triggers?.toSpecs() ?? []) {
@@ -263,10 +263,10 @@ export function readEnable(instance: number, id: number): string {
 
 /** Writes `events/S/E/filter`; the previous filter is replaced (and disabled if the new one is rejected). */
 export function setEventFilter(instance: number, id: number, text: string, log: ErrorLogSink): number {
-  return change(instance, id, (r, ic, ec, ev) => {
+  return change(instance, id, (r, _ic, ec, ev) => {
     const res = writeEventFilter(ev, text, log);
     ec.filter = res.state;
-    if (!publish(r, ic, instance, id, ec)) return ENOMEM;
+    if (!publish(r, instance, id, ec)) return ENOMEM;
     return res.errno;
   });
 }
@@ -292,7 +292,7 @@ export function setSystemFilter(instance: number, system: string, text: string, 
         if (!st) continue;
         const ec = eventControl(ic, ev.id);
         ec.filter = st;
-        if (!publish(r, ic, instance, ev.id, ec)) return ENOMEM;
+        if (!publish(r, instance, ev.id, ec)) return ENOMEM;
       }
       return res.errno;
     });
@@ -317,7 +317,7 @@ export function writeTrigger(instance: number, id: number, text: string, log: Er
     histsOf(r).reconcile(allHists());
     // As the kernel arms a snapshot trigger: the buffer it swaps with is allocated when the trigger is set.
     if (errno === 0 && ec.triggers.toSpecs().some((s) => s.cmd === 'snapshot')) allocateSnapshot(instance);
-    if (!publish(r, ic, instance, id, ec)) return ENOMEM;
+    if (!publish(r, instance, id, ec)) return ENOMEM;
     return errno;
   });
 }
@@ -328,7 +328,7 @@ export function truncateTriggers(instance: number, id: number): number {
     if (!ec.triggers) return 0;
     ec.triggers.truncate(triggerControl(instance, ic));
     histsOf(r).reconcile(allHists());
-    publish(r, ic, instance, id, ec);
+    publish(r, instance, id, ec);
     return 0;
   });
 }
@@ -339,7 +339,7 @@ export function clearEventControl(instance: number, id: number): number {
     ec.triggers?.clear(triggerControl(instance, ic));
     ec.filter = NO_FILTER;
     histsOf(r).reconcile(allHists());
-    publish(r, ic, instance, id, ec);
+    publish(r, instance, id, ec);
     return 0;
   });
 }
