@@ -90,6 +90,23 @@ test('trigger-eventonoff: enable_event / disable_event switch another event (0*,
   assert.equal(ok(`cat ${d}/request/enable`), '0\n');
 });
 
+test("trigger-stacktrace: the emitting thread's stack lands in the trace", async (t) => {
+  const { sys, fork } = events();
+  const m = await mountTracefs(t);
+  const trig = `${m.mountpoint}/events/${sys}/fork/trigger`;
+  t.after(() => sh(`echo '!stacktrace' > ${trig}`));
+  ok(`echo 'stacktrace:1' > ${trig}`);
+  function applicationFrame() {
+    fork.emit({ parent_pid: 1, child_pid: 2, comm: 'sh' });
+  }
+  applicationFrame();
+  applicationFrame();
+  const trace = ok(`cat ${m.mountpoint}/trace`);
+  assert.equal(trace.split('<stack trace>').length, 2, 'count 1: one stack');
+  assertMatch(trace, /<stack trace>\n => applicationFrame \(/);
+  assert.equal(ok(`cat ${trig}`), 'stacktrace:count=0\n');
+});
+
 test('trigger-filter: a trigger with `if` fires only when its filter matches', async (t) => {
   const { sys, fork } = events();
   const m = await mountTracefs(t);
@@ -121,7 +138,13 @@ test('trigger-hist: hist counts show in `hist`, also while the application threa
   assertMatch(hist, /\{ status:\s+500 \} hitcount:\s+10 {2}bytes:\s+20\n/);
   assertMatch(hist, /Totals:\n {4}Hits: 30\n {4}Entries: 2\n {4}Dropped: 0\n/);
   assertMatch(ok(`cat ${d}/fork/hist`), /\{ parent_pid:\s+7 \} hitcount:\s+1 {2}child_pid:\s+70\n/);
+  // multihist: a second hist trigger on the same event (appended: `>` truncates, which removes hist triggers);
   // hist-mod: .hex and .log2
+  ok(`echo 'hist:keys=status.hex' >> ${d}/request/trigger`);
+  req.emit({ url: '/', status: 255, bytes: 0 });
+  const two = ok(`cat ${d}/request/hist`);
+  assertMatch(two, /\{ status: ff \} hitcount:\s+1\n/);
+  assertMatch(two, /\{ status:\s+255 \} hitcount:\s+1 {2}bytes:\s+0\n/);
   ok(`echo 'hist:keys=bytes.log2' > ${d}/request/trigger`);
   req.emit({ url: '/', status: 1, bytes: 1000 });
   assertMatch(ok(`cat ${d}/request/hist`), /\{ bytes: ~ 2\^10\s*\} hitcount:\s+1\n/);
