@@ -9,6 +9,7 @@ import { clockId, clockInNs, readClock } from './clocks.js';
 import { context } from './context.js';
 import { emitInto } from './emitter.js';
 import { encodeRaw } from './encoder.js';
+import { BUSY_BITS, confirmLive, settleCombined } from './event-status.js';
 import * as inst from './instances.js';
 import type { EventDescriptor } from './record.js';
 import { openRing } from './ring.js';
@@ -46,7 +47,7 @@ export {
   TOP_INSTANCE,
 } from './instances.js';
 export { ConsumingReader, TraceIterator } from './readers.js';
-export { DuplicateEventError } from './registry.js';
+export { DuplicateEventError, EventBusyError } from './registry.js';
 export {
   attachSharedState,
   IE_ENABLED,
@@ -126,10 +127,16 @@ export function updateEventState(instance: number, id: number, set: number, clea
   if (!validIE(instance, id)) return;
   const k = instance * MAX_EVENTS + id;
   const mask = ~IE_ENABLED;
-  const before = Atomics.load(s().instEvent, k);
-  if (clear & mask) Atomics.and(s().instEvent, k, ~(clear & mask));
-  if (set & mask) Atomics.or(s().instEvent, k, set & mask);
-  if (((before ^ Atomics.load(s().instEvent, k)) & IE_TRIGGER) !== 0) inst.recomputeSoft(s(), id);
+  const st = s();
+  const before = Atomics.load(st.instEvent, k);
+  if (clear & mask) Atomics.and(st.instEvent, k, ~(clear & mask));
+  if (set & mask) {
+    Atomics.or(st.instEvent, k, set & mask);
+    // Soft mode and triggers keep remove() away (EBUSY): bit first, then the status (event-status.ts).
+    const busy = set & mask & BUSY_BITS;
+    if (busy !== 0 && !confirmLive(st, id)) Atomics.and(st.instEvent, k, ~busy);
+  }
+  if (((before ^ Atomics.load(st.instEvent, k)) & IE_TRIGGER) !== 0) inst.recomputeSoft(st, id);
 }
 
 /**
@@ -149,9 +156,13 @@ export function filterGeneration(instance: number, id: number): number {
 export function setSoftFlag(id: number, bits: number, on: boolean): void {
   if (!Number.isInteger(id) || id <= 0 || id >= MAX_EVENTS) return;
   const b = bits & (COMBINED_RECORDING_UNIT - 1);
+  const st = s();
   if (on) {
-    if (context().registry.isLive(id)) Atomics.or(s().combined, id, b);
-  } else Atomics.and(s().combined, id, ~b);
+    if (!context().registry.isLive(id)) return;
+    Atomics.or(st.combined, id, b);
+    confirmLive(st, id);
+  } else Atomics.and(st.combined, id, ~b);
+  settleCombined(st, id);
 }
 
 /** The word `enabled` reads (non-zero = emit does work). */

@@ -69,11 +69,15 @@ export class TraceEvent<F extends FieldDeclarations = FieldDeclarations> {
     this.#emit(values);
   }
 
-  /** Removes the event: it disappears from the event list; records already in buffers still print. */
+  /**
+   * Removes the event: it disappears from the event list; records already in buffers still print. Throws
+   * EventBusyError (code EBUSY) while the event is enabled (soft-enabled included) in any instance or has a trigger
+   * anywhere, as the kernel refuses to remove a busy event; it stays defined then. Removing twice is a no-op.
+   */
   remove(): void {
     if (this.#removed) return;
-    this.#removed = true;
     unregisterEvent(this.#s, this.id);
+    this.#removed = true;
   }
 }
 

@@ -5,15 +5,14 @@
  */
 import { arenaAlloc, arenaFree } from './arena.js';
 import { CLOCK_NAMES, clockId } from './clocks.js';
+import { confirmLive, isLiveStatus, settleCombined } from './event-status.js';
 import { withLock } from './lock.js';
 import { initRing, openRing, pagesForKb, ringGeometry } from './ring.js';
 import {
   COMBINED_RECORDING_UNIT,
-  EV_LIVE,
   H_CONFIG_GEN,
   H_INST_LOCK,
   H_INSTANCE_GEN,
-  H_REG_WAITERS,
   I_BUFFER_KB,
   I_CLOCK,
   I_GEN,
@@ -37,7 +36,7 @@ import {
   type SharedState,
   SOFT_TRIGGER,
 } from './shared-state.js';
-import { ringDoorbell } from './wake.js';
+import { wakeRegistryWatchers } from './wake.js';
 
 export const TOP_INSTANCE = 0;
 /** Per-CPU buffer size of a new instance, in KiB (the kernel's default once expanded). */
@@ -165,7 +164,7 @@ export function instancesGeneration(s: SharedState): number {
 /** Moves the instance generation and wakes a registry watcher (the filesystem thread lists instances too). */
 function bumpInstances(s: SharedState): void {
   Atomics.add(s.header, H_INSTANCE_GEN, 1);
-  if (s.header[H_REG_WAITERS] !== 0 && Atomics.exchange(s.header, H_REG_WAITERS, 0) !== 0) ringDoorbell(s);
+  wakeRegistryWatchers(s);
 }
 
 export function createInstance(s: SharedState, name: string): number {
@@ -230,12 +229,19 @@ function freeRings(s: SharedState, i: number): void {
 function setEnabledLocked(s: SharedState, i: number, id: number, on: boolean): boolean {
   const k = i * MAX_EVENTS + id;
   if (on) {
-    if (Atomics.load(s.eventStatus, id) !== EV_LIVE) return false;
+    if (!isLiveStatus(Atomics.load(s.eventStatus, id))) return false;
+    // Bit first, status after: a concurrent remove() either sees the bit or is cancelled (event-status.ts).
     const old = Atomics.or(s.instEvent, k, IE_ENABLED);
     if ((old & IE_ENABLED) === 0) Atomics.add(s.combined, id, COMBINED_RECORDING_UNIT);
-  } else {
-    const old = Atomics.and(s.instEvent, k, ~IE_ENABLED);
-    if (old & IE_ENABLED) Atomics.sub(s.combined, id, COMBINED_RECORDING_UNIT);
+    if (confirmLive(s, id)) return true;
+    Atomics.and(s.instEvent, k, ~IE_ENABLED);
+    settleCombined(s, id);
+    return false;
+  }
+  const old = Atomics.and(s.instEvent, k, ~IE_ENABLED);
+  if (old & IE_ENABLED) {
+    Atomics.sub(s.combined, id, COMBINED_RECORDING_UNIT);
+    settleCombined(s, id);
   }
   return true;
 }
@@ -248,8 +254,11 @@ export function recomputeSoft(s: SharedState, id: number): void {
   let any = false;
   for (let i = 0; i < MAX_INSTANCES && !any; i++)
     any = (Atomics.load(s.instEvent, i * MAX_EVENTS + id) & IE_TRIGGER) !== 0 && isLiveInstance(s, i);
-  if (any && Atomics.load(s.eventStatus, id) === EV_LIVE) Atomics.or(s.combined, id, SOFT_TRIGGER);
-  else Atomics.and(s.combined, id, ~SOFT_TRIGGER);
+  if (any && isLiveStatus(Atomics.load(s.eventStatus, id))) {
+    Atomics.or(s.combined, id, SOFT_TRIGGER);
+    confirmLive(s, id);
+  } else Atomics.and(s.combined, id, ~SOFT_TRIGGER);
+  settleCombined(s, id);
 }
 
 /** Turns recording of event `id` in instance `i` on or off; false when the event or instance is not live. */

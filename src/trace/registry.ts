@@ -5,25 +5,25 @@
  * that word, with no message from the defining thread. Removed events keep their definition (records of them may
  * remain in buffers) and their id is never reused.
  */
+
+import { BUSY, isLiveStatus, NOT_LIVE, tryRemove } from './event-status.js';
 import { asGrowable } from './growable.js';
 import { computeLayout, type FieldSpec, type FieldType } from './layout.js';
 import { withLock } from './lock.js';
 import type { EventDescriptor } from './record.js';
 import {
-  COMBINED_RECORDING_UNIT,
   EV_LIVE,
-  EV_REMOVED,
+  EVENT_LOG_MAX,
   H_NEXT_ID,
   H_REG_GEN,
   H_REG_LOCK,
-  H_REG_WAITERS,
-  IE_ENABLED,
+  H_REG_LOG_COUNT,
+  LOG_REMOVED,
   MAX_EVENTS,
-  MAX_INSTANCES,
   REGISTRY_DATA,
   type SharedState,
 } from './shared-state.js';
-import { ringDoorbell } from './wake.js';
+import { wakeRegistryWatchers } from './wake.js';
 
 interface StoredDefinition {
   system: string;
@@ -39,9 +39,12 @@ const decoder = new TextDecoder();
 export class RegistryView {
   private readonly s: SharedState;
   private gen = -1;
-  private scanned = 1;
+  /** Entries of the shared registry log this view has applied. */
+  private logged = 0;
   private readonly byId = new Map<number, EventDescriptor>();
   private readonly live = new Map<string, number>();
+  /** list()'s answer, until the next change. */
+  private sorted: EventDescriptor[] | undefined;
 
   constructor(s: SharedState) {
     this.s = s;
@@ -52,22 +55,25 @@ export class RegistryView {
     return Atomics.load(this.s.header, H_REG_GEN);
   }
 
+  /** Applies the registry log entries written since the last sync: O(changes), however many events exist. */
   sync(): void {
     const s = this.s;
     const gen = Atomics.load(s.header, H_REG_GEN);
     if (gen === this.gen) return;
     this.gen = gen;
-    for (const [key, id] of this.live) if (Atomics.load(s.eventStatus, id) !== EV_LIVE) this.live.delete(key);
-    const end = Math.min(MAX_EVENTS, Atomics.load(s.header, H_NEXT_ID));
-    for (let id = 1; id < end; id++) {
-      if (id >= this.scanned || (id < 100 && !this.byId.has(id))) {
-        const st = Atomics.load(s.eventStatus, id);
-        if (st !== EV_LIVE && st !== EV_REMOVED) continue;
-        const d = this.load(id);
-        if (d && st === EV_LIVE) this.live.set(`${d.system}:${d.name}`, id);
-      }
+    const end = Math.min(EVENT_LOG_MAX, Atomics.load(s.header, H_REG_LOG_COUNT));
+    if (end === this.logged) return;
+    for (let i = this.logged; i < end; i++) {
+      const entry = Atomics.load(s.eventLog, i);
+      const id = entry & (LOG_REMOVED - 1);
+      const d = this.load(id);
+      if (!d) continue;
+      const key = `${d.system}:${d.name}`;
+      if ((entry & LOG_REMOVED) === 0) this.live.set(key, id);
+      else if (this.live.get(key) === id) this.live.delete(key);
     }
-    this.scanned = end;
+    this.logged = end;
+    this.sorted = undefined;
   }
 
   private load(id: number): EventDescriptor | undefined {
@@ -79,21 +85,25 @@ export class RegistryView {
     const len = this.s.registryWords[off >> 2];
     if (len <= 0 || off + 4 + len > bytes.length) return undefined;
     try {
-      const def = JSON.parse(decoder.decode(bytes.slice(off + 4, off + 4 + len))) as StoredDefinition;
-      const fields = Object.freeze(def.fields.map((f) => Object.freeze({ name: f.name, type: f.type as FieldType })));
-      const d: EventDescriptor = Object.freeze({
-        id,
-        system: def.system,
-        name: def.name,
-        fields,
-        layout: computeLayout(fields),
-        ...(def.print !== undefined ? { print: def.print } : {}),
-      });
-      this.byId.set(id, d);
-      return d;
+      return this.remember(id, JSON.parse(decoder.decode(bytes.slice(off + 4, off + 4 + len))) as StoredDefinition);
     } catch {
       return undefined;
     }
+  }
+
+  /** Caches the descriptor of `id` from its definition (the defining thread has it at hand: no JSON round trip). */
+  remember(id: number, def: StoredDefinition): EventDescriptor {
+    const fields = Object.freeze(def.fields.map((f) => Object.freeze({ name: f.name, type: f.type as FieldType })));
+    const d: EventDescriptor = Object.freeze({
+      id,
+      system: def.system,
+      name: def.name,
+      fields,
+      layout: computeLayout(fields),
+      ...(def.print !== undefined ? { print: def.print } : {}),
+    });
+    this.byId.set(id, d);
+    return d;
   }
 
   /** The descriptor of `id`, live or removed (records of removed events still render). */
@@ -114,16 +124,19 @@ export class RegistryView {
   /** Live events, ordered by id. */
   list(): EventDescriptor[] {
     this.sync();
-    const out: EventDescriptor[] = [];
-    for (const id of this.live.values()) {
-      const d = this.byId.get(id);
-      if (d) out.push(d);
+    if (!this.sorted) {
+      const out: EventDescriptor[] = [];
+      for (const id of this.live.values()) {
+        const d = this.byId.get(id);
+        if (d) out.push(d);
+      }
+      this.sorted = out.sort((a, b) => a.id - b.id);
     }
-    return out.sort((a, b) => a.id - b.id);
+    return this.sorted.slice();
   }
 
   isLive(id: number): boolean {
-    return id > 0 && id < MAX_EVENTS && Atomics.load(this.s.eventStatus, id) === EV_LIVE;
+    return id > 0 && id < MAX_EVENTS && isLiveStatus(Atomics.load(this.s.eventStatus, id));
   }
 }
 
@@ -145,6 +158,11 @@ function append(s: SharedState, json: string): number {
 
 export class DuplicateEventError extends Error {
   readonly code = 'EEXIST';
+}
+
+/** `remove()` of an event that is enabled (or soft-enabled) in some instance or has a trigger: the kernel's EBUSY. */
+export class EventBusyError extends Error {
+  readonly code = 'EBUSY';
 }
 
 function sameDefinition(d: EventDescriptor, def: StoredDefinition): boolean {
@@ -189,26 +207,53 @@ export function registerEvent(
     Atomics.store(s.eventDef, id, off);
     Atomics.store(s.eventStatus, id, EV_LIVE);
     if (fixedId === undefined) Atomics.store(s.header, H_NEXT_ID, id + 1);
+    appendLog(s, id);
     bumpGeneration(s);
+    view.remember(id, def);
     view.sync();
     return id;
   });
 }
 
-/** Marks `id` removed: it stops recording everywhere; its definition stays readable. Returns false if not live. */
+/**
+ * Removes `id` unless it is busy (enabled or soft-enabled in an instance, or triggered: EventBusyError). It stops
+ * recording everywhere; its definition stays readable. Returns false when it was not live.
+ */
 export function unregisterEvent(s: SharedState, id: number): boolean {
-  if (Atomics.compareExchange(s.eventStatus, id, EV_LIVE, EV_REMOVED) !== EV_LIVE) return false;
-  for (let i = 0; i < MAX_INSTANCES; i++) {
-    const k = i * MAX_EVENTS + id;
-    const old = Atomics.and(s.instEvent, k, ~IE_ENABLED);
-    if (old & IE_ENABLED) Atomics.sub(s.combined, id, COMBINED_RECORDING_UNIT);
+  return withLock(s.header, H_REG_LOCK, () => {
+    const r = tryRemove(s, id);
+    if (r === NOT_LIVE) return false;
+    if (r === BUSY) {
+      const d = Atomics.load(s.eventDef, id) >= REGISTRY_DATA ? describe(s, id) : `#${id}`;
+      throw new EventBusyError(`ntrace: event ${d} is enabled or has a trigger; disable it before removing it`);
+    }
+    appendLog(s, id | LOG_REMOVED);
+    bumpGeneration(s);
+    return true;
+  });
+}
+
+function describe(s: SharedState, id: number): string {
+  const off = Atomics.load(s.eventDef, id);
+  try {
+    const len = s.registryWords[off >> 2];
+    const def = JSON.parse(decoder.decode(s.registryBytes.slice(off + 4, off + 4 + len))) as StoredDefinition;
+    return `${def.system}:${def.name}`;
+  } catch {
+    return `#${id}`;
   }
-  Atomics.store(s.combined, id, 0);
-  bumpGeneration(s);
-  return true;
+}
+
+/** Appends a registry change to the shared log (under the registry lock); readers see it once the count moves. */
+function appendLog(s: SharedState, entry: number): void {
+  const n = s.header[H_REG_LOG_COUNT];
+  // Cannot overflow: each id is defined once and removed at most once.
+  if (n >= EVENT_LOG_MAX) return;
+  Atomics.store(s.eventLog, n, entry);
+  Atomics.store(s.header, H_REG_LOG_COUNT, n + 1);
 }
 
 function bumpGeneration(s: SharedState): void {
   Atomics.add(s.header, H_REG_GEN, 1);
-  if (s.header[H_REG_WAITERS] !== 0 && Atomics.exchange(s.header, H_REG_WAITERS, 0) !== 0) ringDoorbell(s);
+  wakeRegistryWatchers(s);
 }

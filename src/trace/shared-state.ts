@@ -53,6 +53,8 @@ export const H_INSTANCE_GEN = 18;
 export const H_UID = 19;
 /** Source of ring ids (a ring's id changes whenever its memory is reused). */
 export const H_RING_UID = 24;
+/** Entries in the registry log (see eventLog). */
+export const H_REG_LOG_COUNT = 25;
 /** Byte offset of the BigInt64 `counter` clock (words 20-21). */
 export const COUNTER_BYTE = 20 * 4;
 export const HEADER_WORDS = 64;
@@ -61,6 +63,12 @@ export const HEADER_WORDS = 64;
 export const EV_FREE = 0;
 export const EV_LIVE = 1;
 export const EV_REMOVED = 2;
+/** Transient: `remove()` is checking whether the event is busy (readers treat it as live; see event-status.ts). */
+export const EV_REMOVING = 3;
+/** Registry log entries: a definition logs its id, a removal logs id | LOG_REMOVED. */
+export const LOG_REMOVED = 1 << 16;
+/** Every id is defined once and removed at most once. */
+export const EVENT_LOG_MAX = 2 * MAX_EVENTS;
 
 /**
  * Combined per-event word read by `enabled`: (instances recording it) << 8 | soft bits. Soft bits are for the
@@ -119,7 +127,8 @@ const OFF_INST_FILTER_GEN = OFF_INST_EVENT + bytes32(MAX_INSTANCES * MAX_EVENTS)
 const OFF_RING_TABLE = OFF_INST_FILTER_GEN + bytes32(MAX_INSTANCES * MAX_EVENTS);
 const OFF_CPUS = OFF_RING_TABLE + bytes32(MAX_INSTANCES * MAX_CPUS);
 const OFF_FREE = OFF_CPUS + bytes32(MAX_CPUS * CPU_WORDS);
-const CONTROL_SIZE = OFF_FREE + bytes32(FREE_MAX * 3);
+const OFF_EVENT_LOG = OFF_FREE + bytes32(FREE_MAX * 3);
+const CONTROL_SIZE = OFF_EVENT_LOG + bytes32(EVENT_LOG_MAX);
 
 export const REGISTRY_MAX_BYTES = 64 << 20;
 /** Registry header: word 0 = bytes used (entries start at REGISTRY_DATA). */
@@ -155,6 +164,11 @@ export class SharedState {
   readonly ringTable: Int32Array;
   readonly cpus: Int32Array;
   readonly freeList: Int32Array;
+  /**
+   * Registry changes in order (H_REG_LOG_COUNT entries), appended under the registry lock: a thread's registry cache
+   * reads only the entries after the last it saw, so following thousands of definitions costs O(new entries).
+   */
+  readonly eventLog: Int32Array;
   readonly counter: BigInt64Array;
   readonly registryWords: Int32Array;
   readonly registryBytes: Uint8Array;
@@ -173,6 +187,7 @@ export class SharedState {
     this.ringTable = new Int32Array(c, OFF_RING_TABLE, MAX_INSTANCES * MAX_CPUS);
     this.cpus = new Int32Array(c, OFF_CPUS, MAX_CPUS * CPU_WORDS);
     this.freeList = new Int32Array(c, OFF_FREE, FREE_MAX * 3);
+    this.eventLog = new Int32Array(c, OFF_EVENT_LOG, EVENT_LOG_MAX);
     this.counter = new BigInt64Array(c, COUNTER_BYTE, 1);
     // Length-tracking views: they follow the growable buffers as any thread grows them.
     this.registryWords = new Int32Array(handles.registry);

@@ -17,6 +17,7 @@ import {
   type SharedState,
   shared,
 } from './shared-state.js';
+import { wakeRegistryWatchers } from './wake.js';
 
 /** The kernel's comm holds 15 bytes (TASK_COMM_LEN 16 with the NUL). */
 export const COMM_MAX = 15;
@@ -59,6 +60,8 @@ export function currentCpu(s: SharedState): number {
   s.cpus[cpu * CPU_WORDS + C_THREAD_ID] = threadId;
   publishName(s, cpu, myName ?? defaultName());
   Atomics.store(s.cpus, cpu * CPU_WORDS + C_STATE, 1);
+  // A new CPU is news for the filesystem thread (per_cpu/cpuN): ring it now, not at its next request.
+  wakeRegistryWatchers(s);
   return cpu;
 }
 

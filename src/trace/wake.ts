@@ -8,7 +8,15 @@
  * memory they share.
  */
 import { arenaAlloc } from './arena.js';
-import { H_DOORBELL, H_WAKE_INDEX, H_WAKE_KIND, HEADER_WORDS, type SharedState, shared } from './shared-state.js';
+import {
+  H_DOORBELL,
+  H_REG_WAITERS,
+  H_WAKE_INDEX,
+  H_WAKE_KIND,
+  HEADER_WORDS,
+  type SharedState,
+  shared,
+} from './shared-state.js';
 
 const KIND_ENGINE = 0;
 const KIND_CONTROL = 1;
@@ -35,6 +43,14 @@ export function ringDoorbell(s: SharedState): void {
   }
   Atomics.add(s.header, H_DOORBELL, 1);
   Atomics.notify(s.header, H_DOORBELL);
+}
+
+/**
+ * Rings the doorbell if someone armed the registry wake-up (`armRegistryWakeup`): the event set, the instance set or
+ * the set of CPUs changed. A plain load first: free while nobody listens.
+ */
+export function wakeRegistryWatchers(s: SharedState): void {
+  if (s.header[H_REG_WAITERS] !== 0 && Atomics.exchange(s.header, H_REG_WAITERS, 0) !== 0) ringDoorbell(s);
 }
 
 /** The doorbell word emitters ring by default: wait on `words[index]` with Atomics.wait / waitAsync. */

@@ -129,6 +129,9 @@ export class Tracefs {
 
   /** A doorbell wake-up: new events, data for parked trace_pipe readers and pollers. */
   onWake(): void {
+    // The wake may have used up the one-shot registry wake-up without a change refresh() notices (a new CPU, a
+    // change it already saw at a request): re-arm first, so the next event or CPU rings again.
+    armRegistryWakeup();
     this.refresh();
     for (const inst of this.allInstances()) if (inst.waiters.size > 0) serviceWaiters(inst);
   }

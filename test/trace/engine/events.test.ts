@@ -43,6 +43,8 @@ test('a removed event stops recording, leaves the list, and its records still de
   const ev = defineEvent('rm', 'gone', { n: 'u32', s: 'string' }, { print: 'n=%u s=%s' });
   setEventEnabled(inst, ev.id, true);
   for (let i = 0; i < 3; i++) ev.emit({ n: i, s: `r${i}` });
+  assert.throws(() => ev.remove(), { code: 'EBUSY' }, 'an enabled event is busy (removal.test.ts has the rest)');
+  setEventEnabled(inst, ev.id, false);
   ev.remove();
   assert.equal(ev.enabled, false);
   assert.equal(combinedFlag(ev.id), 0);
