@@ -253,14 +253,16 @@ async function main(): Promise<void> {
         row.requests = median(requests);
         row.ntraceCpuMs = round(median(cpu.get('ntrace')!));
         row.peerCpuMs = round(median(cpu.get('peer')!));
-        row.cpuVsPeer = round(row.ntraceCpuMs / row.peerCpuMs, 2);
+        if (row.requests > 0 && row.peerCpuMs > 0) row.cpuVsPeer = round(row.ntraceCpuMs / row.peerCpuMs, 2);
         results[`${wname}-${mode}`] = row;
         log(
           `${`${wname}-${mode}`.padEnd(15)} ntrace ${fmt(row.ntrace)}  peer ${fmt(row.peer)}  kernel ${row.kernel === undefined ? '   -    ' : fmt(row.kernel)}  ntrace/peer ${row.vsPeer.toFixed(2)}  ntrace/kernel ${row.vsKernel?.toFixed(2) ?? '-'}`,
         );
-        log(
-          `${''.padEnd(15)} server CPU: ntrace ${fmt(row.ntraceCpuMs)}  peer ${fmt(row.peerCpuMs)}  ntrace/peer ${row.cpuVsPeer.toFixed(2)}  (${row.requests} requests a run: ${((1000 * row.ntraceCpuMs) / row.requests).toFixed(2)} vs ${((1000 * row.peerCpuMs) / row.requests).toFixed(2)} µs each)`,
-        );
+        const perRequest =
+          row.requests > 0
+            ? `${row.requests} requests a run: ${((1000 * row.ntraceCpuMs) / row.requests).toFixed(2)} vs ${((1000 * row.peerCpuMs) / row.requests).toFixed(2)} µs each`
+            : 'no request reached ntrace: its figure is the noise floor of finding the serving thread';
+        log(`${''.padEnd(15)} server CPU: ntrace ${fmt(row.ntraceCpuMs)}  peer ${fmt(row.peerCpuMs)}  (${perRequest})`);
       }
     }
 
