@@ -2,10 +2,10 @@
  * The event registry in shared memory. Ids are allocated under a shared lock (so a duplicate definition in another
  * thread is detected), definitions are appended as JSON to the growable registry buffer, and a generation word is
  * bumped on every change: any thread — the filesystem thread included — sees new and removed events by polling
- * that word, with no message from the defining thread. Removed events keep their definition (records of them may
- * remain in buffers) and their id is never reused.
+ * that word, with no message from the defining thread, and catches up by reading the shared change log from where it
+ * left off. Removed events keep their definition (records of them may remain in buffers) and their id is never
+ * reused; a busy event (enabled or triggered anywhere) is not removed (EventBusyError, see event-status.ts).
  */
-
 import { BUSY, isLiveStatus, NOT_LIVE, tryRemove } from './event-status.js';
 import { asGrowable } from './growable.js';
 import { computeLayout, type FieldSpec, type FieldType } from './layout.js';
