@@ -11,7 +11,7 @@ export {
   TraceEvent,
 } from './trace/event.js';
 export type { FieldType } from './trace/layout.js';
-export { DuplicateEventError } from './trace/registry.js';
+export { DuplicateEventError, EventBusyError } from './trace/registry.js';
 export { attachSharedState, type SharedHandles, sharedHandles } from './trace/shared-state.js';
 export { setThreadName } from './trace/threads.js';
 export {

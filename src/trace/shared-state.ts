@@ -57,6 +57,7 @@ export const H_RING_UID = 24;
 export const H_REG_LOG_COUNT = 25;
 /** Byte offset of the BigInt64 `counter` clock (words 20-21). */
 export const COUNTER_BYTE = 20 * 4;
+/** Words 26-62 are free; word 63 (HEADER_WORDS - 1) belongs to the control plane (src/trace/control: H_CONTROL_ROOT). */
 export const HEADER_WORDS = 64;
 
 // ---- event table ----

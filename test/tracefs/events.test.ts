@@ -272,7 +272,9 @@ test('events defined and removed at run time appear and vanish at once, in every
   assert.ok(await eventually(() => !listed(`${d}/instances/rt/events`, newSys), 2000), 'gone from the instance');
   assert.equal(sh(`cat ${d}/events/${newSys}/x/id`).code !== 0, true);
   assert.doesNotMatch(ok(`cat ${d}/available_events`), new RegExp(`^${newSys}:x$`, 'm'));
-  // Records of a removed event still print.
+  // Records of a removed event still print (an enabled event cannot be removed: EBUSY, so disable it first).
+  assert.throws(() => late.remove(), { code: 'EBUSY' });
+  ok(`echo 0 > ${d}/events/${sys}/late/enable`);
   late.remove();
   assertMatch(ok(`cat ${d}/trace`), /late: v=5/);
 });
