@@ -328,12 +328,12 @@ export class TriggerSet {
     return this.triggers.filter((t) => t.hist !== undefined).map((t) => t.hist!);
   }
 
-  /** O_TRUNC on the trigger file: the kernel removes hist triggers only. */
+  /** O_TRUNC on the trigger file: the kernel removes hist triggers only (hist is its one `unreg_all` command). */
   truncate(control: TriggerControl): void {
     this.removeWhere((t) => t.cmd === 'hist', control);
   }
 
-  /** Removes everything (event or instance going away). */
+  /** Removes every trigger (event or instance going away), as the kernel's clear_event_triggers. */
   clear(control: TriggerControl): void {
     this.removeWhere(() => true, control);
   }
@@ -359,9 +359,10 @@ export class TriggerSet {
   private removeWhere(pred: (t: Trigger) => boolean, control: TriggerControl): void {
     const keep: Trigger[] = [];
     const gone: Trigger[] = [];
+    // Every match goes: `!cmd` can match at most one trigger (EEXIST keeps one per type/target), while clear()
+    // — the kernel's clear_event_triggers — and truncate() must drop all of theirs.
     for (const t of this.triggers) {
-      // The kernel removes only the first match for one-per-type triggers; there is never more than one.
-      if (pred(t) && (gone.length === 0 || t.cmd === 'hist')) gone.push(t);
+      if (pred(t)) gone.push(t);
       else keep.push(t);
     }
     if (gone.length === 0) return;
