@@ -15,11 +15,11 @@ import {
   registryGeneration,
   TOP_INSTANCE,
 } from '../trace/engine.js';
+import { serviceWaiters } from './consuming-file.js';
 import { type ControlHooks, defaultControlHooks } from './control-hooks.js';
 import { addEvent, createEventsDir, type EventfsTables, eventfsTables, removeEvent } from './eventfs.js';
 import { INSTANCE_FILES, INSTANCE_TABLE, OPTIONS_TABLE, PER_CPU_TABLE } from './instance-files.js';
 import { MODE_DIR, MODE_ROOT_DEFAULT } from './modes.js';
-import { serviceWaiters } from './pipe.js';
 import { CpuDirData, EventData, EventsDirData, SystemData, TraceInstance } from './state.js';
 
 export interface TracefsOptions {
