@@ -3,24 +3,14 @@
  * frozen tables. A file exists only as a table row until the kernel looks it up; its callbacks read the engine's
  * shared memory (enable state) or the small per-event object (control files).
  */
-import {
-  type DirNode,
-  type FileOps,
-  type Kernfs,
-  O_ACCMODE,
-  O_RDONLY,
-  O_TRUNC,
-  type OpenedFile,
-  type TemplateFileSpec,
-  type TemplateTable,
-} from '../kernfs/index.js';
+import type { DirNode, FileOps, Kernfs, OpenedFile, TemplateFileSpec, TemplateTable } from '../kernfs/index.js';
 import { eventState, IE_ENABLED, IE_SOFT_MODE } from '../trace/engine.js';
 import type { EventDescriptor } from '../trace/record.js';
 import { formatFileText, headerEventText, headerPageText } from '../trace/text/index.js';
 import { busyOps } from './busy.js';
 import type { ControlHooks } from './control-hooks.js';
 import { MODE_EVENTFS_DIR, MODE_RO, MODE_RW, MODE_WO } from './modes.js';
-import { parseBoolean, writtenText } from './parse.js';
+import { isWriteTrunc, parseBoolean, writtenText } from './parse.js';
 import { EventData, EventsDirData, isFtraceInternal, SystemData, type TraceInstance } from './state.js';
 
 function dirData<T>(file: OpenedFile): T {
@@ -29,10 +19,6 @@ function dirData<T>(file: OpenedFile): T {
 const eventOf = (file: OpenedFile): EventData => dirData<EventData>(file);
 const systemOf = (file: OpenedFile): SystemData => dirData<SystemData>(file);
 const eventsOf = (file: OpenedFile): EventsDirData => dirData<EventsDirData>(file);
-
-function isWriteTrunc(file: OpenedFile): boolean {
-  return (file.flags & O_TRUNC) !== 0 && (file.flags & O_ACCMODE) !== O_RDONLY;
-}
 
 // ---- enable -------------------------------------------------------------------------------------------------------
 

@@ -4,16 +4,7 @@
  * directories and the per-CPU and options directories are kernfs template directories over it.
  */
 import { readFileSync } from 'node:fs';
-import {
-  type FileOps,
-  FsError,
-  O_ACCMODE,
-  O_RDONLY,
-  O_TRUNC,
-  type OpenedFile,
-  type TemplateFileSpec,
-  type TemplateTable,
-} from '../kernfs/index.js';
+import { type FileOps, FsError, type OpenedFile, type TemplateFileSpec, type TemplateTable } from '../kernfs/index.js';
 import { snapshotText, writeSnapshot } from '../trace/control/index.js';
 import {
   bufferSizeKb,
@@ -49,7 +40,7 @@ import { busyOps } from './busy.js';
 import { check } from './control-hooks.js';
 import { setEnabled } from './eventfs.js';
 import { MODE_MARKER, MODE_RO, MODE_RW, MODE_WO } from './modes.js';
-import { parseBoolean, parseUnsigned, strippedWord } from './parse.js';
+import { isWriteTrunc, parseBoolean, parseUnsigned, strippedWord } from './parse.js';
 import { pipeOps, textOptionsOf } from './pipe.js';
 import { rawPipeOps } from './raw-pipe.js';
 import { readmeText } from './readme.js';
@@ -69,10 +60,6 @@ export function instOf(file: OpenedFile): TraceInstance {
   return (file.node.priv ?? file.node.parent!.priv) as TraceInstance;
 }
 const cpuDirOf = (file: OpenedFile): CpuDirData => file.node.parent!.priv as CpuDirData;
-
-function writeTrunc(file: OpenedFile): boolean {
-  return (file.flags & O_TRUNC) !== 0 && (file.flags & O_ACCMODE) !== O_RDONLY;
-}
 
 function instanceError(err: unknown): never {
   if (err instanceof InstanceError) throw new FsError(err.code, err.message);
@@ -142,7 +129,7 @@ function traceOps(locate: (file: OpenedFile) => { inst: TraceInstance; cpu: numb
   return busyOps((f) => locate(f).inst, {
     open(file) {
       const { inst, cpu } = locate(file);
-      if (writeTrunc(file)) clearBuffer(inst.index, cpu);
+      if (isWriteTrunc(file)) clearBuffer(inst.index, cpu);
       gen.prepare(file);
     },
     read: gen.read,
@@ -211,7 +198,7 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
     mode: MODE_RW,
     ops: busyOps(instOf, {
       open(file) {
-        if (writeTrunc(file)) instOf(file).errorLog.clear();
+        if (isWriteTrunc(file)) instOf(file).errorLog.clear();
       },
       show: (file) => instOf(file).errorLog.text(),
       write: () => undefined,
@@ -242,7 +229,7 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
     mode: MODE_RW,
     ops: busyOps(instOf, {
       open(file) {
-        if (writeTrunc(file)) {
+        if (isWriteTrunc(file)) {
           const inst = instOf(file);
           setEnabled(inst, inst.events.values(), false);
         }

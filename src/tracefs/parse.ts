@@ -1,8 +1,8 @@
 /**
  * The kernel's parsing of small control writes (kstrtoul and friends), so `enable`, `tracing_on`, `buffer_size_kb`
- * accept and refuse exactly what the kernel's do.
+ * accept and refuse exactly what the kernel's do; and the open that clears a control file (`echo > FILE`).
  */
-import { FsError } from '../kernfs/index.js';
+import { FsError, O_ACCMODE, O_RDONLY, O_TRUNC, type OpenedFile } from '../kernfs/index.js';
 
 const decoder = new TextDecoder();
 
@@ -37,4 +37,9 @@ export function parseBoolean(data: Uint8Array): boolean {
 /** The first word of a write with surrounding whitespace removed (trace_clock, current_tracer, trace_options). */
 export function strippedWord(data: Uint8Array): string {
   return writtenText(data).trim();
+}
+
+/** An open for writing with O_TRUNC: the kernel clears the file's contents (trace, error_log, set_event, trigger). */
+export function isWriteTrunc(file: OpenedFile): boolean {
+  return (file.flags & O_TRUNC) !== 0 && (file.flags & O_ACCMODE) !== O_RDONLY;
 }
