@@ -28,6 +28,7 @@ import {
   traceLine,
   traceTextOptions,
 } from '../../../src/trace/text/trace-line.js';
+import { SCALAR_FIELDS } from './support.js';
 
 // `<comm>-<pid> [CPU] ..... <sec>.<usec>: ` as printed for a record of this process.
 const CONTEXT = new RegExp(`^ *\\S+-${process.pid} *\\[\\d{3}\\] \\.{5} +\\d+\\.\\d{6}: `);
@@ -44,16 +45,7 @@ function body(line: string): string {
 test('every field type, emitted for real, prints as the kernel would', () => {
   clearBuffer(TOP_INSTANCE);
   const ev = defineEvent('text', 'all_types', {
-    a: 'u8',
-    b: 'u16',
-    c: 'u32',
-    d: 'u64',
-    e: 's8',
-    g: 's16',
-    h: 's32',
-    i: 's64',
-    j: 'bool',
-    k: 'string',
+    ...SCALAR_FIELDS,
     l: 'char[8]',
     m: 'u8[3]',
     n: 's64[2]',

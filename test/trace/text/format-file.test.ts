@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatFileText } from '../../../src/trace/text/format-file.js';
 import { headerEventText, headerPageText } from '../../../src/trace/text/header-page.js';
-import { fixture, makeEvent } from './support.js';
+import { fixture, makeEvent, SCHED_SWITCH_FIELDS } from './support.js';
 
 test('format file: the kernel layout, byte for byte (irq_handler_entry, C type names aside)', () => {
   const e = makeEvent(225, 'irq', 'irq_handler_entry', { irq: 's32', name: 'string' }, 'irq=%d name=%s');
@@ -15,15 +15,7 @@ test('format file: char arrays and layout like sched_switch', () => {
     372,
     'sched',
     'sched_switch',
-    {
-      prev_comm: 'char[16]',
-      prev_pid: 's32',
-      prev_prio: 's32',
-      prev_state: 's64',
-      next_comm: 'char[16]',
-      next_pid: 's32',
-      next_prio: 's32',
-    },
+    SCHED_SWITCH_FIELDS,
     'prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%lld ==> next_comm=%s next_pid=%d next_prio=%d',
   );
   const want = fixture('sched_switch.format')

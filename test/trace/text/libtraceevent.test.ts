@@ -15,7 +15,7 @@ import { formatFileText } from '../../../src/trace/text/format-file.js';
 import { headerPageText } from '../../../src/trace/text/header-page.js';
 import { rendererFor, validatePrintFormat } from '../../../src/trace/text/print-format.js';
 import { kernelEventsPath } from '../../support/paths.js';
-import { encodeRecord, fixturesDir, makeEvent, type Value } from './support.js';
+import { encodeRecord, fixturesDir, makeEvent, SCALAR_FIELDS, type Value } from './support.js';
 
 let checker: string | undefined;
 let skipReason: string | undefined;
@@ -101,19 +101,7 @@ test('libtraceevent parses the format file of every event of the kernel-sized sp
   assert.deepEqual(failures.slice(0, 10), []);
 });
 
-const SCALARS: Record<string, string> = {
-  a: 'u8',
-  b: 'u16',
-  c: 'u32',
-  d: 'u64',
-  e: 's8',
-  g: 's16',
-  h: 's32',
-  i: 's64',
-  j: 'bool',
-  k: 'string',
-  l: 'char[6]',
-};
+const SCALARS: Record<string, string> = { ...SCALAR_FIELDS, l: 'char[6]' };
 
 const SCALAR_RECORDS: Record<string, Value>[] = [
   {

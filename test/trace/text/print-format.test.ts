@@ -8,7 +8,7 @@ import {
   rendererFor,
   validatePrintFormat,
 } from '../../../src/trace/text/print-format.js';
-import { encodeRecord, makeEvent } from './support.js';
+import { encodeRecord, makeEvent, SCALAR_FIELDS } from './support.js';
 
 const f = (o: Record<string, string>) => Object.entries(o).map(([name, type]) => ({ name, type }));
 
@@ -79,16 +79,7 @@ test('validatePrintFormat: one fitting conversion per field, in order', () => {
 
 test('defaultPrintFormat: name=value with the conversion of each type', () => {
   const fields = f({
-    a: 'u8',
-    b: 'u16',
-    c: 'u32',
-    d: 'u64',
-    e: 's8',
-    g: 's16',
-    h: 's32',
-    i: 's64',
-    j: 'bool',
-    k: 'string',
+    ...SCALAR_FIELDS,
     l: 'char[16]',
     m: 'u8[4]',
   });
@@ -113,16 +104,7 @@ test('print fmt line: escaped format, REC->, __get_str, __print_array', () => {
 
 test('render: every field type through the default print format', () => {
   const e = makeEvent(7, 'sys', 'all', {
-    a: 'u8',
-    b: 'u16',
-    c: 'u32',
-    d: 'u64',
-    e: 's8',
-    g: 's16',
-    h: 's32',
-    i: 's64',
-    j: 'bool',
-    k: 'string',
+    ...SCALAR_FIELDS,
     l: 'char[6]',
     m: 'u8[3]',
     n: 's64[2]',

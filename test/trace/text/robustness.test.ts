@@ -3,17 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compilePrintFormat, parsePrintFormat, validatePrintFormat } from '../../../src/trace/text/print-format.js';
 import { DEFAULT_TRACE_TEXT_OPTIONS, traceLine } from '../../../src/trace/text/trace-line.js';
+import { rng } from '../engine/support.js';
 import { makeEvent, makeRecord } from './support.js';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [
   '%',

@@ -22,6 +22,31 @@ export function makeEvent(
   return { id, system, name, fields: specs, layout: computeLayout(specs), ...(print === undefined ? {} : { print }) };
 }
 
+/** One field of every scalar type plus a string, in this order: tests add their char and array fields after these. */
+export const SCALAR_FIELDS = {
+  a: 'u8',
+  b: 'u16',
+  c: 'u32',
+  d: 'u64',
+  e: 's8',
+  g: 's16',
+  h: 's32',
+  i: 's64',
+  j: 'bool',
+  k: 'string',
+} as const;
+
+/** The kernel's sched_switch fields, in ntrace types (pid_t, int and long as s32, s32 and s64). */
+export const SCHED_SWITCH_FIELDS = {
+  prev_comm: 'char[16]',
+  prev_pid: 's32',
+  prev_prio: 's32',
+  prev_state: 's64',
+  next_comm: 'char[16]',
+  next_pid: 's32',
+  next_prio: 's32',
+} as const;
+
 export type Value = number | bigint | boolean | string | readonly (number | bigint)[];
 
 export interface CommonValues {

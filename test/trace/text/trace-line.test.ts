@@ -9,7 +9,7 @@ import {
   traceLine,
   traceTextOptions,
 } from '../../../src/trace/text/trace-line.js';
-import { encodeRecord, fixture, makeEvent, makeRecord } from './support.js';
+import { encodeRecord, fixture, makeEvent, makeRecord, SCHED_SWITCH_FIELDS } from './support.js';
 
 const opts = (o: Partial<TraceTextOptions>): TraceTextOptions => ({ ...DEFAULT_TRACE_TEXT_OPTIONS, ...o });
 
@@ -82,15 +82,7 @@ test('trace lines: byte-identical to the kernel captures', () => {
 });
 
 test('trace lines: the fields option prints as the kernel generic printer', () => {
-  const sw = makeEvent(372, 'sched', 'sched_switch', {
-    prev_comm: 'char[16]',
-    prev_pid: 's32',
-    prev_prio: 's32',
-    prev_state: 's64',
-    next_comm: 'char[16]',
-    next_pid: 's32',
-    next_prio: 's32',
-  });
+  const sw = makeEvent(372, 'sched', 'sched_switch', SCHED_SWITCH_FIELDS);
   const rec = makeRecord(
     sw,
     encodeRecord(
