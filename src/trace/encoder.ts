@@ -150,23 +150,37 @@ export class EncodeHelpers {
     if (src && src.length > f.count) this.truncated(1);
     for (let i = 0; i < f.count; i++) {
       const v = i < have ? (src as ArrayLike<unknown>)[i] : 0;
-      const p = at + i * f.elemSize;
-      if (f.elemSize === 8) {
-        bad += this.split64(v, f.signed);
-        u32[p >> 2] = this.lo;
-        u32[(p >> 2) + 1] = this.hi;
-        continue;
-      }
-      let n: number;
-      if (typeof v === 'number' && Number.isInteger(v)) n = v;
-      else {
-        n = this.num(v);
-        bad++;
-      }
-      if (f.elemSize === 1) u8[p] = n;
-      else if (f.elemSize === 2) u16[p >> 1] = n;
-      else u32[p >> 2] = n;
+      bad += this.int(u8, u16, u32, at + i * f.elemSize, v, f.elemSize, f.signed);
     }
+    return bad;
+  }
+
+  /** Writes one integer of `size` bytes at byte `p` (narrower ones wrap); returns 1 when the value was bad. */
+  int(
+    u8: Uint8Array,
+    u16: Uint16Array,
+    u32: Uint32Array,
+    p: number,
+    x: unknown,
+    size: number,
+    signed: boolean,
+  ): number {
+    if (size === 8) {
+      const bad = this.split64(x, signed);
+      u32[p >> 2] = this.lo;
+      u32[(p >> 2) + 1] = this.hi;
+      return bad;
+    }
+    let bad = 0;
+    let n: number;
+    if (typeof x === 'number' && Number.isInteger(x)) n = x;
+    else {
+      n = this.num(x);
+      bad = 1;
+    }
+    if (size === 1) u8[p] = n;
+    else if (size === 2) u16[p >> 1] = n;
+    else u32[p >> 2] = n;
     return bad;
   }
 }
@@ -254,7 +268,8 @@ export function compileEncoder(
       L.push(`bad += H.chars(u8, ${at}, ${get}, ${f.count});`);
     } else if (f.kind === 'array') {
       L.push(
-        `bad += H.array(u8, u16, u32, ${at}, ${get}, { elemSize: ${f.elemSize}, count: ${f.count}, signed: ${f.signed} });`,
+        // The field's own layout object: an object literal here would be allocated at every emit.
+        `bad += H.array(u8, u16, u32, ${at}, ${get}, F[${k}]);`,
       );
     }
   });
@@ -277,7 +292,7 @@ export function compileEncoder(
   L.push('if (bad !== 0) H.bad(bad);');
   L.push('return at;');
   const body = `'use strict';\nreturn function encode(v, w, ts) {\n${L.join('\n')}\n};`;
-  return new Function('H', 'slow', body)(h, slow) as Encoder;
+  return new Function('H', 'slow', 'F', body)(h, slow, layout.fields) as Encoder;
 }
 
 /** The safe encoder: per-field guarded reads, UTF-8, truncation to fit one page. */
@@ -335,21 +350,8 @@ export function safeEncoder(id: number, layout: EventLayout, pid: number, h: Enc
           u8.set(b, d);
           u8[d + b.length] = 0;
           d += b.length + 1;
-        } else if (f.kind === 'int' && f.elemSize === 8) {
-          bad += h.split64(x, f.signed);
-          u32[p >> 2] = h.lo;
-          u32[(p >> 2) + 1] = h.hi;
-        } else if (f.kind === 'int') {
-          let n: number;
-          if (typeof x === 'number' && Number.isInteger(x)) n = x;
-          else {
-            n = h.num(x);
-            bad++;
-          }
-          if (f.elemSize === 1) u8[p] = n;
-          else if (f.elemSize === 2) u16[p >> 1] = n;
-          else u32[p >> 2] = n;
-        } else if (f.kind === 'bool') {
+        } else if (f.kind === 'int') bad += h.int(u8, u16, u32, p, x, f.elemSize, f.signed);
+        else if (f.kind === 'bool') {
           u8[p] = x ? 1 : 0;
           if (typeof x !== 'boolean' && x !== 0 && x !== 1) bad++;
         } else if (f.kind === 'chars') bad += h.chars(u8, p, x, f.count);
