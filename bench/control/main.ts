@@ -14,6 +14,9 @@ import { setEventFilter, writeTrigger } from '../../src/trace/control/index.js';
 import { clearBuffer, createInstance, setBufferSizeKb, setEventEnabled } from '../../src/trace/engine.js';
 
 const json = process.argv.includes('--json');
+/** `--only a,b`: run only the named cases (and the loop), for quick comparisons while changing the hook. */
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg >= 0 ? new Set(['loop', ...(process.argv[onlyArg + 1] ?? '').split(',')]) : undefined;
 const ROUNDS = 15;
 const ROUND_MS = 40;
 let sink = 0;
@@ -39,7 +42,7 @@ interface Case {
   readonly samples: number[];
 }
 
-const cases: Case[] = [
+const allCases: Case[] = [
   {
     name: 'loop',
     run(n) {
@@ -110,6 +113,8 @@ const cases: Case[] = [
     samples: [],
   },
 ];
+
+const cases = only ? allCases.filter((c) => only.has(c.name)) : allCases;
 
 function calibrate(c: Case): void {
   let n = 1000;

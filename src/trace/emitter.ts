@@ -36,6 +36,26 @@ export interface CompiledEvent {
   readonly slow: Encoder;
   /** The whole emit path specialized for this event (generated: constants inlined, monomorphic calls). */
   readonly emit: (values: unknown) => void;
+  /** This thread's filter-only control state by instance, applied by `emit` itself (see FastFilter). */
+  readonly fast: Array<FastFilter | undefined>;
+}
+
+/**
+ * A filter-only (instance, event) — IE_FILTER without IE_TRIGGER — as the control hook compiled it: the generated
+ * emit path calls `match` itself (an inlinable call site of its own per event) while `gen` equals the (instance,
+ * event) generation, instead of going through the control hook. Any other state, or a moved generation, still
+ * goes to the hook, which installs or drops the entry (`setFastFilter`).
+ */
+export interface FastFilter {
+  readonly gen: number;
+  // biome-ignore lint/suspicious/noExplicitAny: the filter language's predicate over the emit's values
+  readonly match: (values: any, ctx: any) => boolean;
+  readonly ctx: unknown;
+}
+
+/** Installs (or drops, with undefined) this thread's fast filter of (instance, event); the control hook calls it. */
+export function setFastFilter(ev: CompiledEvent, instance: number, f: FastFilter | undefined): void {
+  if (instance >= 0 && instance < MAX_INSTANCES) ev.fast[instance] = f;
 }
 
 /**
@@ -56,10 +76,16 @@ export type TriggerProvider = (instance: number, id: number, generation: number)
 
 /**
  * The control plane's hook (src/trace/control), run on the JS values before anything is encoded whenever the
- * (instance, event) state has IE_FILTER or IE_TRIGGER: it fires triggers, decides whether to record (through
- * `recordInto`) and returns true; false hands the record back to the path below (record providers).
+ * (instance, event) state has IE_FILTER or IE_TRIGGER: it fires triggers and decides whether to record. Returns
+ * HOOK_DONE (handled: nothing more for this instance — dropped, or recorded itself through `recordInto`),
+ * HOOK_RECORD (record it as a plain enabled event: the emit path's own inlined encoder, tracing_on still checked)
+ * or HOOK_DECLINE (not the hook's: the path below with the record providers).
  */
-export type ControlHook = (instance: number, ev: CompiledEvent, state: number, values: unknown) => boolean;
+export type ControlHook = (instance: number, ev: CompiledEvent, state: number, values: unknown) => number;
+export const HOOK_DECLINE = 0;
+export const HOOK_DONE = 1;
+/** Recording through the caller's generated path rather than `recordInto` saves ~30 ns (docs/CONTROL.md). */
+export const HOOK_RECORD = 2;
 
 /** Installs this thread's control hook (done by src/trace/control when ntrace is imported). */
 export function setControlHook(h: ControlHook | undefined): void {
@@ -108,6 +134,7 @@ export function compileEvent(s: SharedState, id: number, layout: EventLayout): C
     get emit() {
       return emit;
     },
+    fast: new Array<FastFilter | undefined>(MAX_INSTANCES).fill(undefined),
   };
   try {
     // Non-ASCII strings leave the ASCII encoder for a UTF-8 one; oversized records and bad values for the safe one.
@@ -150,7 +177,7 @@ function compileEmit(
   generic: (values: unknown) => void,
 ): (values: unknown) => void {
   const body = `'use strict';
-const header = s.header, ie = s.instEvent, inst = s.instances;
+const header = s.header, ie = s.instEvent, inst = s.instances, gens = s.instFilterGen, fast = ev.fast;
 return function emit(v) {
   try {
     const t = T.thread;
@@ -158,9 +185,19 @@ return function emit(v) {
     const live = t.live;
     for (let k = 0; k < live.length; k++) {
       const i = live[k];
-      const st = ie[i * ${MAX_EVENTS} + ${ev.id}];
+      let st = ie[i * ${MAX_EVENTS} + ${ev.id}];
       if ((st & ${IE_ENABLED | IE_TRIGGER}) === 0) continue;
-      if ((st & ${CONTROLLED}) !== 0 && T.control !== undefined && T.control(i, ev, st, v)) continue;
+      if ((st & ${CONTROLLED}) !== 0) {
+        const ff = fast[i];
+        if (ff !== undefined && (st & ${IE_TRIGGER}) === 0 && ff.gen === gens[i * ${MAX_EVENTS} + ${ev.id}]) {
+          if ((st & ${IE_SOFT_DISABLED}) !== 0 || !ff.match(v, ff.ctx)) continue;
+          st = ${IE_ENABLED};
+        } else if (T.control !== undefined) {
+          const h = T.control(i, ev, st, v);
+          if (h === ${HOOK_DONE}) continue;
+          if (h === ${HOOK_RECORD}) st = ${IE_ENABLED};
+        }
+      }
       const ib = i * ${INST_WORDS};
       if (inst[ib + ${I_TRACING_ON}] === 0) continue;
       let w = t.rings[i];
@@ -325,9 +362,13 @@ export function emitRecord(s: SharedState, ev: CompiledEvent, values: unknown): 
     let ts = 0;
     for (let k = 0; k < live.length; k++) {
       const i = live[k];
-      const st = ie[i * MAX_EVENTS + ev.id];
+      let st = ie[i * MAX_EVENTS + ev.id];
       if ((st & (IE_ENABLED | IE_TRIGGER)) === 0) continue;
-      if ((st & CONTROLLED) !== 0 && T.control !== undefined && T.control(i, ev, st, values)) continue;
+      if ((st & CONTROLLED) !== 0 && T.control !== undefined) {
+        const h = T.control(i, ev, st, values);
+        if (h === HOOK_DONE) continue;
+        if (h === HOOK_RECORD) st = IE_ENABLED;
+      }
       const ib = i * INST_WORDS;
       if (inst[ib + I_TRACING_ON] === 0) continue;
       const w = t.rings[i] ?? t.attach(i);
