@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { defineEvent } from '../../../src/index.js';
 import {
   ConsumingReader,
@@ -172,18 +172,16 @@ test('trace_pipe_raw pages: kernel format, the same records and timestamps, cons
   }
   const expected = [...new TraceIterator(inst)];
   new ConsumingReader(inst).next(); // the first record is gone already: pages start mid-page
-  const reader = new RawPageReader(inst, expected[0].cpu);
+  const pages = rawPages(inst, expected[0].cpu);
   const got: Parsed[] = [];
-  let pages = 0;
   let extendsSeen = 0;
-  for (let page = reader.next(); page !== undefined; page = reader.next()) {
+  for (const page of pages) {
     assert.equal(page.length, PAGE_SIZE);
     const p = parsePage(page);
     got.push(...p.events);
     extendsSeen += p.extends;
-    pages++;
   }
-  assert.ok(pages > 5);
+  assert.ok(pages.length > 5);
   assert.ok(extendsSeen >= 1);
   assert.deepEqual(
     got.map((e) => e.ts),
@@ -196,17 +194,21 @@ test('trace_pipe_raw pages: kernel format, the same records and timestamps, cons
   assert.deepEqual([...new TraceIterator(inst)], [], 'raw reads consume');
 });
 
-test('libtraceevent’s kbuffer reads the raw pages as we wrote them', async (t) => {
+/**
+ * Builds the kbuffer checker into a temporary directory and creates instance `name`, both removed after the test;
+ * undefined (the test skipped) when gcc or libtraceevent-dev is missing outside CI.
+ */
+function kbufChecker(t: TestContext, name: string): { exe: string; inst: number } | undefined {
   const haveHeaders = existsSync('/usr/include/traceevent/kbuffer.h');
   const haveGcc = spawnSync('gcc', ['--version']).status === 0;
   if (!haveHeaders || !haveGcc) {
     // CI installs both (.ci/run); only a developer machine without them may skip.
     if (process.env.CI) assert.fail('gcc and libtraceevent-dev are required in CI');
     t.skip('gcc or libtraceevent-dev missing');
-    return;
+    return undefined;
   }
   const dir = mkdtempSync(join(tmpdir(), 'ntrace-kbuf-'));
-  const inst = createInstance('kbuf');
+  const inst = createInstance(name);
   t.after(() => {
     rmSync(dir, { recursive: true, force: true });
     destroyInstance(inst);
@@ -215,7 +217,21 @@ test('libtraceevent’s kbuffer reads the raw pages as we wrote them', async (t)
   const src = join(repoRoot, 'test', 'trace', 'engine', 'fixtures', 'kbuf-check.c');
   const cc = spawnSync('gcc', ['-O1', '-Wall', '-o', exe, src, '-ltraceevent'], { encoding: 'utf8' });
   assert.equal(cc.status, 0, `gcc failed: ${cc.stderr}`);
+  return { exe, inst };
+}
 
+/** Every raw page of one CPU's buffer (consumed). */
+function rawPages(inst: number, cpu: number): Uint8Array[] {
+  const reader = new RawPageReader(inst, cpu);
+  const pages: Uint8Array[] = [];
+  for (let p = reader.next(); p !== undefined; p = reader.next()) pages.push(p);
+  return pages;
+}
+
+test('libtraceevent’s kbuffer reads the raw pages as we wrote them', async (t) => {
+  const checker = kbufChecker(t, 'kbuf');
+  if (!checker) return;
+  const { exe, inst } = checker;
   const ev = defineEvent('fmt', 'kbuf', { n: 'u32', s: 'string' });
   setEventEnabled(inst, ev.id, true);
   for (let i = 0; i < 200; i++) {
@@ -223,9 +239,7 @@ test('libtraceevent’s kbuffer reads the raw pages as we wrote them', async (t)
     if (i === 100) await new Promise((r) => setTimeout(r, 150));
   }
   const expected = [...new TraceIterator(inst)];
-  const reader = new RawPageReader(inst, expected[0].cpu);
-  const pages: Uint8Array[] = [];
-  for (let p = reader.next(); p !== undefined; p = reader.next()) pages.push(p);
+  const pages = rawPages(inst, expected[0].cpu);
   const run = spawnSync(exe, [], { input: Buffer.concat(pages), encoding: 'utf8' });
   assert.equal(run.status, 0, `checker exited ${run.status}: ${run.stderr}`);
   const lines = run.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('--'));
@@ -242,26 +256,9 @@ test('libtraceevent’s kbuffer reads the raw pages as we wrote them', async (t)
 });
 
 test('raw pages after an overrun carry the kernel’s missed-events count', (t) => {
-  const haveHeaders = existsSync('/usr/include/traceevent/kbuffer.h');
-  const haveGcc = spawnSync('gcc', ['--version']).status === 0;
-  if (!haveHeaders || !haveGcc) {
-    if (process.env.CI) assert.fail('gcc and libtraceevent-dev are required in CI');
-    t.skip('gcc or libtraceevent-dev missing');
-    return;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'ntrace-kbuf-'));
-  const inst = createInstance('missed');
-  t.after(() => {
-    rmSync(dir, { recursive: true, force: true });
-    destroyInstance(inst);
-  });
-  const exe = join(dir, 'kbuf-check');
-  const cc = spawnSync(
-    'gcc',
-    ['-O1', '-Wall', '-o', exe, join(repoRoot, 'test/trace/engine/fixtures/kbuf-check.c'), '-ltraceevent'],
-    { encoding: 'utf8' },
-  );
-  assert.equal(cc.status, 0, `gcc failed: ${cc.stderr}`);
+  const checker = kbufChecker(t, 'missed');
+  if (!checker) return;
+  const { exe, inst } = checker;
   setBufferSizeKb(inst, 8); // 2 pages
   // 28-byte records: 145 a page, 20 bytes left for the count (a full page only gets the flag: kbuffer says -1).
   const ev = defineEvent('fmt', 'missed', { a: 'u32', b: 'u32', c: 'u32', d: 'u32' });
@@ -270,9 +267,7 @@ test('raw pages after an overrun carry the kernel’s missed-events count', (t) 
   const cpu = new TraceIterator(inst).next()!.cpu;
   const overrun = cpuStats(inst, cpu).overrun;
   assert.ok(overrun > 0);
-  const reader = new RawPageReader(inst, cpu);
-  const pages: Uint8Array[] = [];
-  for (let p = reader.next(); p !== undefined; p = reader.next()) pages.push(p);
+  const pages = rawPages(inst, cpu);
   const run = spawnSync(exe, [], { input: Buffer.concat(pages), encoding: 'utf8' });
   assert.equal(run.status, 0);
   const marks = run.stdout.split('\n').filter((l) => l.startsWith('--'));
