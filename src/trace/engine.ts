@@ -9,13 +9,12 @@ import { clockId, clockInNs, readClock } from './clocks.js';
 import { context } from './context.js';
 import { emitInto } from './emitter.js';
 import { encodeRaw } from './encoder.js';
-import { BUSY_BITS, confirmLive, settleCombined } from './event-status.js';
+import { BUSY_BITS, confirmLive } from './event-status.js';
 import * as inst from './instances.js';
 import type { EventDescriptor } from './record.js';
 import { openRing } from './ring.js';
 import { RingCursor } from './ring-cursor.js';
 import {
-  COMBINED_RECORDING_UNIT,
   H_BAD_VALUES,
   H_INTERNAL_ERRORS,
   H_REG_WAITERS,
@@ -146,23 +145,6 @@ export function updateEventState(instance: number, id: number, set: number, clea
 export function bumpFilterGeneration(instance: number, id: number): number {
   if (!validIE(instance, id)) return 0;
   return Atomics.add(s().instFilterGen, instance * MAX_EVENTS + id, 1) + 1;
-}
-
-export function filterGeneration(instance: number, id: number): number {
-  return validIE(instance, id) ? Atomics.load(s().instFilterGen, instance * MAX_EVENTS + id) : 0;
-}
-
-/** Sets/clears soft bits (SOFT_TRIGGER…) of the word `enabled` reads, so a triggered event emits while off. */
-export function setSoftFlag(id: number, bits: number, on: boolean): void {
-  if (!Number.isInteger(id) || id <= 0 || id >= MAX_EVENTS) return;
-  const b = bits & (COMBINED_RECORDING_UNIT - 1);
-  const st = s();
-  if (on) {
-    if (!context().registry.isLive(id)) return;
-    Atomics.or(st.combined, id, b);
-    confirmLive(st, id);
-  } else Atomics.and(st.combined, id, ~b);
-  settleCombined(st, id);
 }
 
 /** The word `enabled` reads (non-zero = emit does work). */

@@ -225,13 +225,6 @@ function isHandles(x: unknown): x is SharedHandles {
 }
 
 let current: SharedState | undefined;
-const attachHooks: Array<(s: SharedState) => void> = [];
-
-/** Runs `hook` once the shared state exists in this thread (immediately if it already does). */
-export function onAttach(hook: (s: SharedState) => void): void {
-  attachHooks.push(hook);
-  if (current) hook(current);
-}
 
 /**
  * This thread's view of the shared state: attaches to the one published by the thread that created this one,
@@ -246,7 +239,6 @@ export function shared(): SharedState {
 function install(h: SharedHandles): SharedState {
   current = new SharedState(h);
   setEnvironmentData(ENV_KEY, h as unknown as never);
-  for (const hook of attachHooks) hook(current);
   return current;
 }
 

@@ -68,13 +68,6 @@ export function readStringField(data: Uint8Array, f: FieldLayout): string {
   return decodeBytes(untilNul(data.subarray(start, Math.min(f.offset + f.size, data.length))));
 }
 
-/** The elements of a fixed integer array, unsigned (as the kernel's __print_array reads them). */
-export function readArrayElements(data: Uint8Array, f: FieldLayout): bigint[] {
-  const out: bigint[] = [];
-  for (let i = 0; i < f.count; i++) out.push(readInteger(data, f.offset + i * f.elemSize, f.elemSize, false));
-  return out;
-}
-
 /** The kernel's `__print_array()` text: `{0x1,0x2}`. */
 export function formatArray(data: Uint8Array, f: FieldLayout): string {
   let s = '{';
