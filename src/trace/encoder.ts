@@ -214,6 +214,20 @@ export function headWord(id: number): number {
 }
 
 /**
+ * The slow encoders' start of a record: reserves `size` bytes rounded up to 4, zeroed, with the common header
+ * written; returns the payload's byte index or -1 (dropped).
+ */
+function reserveRecord(w: RingWriter, size: number, ts: number, id: number, pid: number): number {
+  const len = (size + 3) & ~3;
+  const at = w.reserve(len, ts);
+  if (at < 0) return -1;
+  w.u8.fill(0, at, at + len);
+  w.u32[at >> 2] = headWord(id);
+  w.u32[(at >> 2) + 1] = pid | 0;
+  return at;
+}
+
+/**
  * Generates the fast encoder of an event. Property names are embedded with JSON.stringify (field names are
  * validated identifiers anyway), so no user text reaches the generated code unquoted.
  */
@@ -330,13 +344,9 @@ export function safeEncoder(id: number, layout: EventLayout, pid: number, h: Enc
     }
     let size = layout.fixedSize;
     for (const b of strBytes) size += b.length + 1;
-    const len = (size + 3) & ~3;
-    const at = w.reserve(len, ts);
+    const at = reserveRecord(w, size, ts, id, pid);
     if (at < 0) return -1;
     const { u8, u16, u32 } = w;
-    u8.fill(0, at, at + len);
-    u32[at >> 2] = headWord(id);
-    u32[(at >> 2) + 1] = pid | 0;
     let d = at + layout.fixedSize;
     let sk = 0;
     for (let k = 0; k < fields.length; k++) {
@@ -384,14 +394,9 @@ export function encodeRaw(
   const max = MAX_PAYLOAD - layout.fixedSize - (nulTerminate ? 1 : 0);
   const b = bytes.length > max ? bytes.subarray(0, max) : bytes;
   const blen = b.length + (nulTerminate ? 1 : 0);
-  const size = layout.fixedSize + blen;
-  const len = (size + 3) & ~3;
-  const at = w.reserve(len, ts);
+  const at = reserveRecord(w, layout.fixedSize + blen, ts, id, pid);
   if (at < 0) return -1;
   const { u8, u16, u32 } = w;
-  u8.fill(0, at, at + len);
-  u32[at >> 2] = headWord(id);
-  u32[(at >> 2) + 1] = pid | 0;
   let k = 0;
   for (const f of layout.fields) {
     if (f.kind !== 'int') continue;
