@@ -5,7 +5,7 @@
  */
 
 import { fail } from './errors.js';
-import type { DirNode, KernfsNode } from './node.js';
+import { type DirNode, type KernfsNode, TemplateFile } from './node.js';
 import { ROOT_INO } from './vfs.js';
 
 /** A counted kernel reference ("inode") to a node; exists only while the lookup count is positive. */
@@ -14,8 +14,18 @@ class Inode {
   constructor(readonly node: KernfsNode) {}
 }
 
+/**
+ * A template file is its own record: it exists only while the kernel holds it (or it is open), so it carries the
+ * count itself and a cold lookup of one allocates a single object, not two.
+ */
+type InodeRecord = Inode | TemplateFile;
+
+function nodeOfRecord(r: InodeRecord): KernfsNode {
+  return r instanceof TemplateFile ? r : r.node;
+}
+
 export class InodeTable {
-  private readonly byIno = new Map<number, Inode>();
+  private readonly byIno = new Map<number, InodeRecord>();
 
   constructor(root: DirNode) {
     const rootInode = new Inode(root);
@@ -27,12 +37,13 @@ export class InodeTable {
   nodeOf(ino: number): KernfsNode {
     const inode = this.byIno.get(ino);
     if (!inode) fail('ESTALE');
-    return inode.node;
+    return nodeOfRecord(inode);
   }
 
   /** The node behind a held inode, if the kernel holds it. */
   find(ino: number): KernfsNode | undefined {
-    return this.byIno.get(ino)?.node;
+    const inode = this.byIno.get(ino);
+    return inode ? nodeOfRecord(inode) : undefined;
   }
 
   /** Does the kernel hold this inode (so it wants to hear about changes to it)? */
@@ -45,11 +56,14 @@ export class InodeTable {
     const ino = node.ino;
     let inode = this.byIno.get(ino);
     if (!inode) {
-      inode = new Inode(node);
+      if (node instanceof TemplateFile) {
+        node.nlookup = 0; // a file that was held before (and still open) starts counting afresh
+        inode = node;
+      } else inode = new Inode(node);
       this.byIno.set(ino, inode);
     }
     inode.nlookup++;
-    return inode.node;
+    return nodeOfRecord(inode);
   }
 
   forget(ino: number, nlookup: number): void {
@@ -68,6 +82,6 @@ export class InodeTable {
   }
 
   *nodes(): IterableIterator<KernfsNode> {
-    for (const inode of this.byIno.values()) yield inode.node;
+    for (const inode of this.byIno.values()) yield nodeOfRecord(inode);
   }
 }

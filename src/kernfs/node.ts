@@ -139,6 +139,8 @@ export class TemplateFile extends KernfsNode {
   readonly index: number;
   readonly ops: FileOps;
   readonly size: number;
+  /** The kernel's lookup count while this object stands for its inode in the inode table (see ./inodes.ts). */
+  nlookup = 0;
 
   constructor(name: string, dir: DirNode, index: number, mode: number, priv: unknown, ops: FileOps, size: number) {
     super(name, dir, mode, priv);
