@@ -188,8 +188,8 @@ return function emit(v) {
       let st = ie[i * ${MAX_EVENTS} + ${ev.id}];
       if ((st & ${IE_ENABLED | IE_TRIGGER}) === 0) continue;
       if ((st & ${CONTROLLED}) !== 0) {
-        const ff = fast[i];
-        if (ff !== undefined && (st & ${IE_TRIGGER}) === 0 && ff.gen === gens[i * ${MAX_EVENTS} + ${ev.id}]) {
+        const ff = (st & ${IE_TRIGGER}) === 0 ? fast[i] : undefined;
+        if (ff !== undefined && ff.gen === gens[i * ${MAX_EVENTS} + ${ev.id}]) {
           if ((st & ${IE_SOFT_DISABLED}) !== 0 || !ff.match(v, ff.ctx)) continue;
           st = ${IE_ENABLED};
         } else if (T.control !== undefined) {
