@@ -15,10 +15,9 @@ import {
   TraceIterator,
   updateEventState,
 } from '../../../src/trace/engine.js';
-import { decode, decodeRecord, drain } from './support.js';
+import { decode, decodeRecord, drain, recordedNs } from './support.js';
 
 const ev = defineEvent('hook', 'rec', { n: 'u32', s: 'string' });
-const ns = (inst: number) => drain(new TraceIterator(inst)).map((r) => decodeRecord(r).n);
 const payload = (bytes: Uint8Array, at: number) => {
   const layout = getEvent(ev.id)!.layout;
   return decode(layout, bytes.slice(at, at + 64));
@@ -45,7 +44,7 @@ test('a filter provider decides per record, and is asked again when the generati
   for (let i = 6; i < 12; i++) ev.emit({ n: i, s: 'x' });
   updateEventState(inst, ev.id, 0, IE_FILTER);
   ev.emit({ n: 100, s: 'x' });
-  assert.deepEqual(ns(inst), [0, 2, 4, 7, 9, 11, 100]);
+  assert.deepEqual(recordedNs(inst), [0, 2, 4, 7, 9, 11, 100]);
   assert.equal(asked.length, 2, 'provider asked once per generation');
 });
 
@@ -61,15 +60,15 @@ test('a trigger keeps the event enabled without recording and sees every record'
   assert.equal(ev.enabled, true, 'a trigger anywhere enables the tracepoint');
   ev.emit({ n: 1, s: 'one' });
   assert.deepEqual(seen, [{ n: 1, s: 'one' }]);
-  assert.deepEqual(ns(inst), [], 'not recorded: the event is not enabled there');
+  assert.deepEqual(recordedNs(inst), [], 'not recorded: the event is not enabled there');
   // Enabled but soft-disabled: the trigger runs, nothing is recorded.
   setEventEnabled(inst, ev.id, true);
   updateEventState(inst, ev.id, IE_SOFT_DISABLED, 0);
   ev.emit({ n: 2, s: 'two' });
-  assert.deepEqual(ns(inst), []);
+  assert.deepEqual(recordedNs(inst), []);
   updateEventState(inst, ev.id, 0, IE_SOFT_DISABLED);
   ev.emit({ n: 3, s: 'three' });
-  assert.deepEqual(ns(inst), [3]);
+  assert.deepEqual(recordedNs(inst), [3]);
   assert.deepEqual(
     seen.map((x) => (x as { n: number }).n),
     [1, 2, 3],

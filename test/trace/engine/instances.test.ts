@@ -27,10 +27,9 @@ import {
   TraceIterator,
   writeMarker,
 } from '../../../src/trace/engine.js';
-import { decodeRecord, drain } from './support.js';
+import { drain, recordedNs } from './support.js';
 
 const ev = defineEvent('inst', 'rec', { n: 'u32' });
-const ns = (inst: number) => drain(new TraceIterator(inst)).map((r) => decodeRecord(r).n);
 
 async function runWorker(workerData: unknown): Promise<Record<string, unknown>> {
   const w = new Worker(new URL('./fixtures/control-worker.js', import.meta.url), {
@@ -59,12 +58,12 @@ test('instances are isolated: one emit writes to every instance where the event 
   ev.emit({ n: 3 });
   setEventEnabled(b, ev.id, false);
   ev.emit({ n: 4 });
-  assert.deepEqual(ns(a), [1, 2]);
-  assert.deepEqual(ns(b), [2, 3]);
-  assert.deepEqual(ns(TOP_INSTANCE), []);
+  assert.deepEqual(recordedNs(a), [1, 2]);
+  assert.deepEqual(recordedNs(b), [2, 3]);
+  assert.deepEqual(recordedNs(TOP_INSTANCE), []);
   clearBuffer(a);
-  assert.deepEqual(ns(a), []);
-  assert.deepEqual(ns(b), [2, 3]);
+  assert.deepEqual(recordedNs(a), []);
+  assert.deepEqual(recordedNs(b), [2, 3]);
 });
 
 test('tracing_on gates recording per instance', (t) => {
@@ -77,7 +76,7 @@ test('tracing_on gates recording per instance', (t) => {
   ev.emit({ n: 1 });
   setTracingOn(a, true);
   ev.emit({ n: 2 });
-  assert.deepEqual(ns(a), [2]);
+  assert.deepEqual(recordedNs(a), [2]);
 });
 
 test('create, list, find and destroy; errors carry errno codes', () => {
@@ -114,7 +113,7 @@ test('an instance created by another thread receives this thread’s records', a
   assert.equal(m.enabled, true);
   assert.equal(findInstance('from-worker'), inst);
   ev.emit({ n: 42 });
-  assert.deepEqual(ns(inst), [42]);
+  assert.deepEqual(recordedNs(inst), [42]);
   const listed = await runWorker({ cmd: 'list' });
   assert.ok((listed.events as string[]).includes('inst:rec'));
   assert.ok((listed.instances as string[]).includes('from-worker'));
@@ -140,7 +139,7 @@ test('each instance has its own clock and buffer size', (t) => {
   setBufferSizeKb(a, 64);
   assert.equal(bufferSizeKb(a), 64);
   ev.emit({ n: 3 });
-  assert.deepEqual(ns(a), [3], 'resizing replaced the buffer');
+  assert.deepEqual(recordedNs(a), [3], 'resizing replaced the buffer');
   for (const c of ['local', 'global', 'uptime', 'mono', 'mono_raw', 'boot']) assert.ok(setClock(a, c), c);
 });
 

@@ -1,4 +1,5 @@
-/** Test helpers: decoding record bytes by layout (independently of the encoder) and generating field values. */
+/** Test helpers: decoding record bytes by layout (independently of the encoder), generating field values, reading buffers. */
+import { TraceIterator } from '../../../src/trace/engine.js';
 import type { EventLayout, FieldLayout } from '../../../src/trace/layout.js';
 import type { TraceRecord } from '../../../src/trace/record.js';
 
@@ -121,6 +122,11 @@ export function randomText(r: () => number, n: number): string {
   for (let i = 0; i < n; i++)
     s += r() < 0.15 ? SAMPLES[Math.floor(r() * SAMPLES.length)] : String.fromCharCode(32 + Math.floor(r() * 95));
   return s;
+}
+
+/** The field `n` of every record in an instance's buffer, oldest first (the buffer is not consumed). */
+export function recordedNs(inst: number): Decoded[string][] {
+  return drain(new TraceIterator(inst)).map((r) => decodeRecord(r).n);
 }
 
 /** Drains a reader into an array. */
