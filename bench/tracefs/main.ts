@@ -108,7 +108,7 @@ interface Figures {
   instancePairMs: { ntrace: number; kernel?: number };
 }
 
-async function heapPerDir(m: TracefsMount, work: string): Promise<Figures['heapBytesPerEventDir'] & { dirs: number }> {
+async function heapPerDir(m: TracefsMount): Promise<Figures['heapBytesPerEventDir'] & { dirs: number }> {
   const gc = typeof (globalThis as { gc?: unknown }).gc === 'function';
   if (!gc) log('(run with --expose-gc for exact heap figures)');
   dropCaches();
@@ -122,7 +122,6 @@ async function heapPerDir(m: TracefsMount, work: string): Promise<Figures['heapB
   dropCaches();
   const dropped = await m.stats({ gc: true });
   for (let i = 0; i < instances; i++) rmdirSync(join(m.mountpoint, 'instances', `bench${i}`));
-  void work;
   // Per event dir of the instances made: what the heap grew by, over the event dirs they brought.
   const per = (h: number) => (h - base.heapUsedBytes) / added;
   log(
@@ -156,7 +155,7 @@ async function main(): Promise<void> {
     cleanups.push(() => m.close());
     log(`ntrace: ${events.length} events from ${kernelEventsPath}`);
 
-    const heap = await heapPerDir(m, work);
+    const heap = await heapPerDir(m);
 
     // The same events/ paths for the peer (our listing: 7 files per event, 2 per system, 3 at the top).
     const rel = sh(`cd ${dirs.ntrace}/events && find . -type f`)
