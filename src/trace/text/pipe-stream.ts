@@ -64,6 +64,8 @@ export class TracePipeText {
     const cap = Math.min(max, PIPE_READ_MAX);
     const chunks: Uint8Array[] = [];
     let used = 0;
+    // Asked once per read, at its first record, not once per line: a read is at most a page of lines.
+    let options: TraceTextOptions | undefined;
     while (used < cap) {
       let line = this.#held;
       this.#held = undefined;
@@ -75,9 +77,8 @@ export class TracePipeText {
           item = undefined;
         }
         if (!item) break;
-        const text = isPipeItem(item)
-          ? traceLine(item.record, this.#options(), item.lostEvents)
-          : traceLine(item, this.#options());
+        options ??= this.#options();
+        const text = isPipeItem(item) ? traceLine(item.record, options, item.lostEvents) : traceLine(item, options);
         line = encoder.encode(text);
       }
       if (used > 0 && used + line.length > PIPE_READ_MAX) {
