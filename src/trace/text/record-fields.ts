@@ -54,7 +54,7 @@ export function decodeBytes(bytes: Uint8Array): string {
 
 /** Where a `__data_loc` field's bytes are: clamped to the record. */
 export function dataLocBytes(data: Uint8Array, f: FieldLayout): Uint8Array {
-  const loc = Number(readInteger(data, f.offset, 4, false));
+  const loc = readSmallInt(data, f.offset, 4, false);
   const off = loc & 0xffff;
   const len = loc >>> 16;
   if (off >= data.length) return data.subarray(0, 0);
