@@ -208,20 +208,24 @@ export function controlHook(instance: number, ev: CompiledEvent, state: number, 
     // The engine's generated path records it (its encoder inlined): recordInto would cost ~30 ns more.
     return HOOK_RECORD;
   }
+  let out = HOOK_DONE;
   depth++;
   try {
     const v = (typeof values === 'object' && values !== null ? values : EMPTY) as Values;
-    if (c.triggers.length > 0 && !c.conditional) fire(r, instance, c, v);
+    if (!c.conditional) fire(r, instance, c, v);
     // Re-read: an unconditional trigger may just have changed it (traceoff keeps its own event out).
     const st = r.s.instEvent[instance * MAX_EVENTS + ev.id];
     let rec = (st & IE_ENABLED) !== 0 && (st & IE_SOFT_DISABLED) === 0;
     if (rec && (st & IE_FILTER) !== 0 && c.filter !== undefined && !c.filter.matchValues(v, ctx)) rec = false;
-    if (rec) recordInto(r.s, ev, instance, values);
-    if (c.triggers.length > 0 && c.conditional) fire(r, instance, c, v);
+    if (c.conditional) {
+      // The record must be in the buffer before the conditional triggers run (a snapshot swap takes it along).
+      if (rec) recordInto(r.s, ev, instance, values);
+      fire(r, instance, c, v);
+    } else if (rec) out = HOOK_RECORD;
   } catch {
     // Never into the application.
   } finally {
     depth--;
   }
-  return HOOK_DONE;
+  return out;
 }
