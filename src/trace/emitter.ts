@@ -48,8 +48,8 @@ export interface CompiledEvent {
  */
 export interface FastFilter {
   readonly gen: number;
-  // biome-ignore lint/suspicious/noExplicitAny: the filter language's predicate over the emit's values
-  readonly match: (values: any, ctx: any) => boolean;
+  /** The filter language's predicate over the emit's values (method syntax: it takes its own value types). */
+  match(values: unknown, ctx: unknown): boolean;
   readonly ctx: unknown;
 }
 
