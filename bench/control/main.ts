@@ -7,11 +7,13 @@
  * test), an enabled event with a filter that passes and one that rejects (evaluated on the values before
  * encoding: a rejected record must cost less than a recorded one), and a hist trigger on an event that does not
  * record (soft mode). Method as bench/emit: each case its own function, 15 interleaved rounds of ~40 ms, fastest
- * round's ns/op, loop overhead included.
+ * round's ns/op, loop overhead included (bench/support/timing.ts).
  */
 import { defineEvent } from '../../src/index.js';
 import { setEventFilter, writeTrigger } from '../../src/trace/control/index.js';
 import { clearBuffer, createInstance, setBufferSizeKb, setEventEnabled } from '../../src/trace/engine.js';
+import { fastest, round } from '../support/stats.js';
+import { calibrate, runRounds, type TimedCase } from '../support/timing.js';
 
 const json = process.argv.includes('--json');
 /** `--only a,b`: run only the named cases (and the loop), for quick comparisons while changing the hook. */
@@ -35,14 +37,7 @@ if (setEventFilter(inst, pass.id, 'status >= 500', log) !== 0) throw new Error('
 if (setEventFilter(inst, reject.id, 'status >= 600', log) !== 0) throw new Error('filter');
 if (writeTrigger(inst, hist.id, 'hist:keys=status:vals=a', log) !== 0) throw new Error('hist');
 
-interface Case {
-  readonly name: string;
-  readonly run: (n: number) => void;
-  iterations?: number;
-  readonly samples: number[];
-}
-
-const allCases: Case[] = [
+const allCases: TimedCase[] = [
   {
     name: 'loop',
     run(n) {
@@ -116,34 +111,11 @@ const allCases: Case[] = [
 
 const cases = only ? allCases.filter((c) => only.has(c.name)) : allCases;
 
-function calibrate(c: Case): void {
-  let n = 1000;
-  for (;;) {
-    const t0 = process.hrtime.bigint();
-    c.run(n);
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (ms > ROUND_MS / 4 || n > 1e9) {
-      c.iterations = Math.max(1000, Math.round((n * ROUND_MS) / Math.max(ms, 0.001)));
-      return;
-    }
-    n *= 4;
-  }
-}
-
-for (const c of cases) calibrate(c);
-for (let round = 0; round < ROUNDS; round++) {
-  for (const c of cases) {
-    clearBuffer(inst);
-    (globalThis as { gc?: () => void }).gc?.();
-    const n = c.iterations ?? 1000;
-    const t0 = process.hrtime.bigint();
-    c.run(n);
-    c.samples.push(Number(process.hrtime.bigint() - t0) / n);
-  }
-}
+for (const c of cases) calibrate(c, ROUND_MS);
+runRounds(cases, ROUNDS, { before: () => clearBuffer(inst) });
 
 const result: Record<string, number> = {};
-for (const c of cases) result[c.name] = Math.round(Math.min(...c.samples) * 100) / 100;
+for (const c of cases) result[c.name] = round(fastest(c.samples), 2);
 if (json) console.log(JSON.stringify(result));
 else for (const [k, v] of Object.entries(result)) console.log(`${k.padEnd(26)} ${v.toFixed(2)} ns/op`);
 if (sink === 0.5) console.log('');

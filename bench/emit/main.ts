@@ -27,19 +27,14 @@ import {
   setEventEnabled,
   TOP_INSTANCE,
 } from '../../src/trace/engine.js';
+import { fastest } from '../support/stats.js';
+import { calibrate, nsPerOp, runRounds, type TimedCase } from '../support/timing.js';
 import { STORM_FIELDS } from './storm-event.js';
 
 const json = process.argv.includes('--json');
 const ROUNDS = 15;
 const ROUND_MS = 40;
 let sink = 0;
-
-interface Case {
-  readonly name: string;
-  readonly run: (n: number) => void;
-  iterations?: number;
-  readonly samples: number[];
-}
 
 const request = defineEvent('bench', 'request', { a: 'u32', b: 'u32', c: 'u16', s: 'string' });
 const bare = defineEvent('bench', 'bare', {});
@@ -69,7 +64,7 @@ const sdkTracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProce
   'bench',
 );
 
-const cases: Case[] = [
+const cases: TimedCase[] = [
   {
     name: 'loop',
     run(n) {
@@ -210,31 +205,6 @@ const cases: Case[] = [
   },
 ];
 
-function nsPerOp(c: Case, n: number): number {
-  const t0 = process.hrtime.bigint();
-  c.run(n);
-  return Number(process.hrtime.bigint() - t0) / n;
-}
-
-function calibrate(c: Case): void {
-  let n = 1000;
-  for (;;) {
-    const t0 = process.hrtime.bigint();
-    c.run(n);
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (ms > ROUND_MS / 4 || n > 1e9) {
-      c.iterations = Math.max(1000, Math.round((n * ROUND_MS) / Math.max(ms, 0.001)));
-      return;
-    }
-    n *= 4;
-  }
-}
-
-/** The fastest round: on a shared machine noise only ever adds time, so the minimum is the cost itself. */
-function fastest(xs: number[]): number {
-  return Math.min(...xs);
-}
-
 /** Flips `off` on from another thread while the guarded loop runs: records must appear (the read is not hoisted). */
 async function flagIsReadEachIteration(): Promise<boolean> {
   const inst = createInstance('bench-check');
@@ -286,18 +256,15 @@ async function storm(workers: number, perWorker: number): Promise<{ wall: number
 }
 
 async function main(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
   for (const c of cases) {
-    calibrate(c);
+    calibrate(c, ROUND_MS);
     nsPerOp(c, c.iterations!); // warm-up
   }
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const c of cases) {
-      gc?.();
-      c.samples.push(nsPerOp(c, c.iterations!));
+  runRounds(cases, ROUNDS, {
+    after: (c) => {
       if (c.name.includes('ntrace.enabled')) clearBuffer(TOP_INSTANCE);
-    }
-  }
+    },
+  });
   const result: Record<string, number | boolean | string> = {};
   for (const c of cases) result[c.name] = Number(fastest(c.samples).toFixed(2));
 

@@ -20,6 +20,7 @@ import { FuseServer, STAT_SLOTS } from '../../src/fuse/server.js';
 import type { Kernfs } from '../../src/kernfs/index.js';
 import type { OpContext } from '../../src/kernfs/vfs.js';
 import { kernelEventsPath } from '../../test/support/paths.js';
+import { median } from '../support/stats.js';
 import { createVfs, EVENT_FILES, SYSTEM_FILES, TOP_FILES } from './tree.js';
 
 const args = process.argv.slice(2);
@@ -177,12 +178,6 @@ function streams(tree: Kernfs, spec: Parameters<typeof layout>[1]): { stat: Stre
     }
   }
   return { stat, cat };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 async function serveOnce(file: string, devNull: number, heldDirs: number): Promise<{ ms: number; errors: number }> {

@@ -7,23 +7,16 @@
  *
  *   node dist/bench/fuse-metadata/main.js [--runs N] [--timeout S] [--only w1,w2] [--json] [--no-kernel]
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type FuseMount, mountFuse } from '../../src/fuse/index.js';
-import { kernelEventsPath, repoRoot, sharedDir } from '../../test/support/paths.js';
+import { kernelEventsPath } from '../../test/support/paths.js';
+import { buildPeer, startPeer, stopPeer } from '../support/libfuse-peer.js';
+import { dropCaches, isMounted, sh, timed } from '../support/shell.js';
+import { median, round } from '../support/stats.js';
 import type { BenchTreeData } from './tree.js';
 import { pathList } from './tree.js';
 
@@ -41,26 +34,6 @@ const log = (s: string) => {
 };
 
 const treeModule = new URL('./tree.js', import.meta.url);
-
-function sh(cmd: string): void {
-  const r = spawnSync('sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
-  if (r.status !== 0) throw new Error(`${cmd}: exit ${r.status}: ${r.stderr}`);
-}
-
-function timed(cmd: string): number {
-  const t = performance.now();
-  sh(cmd);
-  return performance.now() - t;
-}
-
-/**
- * Drop dentries and inodes, then give the servers a moment to take the resulting FORGETs, so a cold run measures
- * the workload and not the previous run's cleanup (the pause is the same for every target).
- */
-function dropCaches(): void {
-  writeFileSync('/proc/sys/vm/drop_caches', '2');
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-}
 
 /** On-CPU time of each thread of a process, in ms (schedstat: nanoseconds, unlike the 10 ms ticks of stat). */
 function threadCpuMs(pid: number): Map<string, number> {
@@ -100,61 +73,6 @@ function processCpu(pid: number): () => number {
     for (const ms of threadCpuMs(pid).values()) sum += ms;
     return sum;
   };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** gcc the peer from ../shared into the git-ignored bench/.build/ (shared/ is read-only). */
-function buildPeer(): string {
-  const src = join(sharedDir, 'bench', 'libfuse-peer', 'peer.c');
-  const outDir = join(repoRoot, 'bench', '.build');
-  const bin = join(outDir, 'libfuse-peer');
-  if (existsSync(bin) && statSync(bin).mtimeMs > statSync(src).mtimeMs) return bin;
-  mkdirSync(outDir, { recursive: true });
-  const flags = spawnSync('pkg-config', ['--cflags', '--libs', 'fuse3'], { encoding: 'utf8' });
-  if (flags.status !== 0) throw new Error('pkg-config fuse3 failed: apt-get install -y libfuse3-dev pkg-config');
-  const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', bin, src, ...flags.stdout.trim().split(/\s+/)], {
-    encoding: 'utf8',
-  });
-  if (cc.status !== 0) throw new Error(`building the libfuse peer failed:\n${cc.stderr}`);
-  return bin;
-}
-
-function isMounted(path: string): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .some((l) => l.split(' ')[4] === path);
-}
-
-async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function startPeer(bin: string, mnt: string, spec: string, timeout: number): Promise<ChildProcess> {
-  const child = spawn(bin, [mnt, '--spec', spec, '--timeout', String(timeout)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (d) => {
-    err += d;
-  });
-  await waitFor(() => isMounted(mnt) || child.exitCode !== null, 5000, 'the peer to mount');
-  if (!isMounted(mnt)) throw new Error(`the libfuse peer did not mount: ${err}`);
-  return child;
-}
-
-async function stopPeer(child: ChildProcess, mnt: string): Promise<void> {
-  spawnSync('umount', ['-l', mnt]);
-  child.kill('SIGTERM');
-  if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
 }
 
 interface Target {
@@ -219,7 +137,7 @@ async function main(): Promise<void> {
           spawnSync('umount', [dirs.kernel]);
         });
         const list = join(work, 'kernel.files');
-        sh(`find ${dirs.kernel}/events -type f > ${list}`);
+        sh(`find ${dirs.kernel}/events -type f > ${list}`, 'discard');
         targets.push({ name: 'kernel', events: join(dirs.kernel, 'events'), fileList: list });
       } else log(`(kernel tracefs not mountable: ${m.stderr.trim()})`);
     }
@@ -232,7 +150,7 @@ async function main(): Promise<void> {
         const samples = new Map<string, number[]>(targets.map((t) => [t.name, []]));
         const cpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
         const requests: number[] = [];
-        if (mode === 'warm') for (const t of targets) sh(cmdOf(t));
+        if (mode === 'warm') for (const t of targets) sh(cmdOf(t), 'discard');
         for (let i = 0; i < runs; i++) {
           // Alternate the order too, so no target always runs right after another's cache churn.
           const order = i % 2 === 0 ? targets : [...targets].reverse();
@@ -240,7 +158,7 @@ async function main(): Promise<void> {
             if (mode === 'cold') dropCaches();
             const cpuBefore = t.serverCpuMs?.() ?? 0;
             const requestsBefore = allRequests(ntrace);
-            samples.get(t.name)!.push(timed(cmdOf(t)));
+            samples.get(t.name)!.push(timed(cmdOf(t), 'discard'));
             if (t.serverCpuMs) cpu.get(t.name)!.push(t.serverCpuMs() - cpuBefore);
             if (t.name === 'ntrace') requests.push(allRequests(ntrace) - requestsBefore);
           }
@@ -290,11 +208,11 @@ async function main(): Promise<void> {
     const peerZeroMs: number[] = [];
     for (let i = 0; i < Math.max(3, Math.ceil(runs / 2)); i++) {
       const before = counts(zero);
-      const ms = timed(`xargs -a ${zeroList} stat >/dev/null`);
+      const ms = timed(`xargs -a ${zeroList} stat >/dev/null`, 'discard');
       const n = counts(zero) - before;
       zeroMs.push(ms);
       rates.push(n / (ms / 1000));
-      peerZeroMs.push(timed(`xargs -a ${peer0List} stat >/dev/null`));
+      peerZeroMs.push(timed(`xargs -a ${peer0List} stat >/dev/null`, 'discard'));
     }
     const requestsPerSecond = Math.round(median(rates));
     const statZero = { ntrace: round(median(zeroMs)), peer: round(median(peerZeroMs)) };
@@ -348,11 +266,6 @@ function wakeLatency(m: FuseMount, probe: SharedArrayBuffer): { medianUs: number
   }
   us.sort((a, b) => a - b);
   return { medianUs: Math.round(median(us)), p99Us: Math.round(us[Math.floor(us.length * 0.99)]) };
-}
-
-function round(x: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 function fmt(ms: number): string {

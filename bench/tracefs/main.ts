@@ -9,14 +9,16 @@
  *
  *   node --expose-gc dist/bench/tracefs/main.js [--runs N] [--instances K] [--json] [--no-kernel]
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { defineSpec, readSpec } from '../../src/cli/spec.js';
 import { mount, type TracefsMount } from '../../src/tracefs/index.js';
-import { kernelEventsPath, repoRoot, sharedDir } from '../../test/support/paths.js';
+import { kernelEventsPath } from '../../test/support/paths.js';
+import { buildPeer, startPeer, stopPeer } from '../support/libfuse-peer.js';
+import { dropCaches, isMounted, sh, timed } from '../support/shell.js';
+import { median } from '../support/stats.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -27,66 +29,6 @@ const withKernel = !args.includes('--no-kernel');
 const log = (s: string) => {
   if (!json) process.stdout.write(`${s}\n`);
 };
-
-function sh(cmd: string): string {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`${cmd}: exit ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
-
-function timed(cmd: string): number {
-  const t = performance.now();
-  sh(cmd);
-  return performance.now() - t;
-}
-
-const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-
-/** Drop dentries and inodes; the pause lets every server take its FORGETs before the next measurement. */
-function dropCaches(): void {
-  writeFileSync('/proc/sys/vm/drop_caches', '2');
-  pause(100);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** The libfuse peer, built from ../shared into the git-ignored bench/.build/ (the FUSE bench uses the same place). */
-function buildPeer(): string {
-  const src = join(sharedDir, 'bench', 'libfuse-peer', 'peer.c');
-  const outDir = join(repoRoot, 'bench', '.build');
-  const bin = join(outDir, 'libfuse-peer');
-  if (existsSync(bin) && statSync(bin).mtimeMs > statSync(src).mtimeMs) return bin;
-  mkdirSync(outDir, { recursive: true });
-  const flags = spawnSync('pkg-config', ['--cflags', '--libs', 'fuse3'], { encoding: 'utf8' });
-  if (flags.status !== 0) throw new Error('pkg-config fuse3 failed: apt-get install -y libfuse3-dev pkg-config');
-  const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', bin, src, ...flags.stdout.trim().split(/\s+/)], {
-    encoding: 'utf8',
-  });
-  if (cc.status !== 0) throw new Error(`building the libfuse peer failed:\n${cc.stderr}`);
-  return bin;
-}
-
-function isMounted(path: string): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .some((l) => l.split(' ')[4] === path);
-}
-
-async function startPeer(bin: string, mnt: string, spec: string): Promise<ChildProcess> {
-  const child = spawn(bin, [mnt, '--spec', spec, '--timeout', '3600'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr?.on('data', (d) => {
-    err += d;
-  });
-  const until = Date.now() + 5000;
-  while (!isMounted(mnt) && child.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  if (!isMounted(mnt)) throw new Error(`the libfuse peer did not mount: ${err}`);
-  return child;
-}
 
 interface Target {
   readonly name: string;
@@ -166,10 +108,7 @@ async function main(): Promise<void> {
     const spec = join(work, 'paths.txt');
     writeFileSync(spec, `${rel.join('\n')}\n`);
     const peer = await startPeer(buildPeer(), dirs.peer, spec);
-    cleanups.push(() => {
-      spawnSync('umount', ['-l', dirs.peer]);
-      peer.kill('SIGTERM');
-    });
+    cleanups.push(() => stopPeer(peer, dirs.peer));
     const targets: Target[] = [];
     for (const [name, dir] of [
       ['ntrace', dirs.ntrace],

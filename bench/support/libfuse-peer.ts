@@ -1,0 +1,53 @@
+/**
+ * The libfuse3 C peer (../shared/bench/libfuse-peer/peer.c): a reference FUSE server serving a list of paths, the
+ * yardstick the FUSE and tracefs benchmarks hold ntrace against.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot, sharedDir } from '../../test/support/paths.js';
+import { isMounted, waitFor } from './shell.js';
+
+/** gcc the peer from ../shared into the git-ignored bench/.build/ (shared/ is read-only); reused while up to date. */
+export function buildPeer(): string {
+  const src = join(sharedDir, 'bench', 'libfuse-peer', 'peer.c');
+  const outDir = join(repoRoot, 'bench', '.build');
+  const bin = join(outDir, 'libfuse-peer');
+  if (existsSync(bin) && statSync(bin).mtimeMs > statSync(src).mtimeMs) return bin;
+  mkdirSync(outDir, { recursive: true });
+  const flags = spawnSync('pkg-config', ['--cflags', '--libs', 'fuse3'], { encoding: 'utf8' });
+  if (flags.status !== 0) throw new Error('pkg-config fuse3 failed: apt-get install -y libfuse3-dev pkg-config');
+  const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', bin, src, ...flags.stdout.trim().split(/\s+/)], {
+    encoding: 'utf8',
+  });
+  if (cc.status !== 0) throw new Error(`building the libfuse peer failed:\n${cc.stderr}`);
+  return bin;
+}
+
+/**
+ * Starts the peer serving the paths listed in the file `spec` at `mnt`, with entry/attr timeouts of `timeoutS`
+ * seconds, and waits (up to 5 s) for the mount to appear. Stop it with `stopPeer`.
+ */
+export async function startPeer(bin: string, mnt: string, spec: string, timeoutS = 3600): Promise<ChildProcess> {
+  const child = spawn(bin, [mnt, '--spec', spec, '--timeout', String(timeoutS)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d) => {
+    err += d;
+  });
+  await waitFor(() => isMounted(mnt) || child.exitCode !== null, 5000);
+  if (!isMounted(mnt)) {
+    // The caller has no handle to clean up yet: don't leave a peer behind that might still mount later.
+    child.kill('SIGKILL');
+    throw new Error(`the libfuse peer did not mount at ${mnt}: ${err}`);
+  }
+  return child;
+}
+
+/** Unmounts the peer's mount (lazily: a workload may still hold it) and waits for the process to end. */
+export async function stopPeer(child: ChildProcess, mnt: string): Promise<void> {
+  spawnSync('umount', ['-l', mnt]);
+  child.kill('SIGTERM');
+  if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+}
