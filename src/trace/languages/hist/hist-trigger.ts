@@ -38,27 +38,40 @@ export interface HistTriggerData {
 /** Address space one table may reserve: big tables (large `size=`, string keys) get fewer writer regions. */
 export const HIST_TABLE_MAX_BYTES = 512 * 1024 * 1024;
 
-function shapeOf(spec: HistSpec, regions: number): HistTableShape {
+/** The table shape `spec` needs, with one writer region. */
+export function oneRegionShape(spec: HistSpec): HistTableShape {
   let keyBytes = 0;
   for (const k of spec.keys) keyBytes += keyFieldBytes(k);
-  const shape = {
+  return {
     keyBytes,
     nSums: 1 + spec.vals.length,
     comm: spec.keys.some((k) => k.flag === 'execname'),
     maxEntries: 1 << spec.bits,
     regions: 1,
   };
+}
+
+function shapeOf(spec: HistSpec, regions: number): HistTableShape {
+  const shape = oneRegionShape(spec);
   const one = histTableBytes(shape);
   return { ...shape, regions: Math.max(1, Math.min(regions, Math.floor(HIST_TABLE_MAX_BYTES / one))) };
 }
 
-/** Allocates a table; undefined when the memory is not available (the write answers ENOMEM). */
-function newTable(spec: HistSpec, regions: number): HistTable | undefined {
-  try {
-    return new HistTable(shapeOf(spec, regions));
-  } catch {
-    return undefined;
-  }
+/**
+ * Where a trigger's table memory comes from; undefined when it is not available (the write answers ENOMEM).
+ * `remove` asks for a table that is only compared with (a `!hist:...` write), never updated or published.
+ */
+export type HistTableAllocator = (spec: HistSpec, remove: boolean) => HistTable | undefined;
+
+/** Tables in their own SharedArrayBuffer, with up to `regions` writer regions. */
+export function plainHistTables(regions: number): HistTableAllocator {
+  return (spec) => {
+    try {
+      return new HistTable(shapeOf(spec, regions));
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 export class HistTrigger implements HistTriggerHandle {
@@ -247,8 +260,12 @@ interface Named {
 
 export class HistRegistry {
   private readonly named = new Map<string, Named>();
+  private readonly allocate: HistTableAllocator;
 
-  constructor(private readonly regions = DEFAULT_HIST_REGIONS) {}
+  /** `tables`: a number of writer regions for plain tables, or the allocator to take table memory from. */
+  constructor(tables: number | HistTableAllocator = DEFAULT_HIST_REGIONS) {
+    this.allocate = typeof tables === 'number' ? plainHistTables(tables) : tables;
+  }
 
   /** The HistTriggerFactory for TriggerSet: parses, checks names, allocates or shares the table. */
   readonly factory = (
@@ -266,10 +283,15 @@ export class HistRegistry {
     return r;
   };
 
+  /** Forgets the named hists whose table `unused` says no trigger holds any more (their triggers went away unreleased). */
+  forgetNamed(unused: (table: HistTable) => boolean): void {
+    for (const [name, n] of this.named) if (unused(n.table)) this.named.delete(name);
+  }
+
   private create(
     event: EventDescriptor,
     param: string | undefined,
-    _remove: boolean,
+    remove: boolean,
     log: ErrorLogSink,
   ): { ok: true; trigger: HistTrigger } | { ok: false; errno: number } {
     const ctx = histErrorContext(event, param ?? '');
@@ -290,29 +312,30 @@ export class HistRegistry {
     }
     const shown =
       spec.filterText === undefined ? spec : { ...spec, filterText: spec.filterText.replace(/^if[ \t]+/, '') };
-    if (spec.name !== undefined) {
-      const n = this.named.get(spec.name);
+    const name = spec.name;
+    if (name !== undefined) {
+      const n = this.named.get(name);
       if (n) {
         if (!compatible(n.spec, shown)) {
-          log.add(ctx.location, HIST_ERRORS.NAMED_MISMATCH, ctx.command, Math.max(0, ctx.command.indexOf(spec.name)));
+          log.add(ctx.location, HIST_ERRORS.NAMED_MISMATCH, ctx.command, Math.max(0, ctx.command.indexOf(name)));
           return { ok: false, errno: EINVAL };
         }
         n.refs++;
-        return { ok: true, trigger: new HistTrigger(event, shown, n.table, filter, () => this.unref(spec.name!)) };
+        return { ok: true, trigger: new HistTrigger(event, shown, n.table, filter, () => this.unref(name, n)) };
       }
-      const table = newTable(shown, this.regions);
-      if (!table) return { ok: false, errno: ENOMEM };
-      this.named.set(spec.name, { spec: shown, table, refs: 1 });
-      return { ok: true, trigger: new HistTrigger(event, shown, table, filter, () => this.unref(spec.name!)) };
     }
-    const table = newTable(shown, this.regions);
+    const table = this.allocate(shown, remove);
     if (!table) return { ok: false, errno: ENOMEM };
-    return { ok: true, trigger: new HistTrigger(event, shown, table, filter) };
+    // A removal's table is only compared with: it never becomes the named table.
+    if (name === undefined || remove) return { ok: true, trigger: new HistTrigger(event, shown, table, filter) };
+    const n: Named = { spec: shown, table, refs: 1 };
+    this.named.set(name, n);
+    return { ok: true, trigger: new HistTrigger(event, shown, table, filter, () => this.unref(name, n)) };
   }
 
-  private unref(name: string): void {
-    const n = this.named.get(name);
-    if (n && --n.refs <= 0) this.named.delete(name);
+  private unref(name: string, n: Named): void {
+    // Only the entry this trigger counted in: forgetNamed() may have replaced it since.
+    if (--n.refs <= 0 && this.named.get(name) === n) this.named.delete(name);
   }
 }
 
