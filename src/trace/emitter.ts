@@ -235,18 +235,27 @@ class ThreadEmitter {
   }
 
   trigger(i: number, id: number): RecordTrigger | undefined {
-    if (!triggerProvider) return undefined;
+    return triggerProvider ? this.cached(this.triggers, triggerProvider, i, id) : undefined;
+  }
+
+  /** The provider's answer for (instance, event), asked again only when the event's control generation moved. */
+  private cached<F>(
+    cache: Map<number, { gen: number; f: F | undefined }>,
+    provider: (instance: number, id: number, generation: number) => F | undefined,
+    i: number,
+    id: number,
+  ): F | undefined {
     const k = i * MAX_EVENTS + id;
     const gen = Atomics.load(this.s.instFilterGen, k);
-    const c = this.triggers.get(k);
+    const c = cache.get(k);
     if (c && c.gen === gen) return c.f;
-    let f: RecordTrigger | undefined;
+    let f: F | undefined;
     try {
-      f = triggerProvider(i, id, gen);
+      f = provider(i, id, gen);
     } catch {
       f = undefined;
     }
-    this.triggers.set(k, { gen, f });
+    cache.set(k, { gen, f });
     return f;
   }
 
@@ -322,19 +331,7 @@ class ThreadEmitter {
   }
 
   filter(i: number, id: number): RecordFilter | undefined {
-    if (!filterProvider) return undefined;
-    const k = i * MAX_EVENTS + id;
-    const gen = Atomics.load(this.s.instFilterGen, k);
-    const c = this.filters.get(k);
-    if (c && c.gen === gen) return c.f;
-    let f: RecordFilter | undefined;
-    try {
-      f = filterProvider(i, id, gen);
-    } catch {
-      f = undefined;
-    }
-    this.filters.set(k, { gen, f });
-    return f;
+    return filterProvider ? this.cached(this.filters, filterProvider, i, id) : undefined;
   }
 }
 
