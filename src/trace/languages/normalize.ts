@@ -113,7 +113,11 @@ export function toArrayBytes(v: unknown, elemSize: number, count: number, signed
 
 /** Reads a little-endian integer of `size` bytes (1/2/4/8) from bytes, as the kernel would load it; bigint for 8. */
 export function readIntLE(bytes: Uint8Array, offset: number, size: number, signed: boolean): number | bigint {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return loadIntLE(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset, size, signed);
+}
+
+/** As readIntLE, from a DataView the caller already has (a record being tested). */
+export function loadIntLE(dv: DataView, offset: number, size: number, signed: boolean): number | bigint {
   switch (size) {
     case 1:
       return signed ? dv.getInt8(offset) : dv.getUint8(offset);

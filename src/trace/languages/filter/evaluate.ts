@@ -7,6 +7,7 @@
 import type { EventDescriptor, TraceRecord } from '../../record.js';
 import {
   cutAtNul,
+  loadIntLE,
   readIntLE,
   toArrayBytes,
   toBool,
@@ -131,19 +132,6 @@ export function testOnValues(pred: Predicate, event: EventDescriptor, v: Values,
   return r !== pred.not;
 }
 
-function load(dv: DataView, offset: number, size: number, signed: boolean): number | bigint {
-  switch (size) {
-    case 1:
-      return signed ? dv.getInt8(offset) : dv.getUint8(offset);
-    case 2:
-      return signed ? dv.getInt16(offset, true) : dv.getUint16(offset, true);
-    case 4:
-      return signed ? dv.getInt32(offset, true) : dv.getUint32(offset, true);
-    default:
-      return signed ? dv.getBigInt64(offset, true) : dv.getBigUint64(offset, true);
-  }
-}
-
 export function testOnRecord(pred: Predicate, rec: TraceRecord, dv: DataView): boolean {
   if (pred.kind === 'nop') return false;
   const f = pred.field;
@@ -153,7 +141,7 @@ export function testOnRecord(pred: Predicate, rec: TraceRecord, dv: DataView): b
     if (f.source === 'cpu') x = rec.cpu | 0;
     else {
       const l = f.layout!;
-      x = load(dv, l.offset, l.size, l.signed);
+      x = loadIntLE(dv, l.offset, l.size, l.signed);
     }
     return compareNum(pred.op, x, typeof x === 'bigint' ? pred.value : Number(pred.value));
   }

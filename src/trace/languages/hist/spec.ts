@@ -51,6 +51,11 @@ export interface HistFieldSpec {
   readonly buckets: number;
 }
 
+/** The CPU as a hist field, whichever alias named it (the kernel prints every one as `common_cpu`). */
+function cpuField(flag: HistFieldSpec['flag'], buckets: number): HistFieldSpec {
+  return { name: 'common_cpu', source: 'cpu', string: undefined, size: 4, signed: true, kind: 'int', flag, buckets };
+}
+
 export interface HistSortKey {
   /** 0 = hitcount, 1..vals.length = vals, then keys (the kernel's field numbering). */
   readonly index: number;
@@ -178,32 +183,10 @@ export function parseHistTrigger(event: EventDescriptor, param: string | undefin
           buckets = Number(n);
         } else fail(HIST_ERRORS.BAD_FIELD_MODIFIER, errpos(modifier));
       }
-      if (fname === 'common_cpu') {
-        return {
-          name: 'common_cpu',
-          source: 'cpu',
-          string: undefined,
-          size: 4,
-          signed: true,
-          kind: 'int',
-          flag,
-          buckets,
-        };
-      }
+      if (fname === 'common_cpu') return cpuField(flag, buckets);
       const f = fields.find(fname);
       if (!f) fail(HIST_ERRORS.FIELD_NOT_FOUND, errpos(fname));
-      if (f!.source === 'cpu') {
-        return {
-          name: 'common_cpu',
-          source: 'cpu',
-          string: undefined,
-          size: 4,
-          signed: true,
-          kind: 'int',
-          flag,
-          buckets,
-        };
-      }
+      if (f!.source === 'cpu') return cpuField(flag, buckets);
       if (f!.source === 'comm') fail(HIST_ERRORS.FIELD_NOT_FOUND, errpos(fname));
       const l = f!.layout!;
       const isString = f!.stringKind === 'dyn' || f!.stringKind === 'static';
