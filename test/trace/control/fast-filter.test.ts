@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defineEvent } from '../../../src/index.js';
 import { readEnable, setEventFilter, writeEnable, writeTrigger } from '../../../src/trace/control/index.js';
 import {
   createInstance,
@@ -16,11 +15,9 @@ import {
   setTracingOn,
 } from '../../../src/trace/engine.js';
 import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
-import { Agent, recordsOf } from './support.js';
+import { Agent, defineStatusEvents, recordsOf, STATUS_FIELDS } from './support.js';
 
-const fields = { status: 'u16', n: 'u32' } as const;
-const req = defineEvent('ctlfast', 'req', fields);
-const src = defineEvent('ctlfast', 'src', fields);
+const [req, src] = defineStatusEvents('ctlfast', 'req', 'src');
 const log = new CollectingErrorLog();
 const HOT = 30000;
 
@@ -39,7 +36,7 @@ test('the emit path applies a filter-only state itself, and follows every change
     destroyInstance(inst);
     destroyInstance(inst2);
   });
-  assert.equal(await app.define('ctlfast', 'req', fields), req.id);
+  assert.equal(await app.define('ctlfast', 'req', STATUS_FIELDS), req.id);
   setEventEnabled(inst, req.id, true);
   assert.equal(setEventFilter(inst, req.id, 'status >= 500', log), 0);
   spin(200);

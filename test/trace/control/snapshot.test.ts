@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { defineEvent } from '../../../src/index.js';
 import {
   isSnapshotAllocated,
@@ -8,24 +8,25 @@ import {
   writeSnapshot,
   writeTrigger,
 } from '../../../src/trace/control/index.js';
-import { createInstance, destroyInstance, isTracingOn, setEventEnabled } from '../../../src/trace/engine.js';
+import { isTracingOn, setEventEnabled } from '../../../src/trace/engine.js';
 import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
-import { Agent, recordsOf } from './support.js';
+import { instanceWithAgent, recordsOf } from './support.js';
 
 const fields = { n: 'u32' } as const;
 const ev = defineEvent('ctls', 'tick', fields);
 const text = (inst: number) => [...snapshotText(inst)].join('');
 const ns = (s: string) => [...s.matchAll(/tick: n=(\d+)/g)].map((m) => Number(m[1]));
 
+/** An instance recording ctls:tick, with an agent worker that has defined it too. */
+async function tickingInstance(t: TestContext, name: string) {
+  const r = await instanceWithAgent(t, name);
+  await r.app.define('ctls', 'tick', fields);
+  setEventEnabled(r.inst, ev.id, true);
+  return r;
+}
+
 test('snapshot: 1 allocates and swaps, 2 clears, 0 frees', async (t) => {
-  const inst = createInstance('ctl-snap');
-  const app = await Agent.start('app');
-  t.after(async () => {
-    await app.stop();
-    destroyInstance(inst);
-  });
-  await app.define('ctls', 'tick', fields);
-  setEventEnabled(inst, ev.id, true);
+  const { inst, app } = await tickingInstance(t, 'ctl-snap');
   assert.equal(isSnapshotAllocated(inst), false);
   assert.match(text(inst), /^# tracer: nop\n#\n#\n# \* Snapshot is freed \*\n#\n# Snapshot commands:\n/);
   ev.emit({ n: 1 });
@@ -56,14 +57,7 @@ test('snapshot: 1 allocates and swaps, 2 clears, 0 frees', async (t) => {
 });
 
 test('the snapshot trigger swaps from the emitting thread; without a buffer it stops tracing', async (t) => {
-  const inst = createInstance('ctl-snaptrig');
-  const app = await Agent.start('app');
-  t.after(async () => {
-    await app.stop();
-    destroyInstance(inst);
-  });
-  await app.define('ctls', 'tick', fields);
-  setEventEnabled(inst, ev.id, true);
+  const { inst, app } = await tickingInstance(t, 'ctl-snaptrig');
   const log = new CollectingErrorLog();
   assert.equal(isSnapshotAllocated(inst), false);
   assert.equal(writeTrigger(inst, ev.id, 'snapshot:1 if n == 3', log), 0);

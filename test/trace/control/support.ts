@@ -1,6 +1,11 @@
-/** Helpers for the control plane tests: agent workers (see fixtures/agent.ts) and reading an instance's records. */
+/**
+ * Helpers for the control plane tests: agent workers (see fixtures/agent.ts), an instance with an agent cleaned up
+ * after the test, the status events most tests define, and reading an instance's records.
+ */
+import type { TestContext } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { getEvent, TraceIterator } from '../../../src/trace/engine.js';
+import { defineEvent } from '../../../src/index.js';
+import { createInstance, destroyInstance, getEvent, TraceIterator } from '../../../src/trace/engine.js';
 import { type Decoded, decode } from '../engine/support.js';
 
 export class Agent {
@@ -68,4 +73,28 @@ export function recordsOf(instance: number, id: number): Decoded[] {
     out.push(decode(getEvent(id)!.layout, r.data));
   }
   return out;
+}
+
+/** A new instance and one agent worker; the agent is stopped, then the instance destroyed, when the test ends. */
+export async function instanceWithAgent(
+  t: TestContext,
+  instanceName: string,
+  agentName = 'app',
+): Promise<{ inst: number; app: Agent }> {
+  const inst = createInstance(instanceName);
+  let app: Agent | undefined;
+  t.after(async () => {
+    await app?.stop();
+    destroyInstance(inst);
+  });
+  app = await Agent.start(agentName);
+  return { inst, app };
+}
+
+/** Fields of the filter and trigger tests' events: a status to filter on and a sequence number. */
+export const STATUS_FIELDS = { status: 'u16', n: 'u32' } as const;
+
+/** Events `names` of `system`, all with STATUS_FIELDS, defined in this thread. */
+export function defineStatusEvents(system: string, ...names: string[]) {
+  return names.map((name) => defineEvent(system, name, STATUS_FIELDS));
 }

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defineEvent } from '../../../src/index.js';
 import { readEnable, setEventFilter, writeTrigger } from '../../../src/trace/control/index.js';
 import {
   createInstance,
@@ -15,11 +14,9 @@ import {
   setTracingOn,
 } from '../../../src/trace/engine.js';
 import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
-import { recordsOf } from './support.js';
+import { defineStatusEvents, recordsOf } from './support.js';
 
-const fields = { status: 'u16', n: 'u32' } as const;
-const a = defineEvent('ctlrec', 'a', fields);
-const b = defineEvent('ctlrec', 'b', fields);
+const [a, b] = defineStatusEvents('ctlrec', 'a', 'b');
 const log = new CollectingErrorLog();
 
 test('an enabled event with an unconditional trigger is recorded, through its filter', (t) => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defineEvent } from '../../../src/index.js';
 import { readEnable, readTrigger, writeEnable, writeTrigger } from '../../../src/trace/control/index.js';
 import {
   createInstance,
@@ -12,22 +11,15 @@ import {
   TOP_INSTANCE,
 } from '../../../src/trace/engine.js';
 import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
-import { Agent, recordsOf } from './support.js';
+import { Agent, defineStatusEvents, instanceWithAgent, recordsOf, STATUS_FIELDS } from './support.js';
 
-const fields = { status: 'u16', n: 'u32' } as const;
-const a = defineEvent('ctlt', 'a', fields);
-const b = defineEvent('ctlt', 'b', fields);
+const [a, b] = defineStatusEvents('ctlt', 'a', 'b');
 const log = new CollectingErrorLog();
 
 test('a traceoff trigger fired in a worker stops tracing in that instance only', async (t) => {
-  const inst = createInstance('ctl-off');
-  const app = await Agent.start('app');
-  t.after(async () => {
-    await app.stop();
-    destroyInstance(inst);
-  });
-  await app.define('ctlt', 'a', fields);
-  await app.define('ctlt', 'b', fields);
+  const { inst, app } = await instanceWithAgent(t, 'ctl-off');
+  await app.define('ctlt', 'a', STATUS_FIELDS);
+  await app.define('ctlt', 'b', STATUS_FIELDS);
   setEventEnabled(inst, a.id, true);
   setEventEnabled(inst, b.id, true);
   assert.equal(writeTrigger(inst, a.id, 'traceoff if status == 500', log), 0);
@@ -111,7 +103,7 @@ test(':N counts are used up exactly once per firing across two emitting threads;
     await w2.stop();
     destroyInstance(inst);
   });
-  for (const w of [w1, w2]) await w.define('ctlt', 'a', fields);
+  for (const w of [w1, w2]) await w.define('ctlt', 'a', STATUS_FIELDS);
   assert.equal(writeTrigger(inst, a.id, 'stacktrace:25', log), 0);
   assert.equal(readEnable(inst, a.id), '0*\n');
   await Promise.all([
