@@ -47,6 +47,19 @@ import { readmeText } from './readme.js';
 import { setEventText, writeSetEvent } from './set-event.js';
 import { CpuDirData, isFtraceInternal, type TraceInstance } from './state.js';
 
+/** What closing `free_buffer` does: the kernel's tracing_free_buffer_release. */
+function freeBuffers(inst: TraceInstance): void {
+  if (getOption(inst.index, 'disable_on_free')) setTracingOn(inst.index, false);
+  try {
+    setBufferSizeKb(inst.index, FREED_BUFFER_KB);
+  } catch {
+    // The instance went away meanwhile (ENOENT): nothing left to free.
+  }
+}
+
+/** buffer_size_kb after free_buffer: the kernel's two-page minimum, 2 × 4080 bytes >> 10. */
+const FREED_BUFFER_KB = 7;
+
 /** One file of an instance: everything it is and does. `topOnly` files exist only at the top level, as in the kernel. */
 export interface InstanceFile {
   readonly name: string;
@@ -95,6 +108,7 @@ export const SUPPORTED_OPTIONS = [
   'overwrite',
   'irq-info',
   'markers',
+  'disable_on_free',
 ] as const;
 
 /** A text file generated at open and served by offset (the `trace` file). */
@@ -204,8 +218,13 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
       write: () => undefined,
     }),
   },
-  // The kernel frees the buffers when this file is closed; ntrace accepts the write and keeps them (docs/TRACEFS.md).
-  { name: 'free_buffer', mode: MODE_WO, ops: Object.freeze({ write: () => undefined }) },
+  // Closing it shrinks the buffers to the minimum, as the kernel does (two pages a CPU: buffer_size_kb then reads 7), so
+  // a tracing process that holds it open frees them when it exits; with `disable_on_free`, tracing stops first.
+  {
+    name: 'free_buffer',
+    mode: MODE_WO,
+    ops: Object.freeze({ write: () => undefined, release: (file: OpenedFile) => freeBuffers(instOf(file)) }),
+  },
   {
     name: 'saved_cmdlines',
     mode: MODE_RO,

@@ -35,7 +35,7 @@ which sets the owner, the group and the root directory's permissions:
   error_log\t- error log for failed commands (that support it)
   buffer_size_kb\t- view and modify size of per cpu buffer
   buffer_total_size_kb  - view total size of all cpu buffers
-  free_buffer\t\t- writing then closing it is accepted (buffers are not freed)
+  free_buffer\t\t- closing it shrinks the ring buffers to their minimum (options/disable_on_free: tracing stops too)
 
   trace_clock\t\t- change the clock used to order events
 ${clocks}

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineEvent } from '../../src/trace/event.js';
-import { assertMatch, mountTracefs, ok, py, sh, uniqueSystem } from './helpers.js';
+import { eventually } from '../support/mount.js';
+import { assertMatch, background, mountTracefs, ok, py, sh, uniqueSystem } from './helpers.js';
 
 test('top-level layout and modes are the kernel defaults', async (t) => {
   const m = await mountTracefs(t);
@@ -240,4 +241,27 @@ t(lambda: os.rmdir('${d}/options'))
     'EPERM',
     'EPERM',
   ]);
+});
+
+test('closing free_buffer shrinks the buffers to the minimum; disable_on_free also stops tracing', async (t) => {
+  const m = await mountTracefs(t);
+  const i = `${m.mountpoint}/instances/fb`;
+  ok(`mkdir ${i}`);
+  t.after(() => sh(`rmdir ${i}`));
+  ok(`echo before > ${i}/trace_marker`);
+  const defaultKb = ok(`cat ${i}/buffer_size_kb`);
+  assert.notEqual(defaultKb, '7\n');
+  // Held open, nothing happens yet: the kernel frees on the last close (a tracer's exit).
+  const held = background(`exec 3>${i}/free_buffer; sleep 0.5; cat ${i}/buffer_size_kb`);
+  assert.equal((await held.done).out, defaultKb);
+  // FUSE sends RELEASE after close(2) has returned: wait for it.
+  const freed = () => eventually(() => ok(`cat ${i}/buffer_size_kb`) === '7\n', 2000);
+  assert.ok(await freed(), 'buffer_size_kb reads 7 after free_buffer was closed');
+  assert.doesNotMatch(ok(`cat ${i}/trace`), /before/);
+  assert.equal(ok(`cat ${i}/tracing_on`), '1\n');
+  ok(`echo 64 > ${i}/buffer_size_kb`);
+  ok(`echo 1 > ${i}/options/disable_on_free`);
+  ok(`: > ${i}/free_buffer`);
+  assert.ok(await freed(), 'freed again');
+  assert.equal(ok(`cat ${i}/tracing_on`), '0\n');
 });
