@@ -4,7 +4,7 @@
  * automatically; see shared-state.ts). Instances are addressed by index (TOP_INSTANCE = 0), events by id.
  */
 import { type CpuStats, clearRing, ringEntries, ringOverrun, ringStats, ringsOf, takeRawPage } from './buffers.js';
-import { FTRACE_PRINT_ID, FTRACE_RAW_DATA_ID } from './builtin-events.js';
+import { FTRACE_KERNEL_STACK_ID, FTRACE_PRINT_ID, FTRACE_RAW_DATA_ID } from './builtin-events.js';
 import { clockId, clockInNs, readClock } from './clocks.js';
 import { context } from './context.js';
 import { emitInto } from './emitter.js';
@@ -28,7 +28,7 @@ import {
 import { rememberComm, cpuCount as sharedCpuCount } from './threads.js';
 
 export type { CpuStats } from './buffers.js';
-export { FTRACE_PRINT_ID, FTRACE_RAW_DATA_ID } from './builtin-events.js';
+export { FTRACE_KERNEL_STACK_ID, FTRACE_PRINT_ID, FTRACE_RAW_DATA_ID } from './builtin-events.js';
 export { CLOCK_NAMES, type ClockName, clockInNs } from './clocks.js';
 export {
   type FilterProvider,
@@ -381,6 +381,38 @@ export function writeMarkerRaw(instance: number, bytes: Uint8Array, pid = proces
     encodeRaw(FTRACE_RAW_DATA_ID, ev.layout, pid, w, ts, [id], rest, false),
   );
   return ok ? accepted : 0;
+}
+
+/**
+ * Records an `ftrace:kernel_stack` entry (the `stacktrace` trigger's record): `frames` innermost first, one JS frame
+ * string each. Whole frames that would not fit a record are left out (the kernel's stack is cut the same way), so
+ * `size` always counts the frames stored. Returns the number of frames recorded (0 when nothing was recorded).
+ */
+export function writeStack(instance: number, frames: readonly string[], pid = process.pid): number {
+  const ev = context().registry.get(FTRACE_KERNEL_STACK_ID);
+  if (!ev) return 0;
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (const f of frames) {
+    // A newline separates frames, so one inside a frame would split it in two.
+    const b = utf8.encode(f.replaceAll('\n', ' '));
+    const need = b.length + (parts.length > 0 ? 1 : 0);
+    if (total + need > MARKER_MAX) break;
+    parts.push(b);
+    total += need;
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const b of parts) {
+    if (at > 0) bytes[at++] = 0x0a;
+    bytes.set(b, at);
+    at += b.length;
+  }
+  const n = parts.length;
+  const ok = emitInto(s(), instance, (w, ts) =>
+    encodeRaw(FTRACE_KERNEL_STACK_ID, ev.layout, pid, w, ts, [n], bytes, true),
+  );
+  return ok ? n : 0;
 }
 
 // ---------- health ----------

@@ -158,7 +158,7 @@ test('format, id, header_page, header_event, available_events; ftrace events hav
   assert.deepEqual(list(`${d}/events/${sys}`), ['enable', 'filter', 'req']);
   assert.deepEqual(list(`${d}/events`).slice(0, 3), ['enable', 'header_page', 'header_event']);
   assert.deepEqual(list(`${d}/events/ftrace/print`), ['format', 'id']);
-  assert.deepEqual(list(`${d}/events/ftrace`), ['print', 'raw_data']);
+  assert.deepEqual(list(`${d}/events/ftrace`), ['kernel_stack', 'print', 'raw_data']);
   const modes = ok(`cd ${d}/events/${sys}/req && stat -c '%n %a' *`).trim().split('\n');
   assert.deepEqual(modes, [
     'enable 640',

@@ -74,6 +74,8 @@ export const MARKER_EVENT = 'print';
 export const MARKER_SYMBOL = 'tracing_mark_write';
 /** trace_marker_raw's event: `ftrace:raw_data` with an `id` u32 and a `buf` byte string. */
 export const RAW_MARKER_EVENT = 'raw_data';
+/** The `stacktrace` trigger's event: `ftrace:kernel_stack`, `size` frames in the newline-separated `caller` string. */
+export const STACK_EVENT = 'kernel_stack';
 
 const TASK_COMM_LEN = 16;
 
@@ -221,6 +223,10 @@ function isRawMarker(e: EventDescriptor): boolean {
   return e.system === MARKER_SYSTEM && e.name === RAW_MARKER_EVENT;
 }
 
+function isStack(e: EventDescriptor): boolean {
+  return e.system === MARKER_SYSTEM && e.name === STACK_EVENT && field(e, 'caller')?.kind === 'string';
+}
+
 function field(e: EventDescriptor, name: string): FieldLayout | undefined {
   return e.layout.fields.find((f) => f.name === name);
 }
@@ -248,6 +254,21 @@ function rawMarkerText(rec: TraceRecord, e: EventDescriptor): string {
     for (const b of bytes) s += ` ${b.toString(16).padStart(2, '0')}`;
   }
   return `${s}\n`;
+}
+
+/** trace_stack_print(): `<stack trace>`, then one ` => frame` line per stored frame (at most `size` of them). */
+function stackText(rec: TraceRecord, e: EventDescriptor): string {
+  const caller = field(e, 'caller');
+  const size = field(e, 'size');
+  const text = caller ? readStringField(rec.data, caller) : '';
+  const frames = text === '' ? [] : text.split('\n');
+  const n =
+    size && size.kind === 'int'
+      ? Number(BigInt.asIntN(32, readInteger(rec.data, size.offset, size.elemSize, false)))
+      : 0;
+  let s = '<stack trace>\n';
+  for (let i = 0; i < frames.length && i < n; i++) s += ` => ${frames[i]}\n`;
+  return s;
 }
 
 /** The kernel's generic field printer (the `fields` option). */
@@ -337,6 +358,7 @@ function lineBody(rec: TraceRecord, o: TraceTextOptions): string {
   if (o.fields) return s + fieldsText(rec, e);
   if (isMarker(e)) return `${s}${MARKER_SYMBOL}: ${markerText(rec, e)}`;
   if (isRawMarker(e)) return s + rawMarkerText(rec, e);
+  if (isStack(e)) return s + stackText(rec, e);
   return `${s}${e.name}: ${rendererFor(e)(rec.data)}\n`;
 }
 
@@ -345,5 +367,6 @@ export function eventText(rec: TraceRecord): string {
   const e = rec.event;
   if (!e) return `Unknown type ${rec.id}`;
   if (isMarker(e)) return `${MARKER_SYMBOL}: ${markerText(rec, e).slice(0, -1)}`;
+  if (isStack(e)) return stackText(rec, e).slice(0, -1);
   return `${e.name}: ${rendererFor(e)(rec.data)}`;
 }

@@ -17,6 +17,7 @@ import {
   TraceIterator,
   writeMarker,
   writeMarkerRaw,
+  writeStack,
 } from '../../../src/trace/engine.js';
 import type { TraceRecord } from '../../../src/trace/record.js';
 import { formatFileText } from '../../../src/trace/text/format-file.js';
@@ -102,6 +103,48 @@ test('trace_marker and trace_marker_raw records print as the kernel prints them'
     'tracing_mark_write: with newline\n',
     '# 12345678 buf: 41 00 ff\n',
   ]);
+});
+
+test('a stack record (ftrace:kernel_stack) prints as the kernel prints its stack traces', () => {
+  clearBuffer(TOP_INSTANCE);
+  assert.equal(writeStack(TOP_INSTANCE, ['frameOne (/app/a.js:1:2)', 'frameTwo (/app/b.js:3:4)']), 2);
+  assert.equal(writeStack(TOP_INSTANCE, []), 0, 'an empty stack is recorded, with no frames');
+  const recs = drain();
+  assert.deepEqual(
+    recs.map((r) => `${r.event?.system}:${r.event?.name}:${r.id}`),
+    ['ftrace:kernel_stack:4', 'ftrace:kernel_stack:4'],
+  );
+  assert.deepEqual(
+    recs.map((r) => body(traceLine(r))),
+    ['<stack trace>\n => frameOne (/app/a.js:1:2)\n => frameTwo (/app/b.js:3:4)\n', '<stack trace>\n'],
+  );
+  const rec = recs[0];
+  const o = (names: string[]) => traceTextOptions((n) => (names.includes(n) ? true : undefined));
+  // The kernel's stack event has no raw/hex printer: trace_nop_print's `type: 4`.
+  assert.equal(traceLine(rec, o(['raw'])), `${process.pid} ${rec.cpu} ${rec.ts} type: 4\n`);
+  assert.match(traceLine(rec, o(['hex'])), /^[0-9a-f]{8} [0-9a-f]{8} [0-9a-f]{16} type: 4\n\n$/);
+  assert.equal(
+    body(traceLine(rec, o(['fields']))),
+    'kernel_stack: size=0x2 (2) caller=frameOne (/app/a.js:1:2)\nframeTwo (/app/b.js:3:4)\n',
+  );
+  // printk-msg-only is about trace_printk/trace_marker messages only.
+  assert.equal(body(traceLine(rec, o(['printk-msg-only']))), body(traceLine(rec)));
+  assert.match(
+    formatFileText(getEvent(4)!),
+    /^name: kernel_stack\nID: 4\n[\s\S]*\tfield:s32 size;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:__data_loc char\[\] caller;\toffset:12;\tsize:4;\tsigned:0;\n\nprint fmt: "size=%d\\n%s", REC->size, __get_str\(caller\)\n$/,
+  );
+});
+
+test('a stack keeps only whole frames that fit one record', () => {
+  clearBuffer(TOP_INSTANCE);
+  const frame = `f (${'x'.repeat(990)})`;
+  assert.equal(writeStack(TOP_INSTANCE, [frame, frame, frame, frame, frame, 'a\nb']), 4);
+  const [rec] = drain();
+  const lines = body(traceLine(rec)).split('\n');
+  assert.deepEqual(lines, ['<stack trace>', ` => ${frame}`, ` => ${frame}`, ` => ${frame}`, ` => ${frame}`, '']);
+  clearBuffer(TOP_INSTANCE);
+  assert.equal(writeStack(TOP_INSTANCE, ['a\nb']), 1, 'a newline inside a frame does not split it');
+  assert.equal(body(traceLine(drain()[0])), '<stack trace>\n => a b\n');
 });
 
 test('trace_pipe over the consuming reader: partial reads, then empty; stats and header agree', () => {

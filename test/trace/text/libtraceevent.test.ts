@@ -185,7 +185,7 @@ test('libtraceevent agrees on user print strings with flags, widths and casts', 
   assert.deepEqual(runChecker(cmds), want);
 });
 
-test('libtraceevent parses the built-in events of the engine (ftrace:print, ftrace:raw_data)', (t) => {
+test('libtraceevent parses the built-in events of the engine (ftrace:kernel_stack, ftrace:print, ftrace:raw_data)', (t) => {
   if (skipReason) return t.skip(skipReason);
   const events = BUILTIN_EVENTS.map((b): EventDescriptor => ({ ...b, layout: computeLayout(b.fields) }));
   assert.deepEqual(

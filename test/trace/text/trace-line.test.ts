@@ -163,6 +163,27 @@ test('trace lines: unknown events, lost events, marker without newline, raw mark
   assert.equal(traceLine(rr), '              sh-3       [000] .....     0.000000: # abc buf: 41 42 00\n');
 });
 
+test('stack records: `<stack trace>` and ` => ` lines; size bounds the frames, a bad size prints none', () => {
+  const stack = makeEvent(4, 'ftrace', 'kernel_stack', { size: 's32', caller: 'string' });
+  const line = (size: number, caller: string) =>
+    traceLine(
+      makeRecord(stack, encodeRecord(stack, { size, caller }), { comm: 'node', pid: 1234, ts: 4508658347000n }),
+    );
+  const ctx = '            node-1234    [000] .....  4508.658347: ';
+  assert.equal(line(2, 'frame one\nframe two'), `${ctx}<stack trace>\n => frame one\n => frame two\n`);
+  assert.equal(line(1, 'frame one\nframe two'), `${ctx}<stack trace>\n => frame one\n`);
+  assert.equal(line(9, 'only'), `${ctx}<stack trace>\n => only\n`);
+  assert.equal(line(-1, 'x'), `${ctx}<stack trace>\n`);
+  assert.equal(line(0, ''), `${ctx}<stack trace>\n`);
+  const rec = makeRecord(stack, encodeRecord(stack, { size: 2, caller: 'a\nb' }));
+  assert.equal(eventText(rec), '<stack trace>\n => a\n => b');
+  // A truncated record prints what is there and never throws.
+  assert.equal(
+    traceLine(makeRecord(stack, new Uint8Array(10), { comm: 'x', pid: 1 })),
+    '               x-1       [000] .....     0.000000: <stack trace>\n',
+  );
+});
+
 test('latency flags: the kernel letters', () => {
   assert.equal(latencyFlags(0, 0), '.....');
   assert.equal(latencyFlags(0x01, 0), 'd....');
