@@ -103,8 +103,14 @@ test("trigger-stacktrace: the emitting thread's stack lands in the trace", async
   applicationFrame();
   const trace = ok(`cat ${m.mountpoint}/trace`);
   assert.equal(trace.split('<stack trace>').length, 2, 'count 1: one stack');
-  assertMatch(trace, /<stack trace>\n => applicationFrame \(/);
+  // The kernel's form: `<stack trace>` after the context, as its own event (ftrace:kernel_stack), then ` => ` lines.
+  assertMatch(trace, /\n +\S+-\d+ +\[\d{3}\] \.{5} +\d+\.\d{6}: <stack trace>\n => applicationFrame \(/);
+  assert.doesNotMatch(trace, /tracing_mark_write/);
   assert.equal(ok(`cat ${trig}`), 'stacktrace:count=0\n');
+  // Like the kernel's ftrace events, kernel_stack is listed nowhere and cannot be switched on.
+  assert.equal(ok(`ls ${m.mountpoint}/events/ftrace/kernel_stack`), 'format\nid\n');
+  assert.equal(ok(`cat ${m.mountpoint}/events/ftrace/kernel_stack/id`), '4\n');
+  assert.doesNotMatch(ok(`cat ${m.mountpoint}/available_events`), /kernel_stack/);
 });
 
 test('trigger-filter: a trigger with `if` fires only when its filter matches', async (t) => {

@@ -30,14 +30,14 @@ import {
   MAX_INSTANCES,
   setEventEnabled,
   setTracingOn,
-  writeMarker,
+  writeStack,
 } from '../engine.js';
 import type { CompiledFilter } from '../languages/filter/compile.js';
 import type { EmitContext, Values } from '../languages/filter/evaluate.js';
 import { compileEventFilter } from '../languages/filter/event-filter.js';
 import { HistTrigger } from '../languages/hist/hist-trigger.js';
 import type { TriggerCommand } from '../languages/trigger/trigger-set.js';
-import { captureStack } from '../languages/trigger/trigger-set.js';
+import { captureFrames } from '../languages/trigger/trigger-set.js';
 import { currentCpu } from '../threads.js';
 import { parseBlob } from './blob.js';
 import { histPool } from './pool.js';
@@ -159,7 +159,7 @@ function fire(r: ControlRoot, instance: number, c: Loaded, v: Values): void {
           if (take(r, t.cell)) snapshotFromTrigger(instance);
           break;
         case 'stacktrace':
-          if (take(r, t.cell)) writeMarker(instance, `<stack trace>\n${captureStack()}\n`);
+          if (take(r, t.cell)) writeStack(instance, captureFrames());
           break;
         case 'enable_event':
         case 'disable_event': {

@@ -124,8 +124,8 @@ function countSuffix(cell: BigInt64Array): string {
   return c === -1n ? ':unlimited' : `:count=${c}`;
 }
 
-/** Frames of the current JS stack in the kernel's ` => frame` form, without ntrace's own frames. */
-export function captureStack(): string {
+/** The current JS stack, innermost first, one frame string each (`fn (file:line:col)`), without ntrace's own frames. */
+export function captureFrames(): string[] {
   const saved = Error.stackTraceLimit;
   Error.stackTraceLimit = 32;
   const raw = new Error().stack ?? '';
@@ -136,10 +136,17 @@ export function captureStack(): string {
     const f = l.trim().replace(/^at /, '');
     // ntrace's own frames (emit path, triggers) are not the application's stack.
     if (/[\\/]src[\\/]trace[\\/]/.test(f)) continue;
-    out.push(` => ${f}`);
+    out.push(f);
     if (out.length >= 16) break;
   }
-  return out.join('\n');
+  return out;
+}
+
+/** Frames of the current JS stack in the kernel's ` => frame` form, without ntrace's own frames. */
+export function captureStack(): string {
+  return captureFrames()
+    .map((f) => ` => ${f}`)
+    .join('\n');
 }
 
 export class TriggerSet {
