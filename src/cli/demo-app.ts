@@ -4,7 +4,7 @@
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { defineEvent } from '../trace/event.js';
+import { defineEvent } from '../index.js';
 
 export const requestStart = defineEvent(
   'http',

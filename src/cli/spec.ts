@@ -1,7 +1,6 @@
 /** Event specs for `ntrace serve --events SPEC.json`: the shape of ../shared/data/kernel-events.json. */
 import { readFileSync } from 'node:fs';
-import { defineEvent, type FieldDeclarations, type TraceEvent } from '../trace/event.js';
-import type { FieldType } from '../trace/layout.js';
+import { defineEvent, type FieldDeclarations, type FieldType, type TraceEvent } from '../index.js';
 
 export interface EventSpec {
   readonly systems: readonly {
@@ -37,14 +36,18 @@ export function readSpec(path: string): EventSpec {
 
 /**
  * Defines every event of the spec; returns the tracepoints and the problems (one line each) of those refused.
- * Events ntrace defines itself (ftrace:print, ftrace:raw_data, which kernel specs list too) are skipped silently.
+ * Events ntrace defines itself (ftrace:print, ftrace:raw_data, ftrace:kernel_stack, which kernel specs list too) are
+ * skipped silently.
  */
+/** ftrace events the engine defines itself (src/trace/builtin-events.ts). */
+const NTRACE_DEFINES = new Set(['print', 'raw_data', 'kernel_stack']);
+
 export function defineSpec(spec: EventSpec): { events: TraceEvent[]; problems: string[] } {
   const events: TraceEvent[] = [];
   const problems: string[] = [];
   for (const s of spec.systems) {
     for (const e of s.events) {
-      if (s.name === 'ftrace' && (e.name === 'print' || e.name === 'raw_data')) continue;
+      if (s.name === 'ftrace' && NTRACE_DEFINES.has(e.name)) continue;
       const fields: Record<string, FieldType> = {};
       for (const f of e.fields) fields[f.name] = f.type as FieldType;
       try {
