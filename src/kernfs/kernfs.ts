@@ -323,8 +323,8 @@ export class Kernfs implements Vfs {
     return this.syscalls.create(parent, name, ctx);
   }
 
-  mknod(parent: number, name: string, _mode: number, _rdev: number, ctx: OpContext): Entry {
-    return this.syscalls.mknod(parent, name, ctx);
+  mknod(parent: number, name: string, mode: number, _rdev: number, ctx: OpContext): Entry {
+    return this.syscalls.mknod(parent, name, mode, ctx);
   }
 
   symlink(parent: number, name: string, _target: string, ctx: OpContext): Entry {

@@ -70,9 +70,11 @@ export class DirSyscalls {
     fail('EACCES'); // Linux: a directory without ->create refuses O_CREAT with EACCES
   }
 
-  mknod(parent: number, name: string, ctx: OpContext): Entry {
+  mknod(parent: number, name: string, mode: number, ctx: OpContext): Entry {
     this.dirForChange(parent, name, ctx, false);
-    fail('EPERM');
+    // Linux sends a regular-file mknod through ->create (EACCES when missing), other types through ->mknod (EPERM).
+    const type = mode & 0o170000;
+    fail(type === 0 || type === 0o100000 ? 'EACCES' : 'EPERM');
   }
 
   symlink(parent: number, name: string, ctx: OpContext): Entry {
