@@ -21,6 +21,7 @@ import {
   instanceClockInNs,
   isTracingOn,
   listEvents,
+  MARKER_MAX,
   setBufferSizeKb,
   setClock,
   setOption,
@@ -163,7 +164,9 @@ function bufferSizeOps(): FileOps {
     show: (file: OpenedFile) => `${bufferSizeKb(locateInst(file).index)}\n`,
     write(file: OpenedFile, data: Uint8Array) {
       const kb = parseUnsigned(data);
-      if (kb === 0n || kb > 1n << 30n) throw new FsError('EINVAL');
+      if (kb === 0n) throw new FsError('EINVAL');
+      // The kernel parses any unsigned long and fails only when allocating: a size beyond our cap is ENOMEM.
+      if (kb > 1n << 30n) throw new FsError('ENOMEM');
       try {
         setBufferSizeKb(locateInst(file).index, Number(kb));
       } catch (err) {
@@ -314,6 +317,8 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
       write(file: OpenedFile, data: Uint8Array, _offset: number, ctx) {
         const inst = instOf(file);
         checkMarkers(inst);
+        // The kernel refuses a raw record too big for one event rather than cutting it (trace_marker cuts).
+        if (data.length > MARKER_MAX) throw new FsError('EINVAL');
         const n = writeMarkerRaw(inst.index, data, ctx.cred.pid, writerComm(ctx.cred.pid));
         if (n < 0) throw new FsError('EINVAL');
         if (n === 0) throw new FsError('EBADF');
