@@ -17,6 +17,7 @@ import { kernelEventsPath } from '../../test/support/paths.js';
 import { buildPeer, startPeer, stopPeer } from '../support/libfuse-peer.js';
 import { dropCaches, isMounted, sh, timed } from '../support/shell.js';
 import { median, round } from '../support/stats.js';
+import { metadataWorkloads, type WorkloadTarget } from '../support/workloads.js';
 import type { BenchTreeData } from './tree.js';
 import { pathList } from './tree.js';
 
@@ -75,21 +76,13 @@ function processCpu(pid: number): () => number {
   };
 }
 
-interface Target {
+interface Target extends WorkloadTarget {
   readonly name: 'ntrace' | 'peer' | 'kernel';
   /** How much CPU the server spent (ms so far), for the FUSE servers. */
   readonly serverCpuMs?: () => number;
-  readonly events: string;
-  /** Absolute paths of every file under events/, for stat-all. */
-  readonly fileList: string;
 }
 
-const workloads: Record<string, (t: Target) => string> = {
-  find: (t) => `find ${t.events} >/dev/null`,
-  'ls-lR': (t) => `ls -lR ${t.events} >/dev/null`,
-  'stat-all': (t) => `xargs -a ${t.fileList} stat >/dev/null`,
-  'cat-id': (t) => `cat ${t.events}/*/*/id >/dev/null`,
-};
+const workloads = metadataWorkloads('id');
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the FUSE benchmark needs root (mounts, drop_caches)');

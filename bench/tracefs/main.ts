@@ -19,6 +19,7 @@ import { kernelEventsPath } from '../../test/support/paths.js';
 import { buildPeer, startPeer, stopPeer } from '../support/libfuse-peer.js';
 import { dropCaches, isMounted, sh, timed } from '../support/shell.js';
 import { median } from '../support/stats.js';
+import { metadataWorkloads, type WorkloadTarget } from '../support/workloads.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -30,18 +31,11 @@ const log = (s: string) => {
   if (!json) process.stdout.write(`${s}\n`);
 };
 
-interface Target {
+interface Target extends WorkloadTarget {
   readonly name: string;
-  readonly events: string;
-  readonly fileList: string;
 }
 
-const workloads: Record<string, (t: Target) => string> = {
-  find: (t) => `find ${t.events} >/dev/null`,
-  'ls-lR': (t) => `ls -lR ${t.events} >/dev/null`,
-  'stat-all': (t) => `xargs -a ${t.fileList} stat >/dev/null`,
-  'cat-format': (t) => `cat ${t.events}/*/*/format >/dev/null`,
-};
+const workloads = metadataWorkloads('format');
 
 interface Figures {
   eventDirs: number;
