@@ -20,7 +20,7 @@ import type {
   Vfs,
   VfsChange,
 } from '../kernfs/vfs.js';
-import { ROOT_INO } from '../kernfs/vfs.js';
+import { isPromise, ROOT_INO } from '../kernfs/vfs.js';
 import { Caller, GroupCache } from './credentials.js';
 import { STOP, WAKE_NAME } from './doorbell.js';
 import { direntType, getU64, putAttr, putEntry, putNoEntry, putStatFs, putTimeout, putU64 } from './encode.js';
@@ -144,10 +144,6 @@ const EIO = 5;
 const ENOENT = 2;
 const ENOSYS = 38;
 const EPROTO = 71;
-
-function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | null)?.then === 'function';
-}
 
 export class FuseServer {
   private readonly inBuf: Buffer;

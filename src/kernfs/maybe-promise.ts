@@ -1,9 +1,7 @@
 /** Ops may answer now or later; these keep the synchronous answer synchronous (no Promise allocated on hot paths). */
-import type { MaybePromise } from './vfs.js';
+import { isPromise, type MaybePromise } from './vfs.js';
 
-export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
-}
+export { isPromise };
 
 /** Apply `f` to a value that may still be pending. */
 export function then<T, U>(value: MaybePromise<T>, f: (v: T) => U): MaybePromise<U> {

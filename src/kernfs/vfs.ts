@@ -128,6 +128,11 @@ export type VfsChange =
 
 export type MaybePromise<T> = T | Promise<T>;
 
+/** Whether an operation answered later (a Promise: the transport parks the request) rather than now. */
+export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
 /** The operations a transport calls. Every method may throw FsError. */
 export interface Vfs {
   lookup(parent: number, name: string, ctx: OpContext): MaybePromise<Entry>;
