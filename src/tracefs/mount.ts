@@ -7,6 +7,7 @@
 import '../trace/control/install.js';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { type Announced, announce } from '../discovery/index.js';
 import { type FuseMount, mountFuse } from '../fuse/index.js';
 import { sharedHandles } from '../trace/engine.js';
 import { serveControl } from './control-socket.js';
@@ -123,6 +124,7 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
     throw new Error(`ntrace: cannot mount at ${mountpoint}: ${(err as Error).message}${hint}`, { cause: err });
   }
   const m = new Mounted(fuse);
+  m.listed = listInIndex(mountpoint);
   if (options.control) {
     try {
       m.control = await serveControl(mountpoint, (c) => m.reconfigure(c));
@@ -134,12 +136,22 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
   return m;
 }
 
+/** Announces the mount in the per-user process index (src/discovery); a process that cannot is still served. */
+function listInIndex(mountpoint: string): Announced | undefined {
+  try {
+    return announce({ mount: mountpoint });
+  } catch {
+    return undefined;
+  }
+}
+
 class Mounted implements TracefsMount {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(reply: TreeReply): void; reject(e: Error): void }>();
   private closing: Promise<void> | undefined;
   private wordReleased = false;
   control: { close(): Promise<void> } | undefined;
+  listed: Announced | undefined;
   readonly closed: Promise<void>;
 
   constructor(private readonly fuse: FuseMount) {
@@ -157,6 +169,7 @@ class Mounted implements TracefsMount {
     void fuse.closed.then(() => {
       for (const p of this.pending.values()) p.reject(new Error('ntrace: the mount is closed'));
       this.pending.clear();
+      this.listed?.remove();
       this.releaseWord();
     });
   }
@@ -188,6 +201,7 @@ class Mounted implements TracefsMount {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.listed?.remove();
       await this.control?.close();
       // Free the engine instances made through this mount; a stuck serving thread must not hold up the unmount.
       await Promise.race([
