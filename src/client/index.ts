@@ -1,0 +1,12 @@
+/** Reaching an ntrace tree from outside its process: target resolution and the one client interface. */
+export { MountClient } from './mount-client.js';
+export { openTarget, TargetError } from './open-target.js';
+export {
+  pathParts,
+  type StreamOptions,
+  type TreeClient,
+  type TreeDirEntry,
+  TreeError,
+  type TreeNodeKind,
+  type TreeStat,
+} from './tree-client.js';

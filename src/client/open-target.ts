@@ -1,0 +1,39 @@
+/**
+ * `openTarget(spec)`: what a verb's TARGET names — a PID (of a process serving ntrace), a socket path or a mount
+ * path — turned into one `TreeClient`.
+ */
+import { promises as fs } from 'node:fs';
+import { resolve } from 'node:path';
+import { listLive } from '../discovery/index.js';
+import { MountClient } from './mount-client.js';
+import type { TreeClient } from './tree-client.js';
+
+/** TARGET names nothing usable; the message says why, in words a user can act on. */
+export class TargetError extends Error {
+  override readonly name = 'TargetError';
+}
+
+export async function openTarget(spec: string): Promise<TreeClient> {
+  if (/^[0-9]+$/.test(spec)) return openPid(Number(spec));
+  const path = resolve(spec);
+  let st: Awaited<ReturnType<typeof fs.stat>>;
+  try {
+    st = await fs.stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new TargetError(`${spec}: no such process, socket or directory`);
+    if (code === 'ENOTCONN') throw new TargetError(`${spec}: a dead FUSE mount (its process is gone)`);
+    throw new TargetError(`${spec}: ${(err as Error).message}`);
+  }
+  if (st.isDirectory()) return new MountClient(path);
+  throw new TargetError(`${spec}: neither a PID, an ntrace socket nor a mounted directory`);
+}
+
+/** A PID through the discovery index: the first of its announced trees that can be reached. */
+async function openPid(pid: number): Promise<TreeClient> {
+  const entries = listLive().filter((e) => e.pid === pid);
+  if (entries.length === 0) throw new TargetError(`${pid}: no ntrace process with this pid is listed for this user`);
+  const withMount = entries.find((e) => e.mount !== undefined);
+  if (withMount?.mount) return new MountClient(withMount.mount);
+  throw new TargetError(`${pid}: serves no tree this command can reach`);
+}
