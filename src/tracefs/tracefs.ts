@@ -15,6 +15,7 @@ import {
   registryGeneration,
   TOP_INSTANCE,
 } from '../trace/engine.js';
+import { configuredCpus } from './configured-cpus.js';
 import { serviceWaiters } from './consuming-file.js';
 import { type ControlHooks, defaultControlHooks } from './control-hooks.js';
 import { addEvent, createEventsDir, type EventfsTables, eventfsTables, removeEvent } from './eventfs.js';
@@ -51,6 +52,8 @@ export class Tracefs {
   private registryGen = -1;
   private instancesGen = -1;
   private syntheticNames = 0;
+  /** per_cpu/ always holds this many cpuN directories; emitting threads beyond them add more. */
+  private readonly minCpuDirs = configuredCpus();
 
   constructor(options: TracefsOptions = {}) {
     this.hooks = options.hooks ?? defaultControlHooks;
@@ -87,13 +90,18 @@ export class Tracefs {
   }
 
   private addCpuDirs(inst: TraceInstance): void {
-    const n = cpuCount();
+    const n = this.cpuDirCount();
     while (inst.cpuDirs < n) {
       const cpu = inst.cpuDirs++;
       this.tree.createTemplateDir(inst.perCpuDir, `cpu${cpu}`, PER_CPU_TABLE, new CpuDirData(inst, cpu), {
         mode: MODE_DIR,
       });
     }
+  }
+
+  /** The machine's configured CPUs, or more when more threads record (one "CPU" per emitting thread). */
+  private cpuDirCount(): number {
+    return Math.max(this.minCpuDirs, cpuCount());
   }
 
   private *allInstances(): Iterable<TraceInstance> {
@@ -103,7 +111,7 @@ export class Tracefs {
 
   /**
    * Brings the tree in step with the engine: event directories for events defined or removed since the last call
-   * (in every instance), per_cpu directories for threads that started emitting. Cheap when nothing changed.
+   * (in every instance), per_cpu directories for threads beyond the configured CPUs that started emitting. Cheap when nothing changed.
    */
   refresh(): void {
     const gen = registryGeneration();
@@ -123,8 +131,7 @@ export class Tracefs {
         for (const desc of live) addEvent(this.tree, this.tables, inst, desc);
       }
     }
-    const cpus = cpuCount();
-    if (cpus !== this.top.cpuDirs) for (const inst of this.allInstances()) this.addCpuDirs(inst);
+    if (this.cpuDirCount() !== this.top.cpuDirs) for (const inst of this.allInstances()) this.addCpuDirs(inst);
   }
 
   /** A doorbell wake-up: new events, data for parked trace_pipe readers and pollers. */

@@ -1,15 +1,18 @@
 /**
- * A thread that starts emitting is a new "CPU": its `per_cpu/cpuN` directory appears through the mount at once,
+ * `per_cpu/` holds one directory per configured CPU of the machine from the start (as the kernel's does; empty ones
+ * read as empty). A thread that starts emitting beyond those is a new "CPU": its `per_cpu/cpuN` directory appears
+ * through the mount at once,
  * woken by the engine — not only when some request happens to reach the filesystem. The check reads `per_cpu`'s
  * link count with `stat`: the kernel answers that from its cache (no request reaches ntrace, so nothing but the
  * engine's wake-up can refresh the tree) until the new directory's invalidation arrives.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { cpuCount } from '../../src/trace/engine.js';
 import { eventually } from '../support/mount.js';
-import { mountTracefs, ok } from './helpers.js';
+import { mountTracefs, ok, py } from './helpers.js';
 
 const engineUrl = new URL('../../src/trace/engine.js', import.meta.url).href;
 
@@ -31,10 +34,47 @@ import(workerData.engineUrl).then((e) => {
   });
 }
 
+/** sysconf(_SC_NPROCESSORS_CONF), as glibc counts it. */
+const configured = readdirSync('/sys/devices/system/cpu').filter((n) => /^cpu[0-9]+$/.test(n)).length;
+
+test('per_cpu holds cpu0..cpu{N-1} for the N configured CPUs from the start; those without a thread read as empty', async (t) => {
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  assert.ok(configured >= 1);
+  const dirs = ok(`ls ${d}/per_cpu`).trim().split('\n');
+  const want = Math.max(configured, cpuCount());
+  assert.deepEqual(
+    dirs.sort((a, b) => Number(a.slice(3)) - Number(b.slice(3))),
+    Array.from({ length: want }, (_, i) => `cpu${i}`),
+  );
+  assert.equal(Number(ok(`stat -c %h ${d}/per_cpu`).trim()), 2 + want);
+  for (let cpu = cpuCount(); cpu < configured; cpu++) {
+    const c = `${d}/per_cpu/cpu${cpu}`;
+    assert.deepEqual(ok(`ls ${c}`).trim().split('\n').sort(), [
+      'buffer_size_kb',
+      'stats',
+      'trace',
+      'trace_pipe',
+      'trace_pipe_raw',
+    ]);
+    assert.match(ok(`cat ${c}/trace`), /^# tracer: nop\n/);
+    assert.doesNotMatch(ok(`cat ${c}/trace`), /^[^#]/m, 'no records');
+    assert.match(ok(`cat ${c}/stats`), /^entries: 0$/m);
+    assert.deepEqual(py(`t(lambda: len(os.read(os.open('${c}/trace_pipe_raw', os.O_RDONLY | os.O_NONBLOCK), 4096)))`), [
+      'EAGAIN',
+    ]);
+  }
+});
+
 test('per_cpu/cpuN appears at once when a new thread starts emitting, for every new thread', async (t) => {
   const m = await mountTracefs(t);
   const d = m.mountpoint;
   const links = () => Number(ok(`stat -c %h ${d}/per_cpu`).trim());
+  // Threads up to the configured CPU count find their directory there already.
+  while (cpuCount() < configured) {
+    const r = await firstRecordFromNewThread();
+    assert.match(ok(`cat ${d}/per_cpu/cpu${r.cpus - 1}/trace`), /hello from a new thread$/m);
+  }
   const before = cpuCount();
   // Two threads one after the other: the second proves the wake-up is re-armed after the first.
   for (let k = 1; k <= 2; k++) {
