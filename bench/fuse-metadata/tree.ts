@@ -1,6 +1,6 @@
 /**
  * The benchmark's tree, built inside the serving thread: an eventfs-like `events/` of the kernel's size
- * (../shared/data/kernel-events.json) whose event directories are kernfs template directories, as tracefs's are.
+ * (test/fixtures/kernel-events.json) whose event directories are kernfs template directories, as tracefs's are.
  * Also answers wake-latency probes: when the mounting thread rings, the wake callback flips a shared flag back.
  */
 import { readFileSync } from 'node:fs';

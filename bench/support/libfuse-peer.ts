@@ -1,16 +1,16 @@
 /**
- * The libfuse3 C peer (../shared/bench/libfuse-peer/peer.c): a reference FUSE server serving a list of paths, the
+ * The libfuse3 C peer (bench/libfuse-peer/peer.c): a reference FUSE server serving a list of paths, the
  * yardstick the FUSE and tracefs benchmarks hold ntrace against.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, sharedDir } from '../../test/support/paths.js';
+import { repoRoot } from '../../test/support/paths.js';
 import { isMounted, waitFor } from './shell.js';
 
-/** gcc the peer from ../shared into the git-ignored bench/.build/ (shared/ is read-only); reused while up to date. */
+/** gcc the peer into the git-ignored bench/.build/; reused while up to date. */
 export function buildPeer(): string {
-  const src = join(sharedDir, 'bench', 'libfuse-peer', 'peer.c');
+  const src = join(repoRoot, 'bench', 'libfuse-peer', 'peer.c');
   const outDir = join(repoRoot, 'bench', '.build');
   const bin = join(outDir, 'libfuse-peer');
   if (existsSync(bin) && statSync(bin).mtimeMs > statSync(src).mtimeMs) return bin;

@@ -1,5 +1,5 @@
 /**
- * tracefs benchmark (`npm run bench:tracefs`): the kernel-sized spec (../shared/data/kernel-events.json) served by
+ * tracefs benchmark (`npm run bench:tracefs`): the kernel-sized spec (test/fixtures/kernel-events.json) served by
  * ntrace's tracefs, next to the libfuse3 C peer serving the same events/ paths and the kernel's own tracefs.
  *
  * - heap of the serving thread per event directory: at rest, after `ls -lR` of every instance's tree (the kernel

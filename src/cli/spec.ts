@@ -1,4 +1,4 @@
-/** Event specs for `ntrace serve --events SPEC.json`: the shape of ../shared/data/kernel-events.json. */
+/** Event specs for `ntrace serve --events SPEC.json`: the shape of test/fixtures/kernel-events.json. */
 import { readFileSync } from 'node:fs';
 import { defineEvent, type FieldDeclarations, type FieldType, type TraceEvent } from '../index.js';
 

@@ -6,7 +6,7 @@
  */
 
 export type IntType = 'u8' | 'u16' | 'u32' | 'u64' | 's8' | 's16' | 's32' | 's64';
-/** The field vocabulary of ntrace (and of ../shared/data/kernel-events.json). */
+/** The field vocabulary of ntrace (and of test/fixtures/kernel-events.json). */
 export type FieldType = IntType | 'bool' | 'string' | `char[${number}]` | `${IntType}[${number}]`;
 
 export interface FieldSpec {

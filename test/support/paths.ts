@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The checkout's root: the nearest folder above this file whose package.json is ntrace's (works from dist/ or build/). */
@@ -15,6 +15,8 @@ function findRepoRoot(): string {
 }
 
 export const repoRoot = findRepoRoot();
-/** ../shared beside the checkout (read-only material: kernel-events.json, the libfuse peer). */
-export const sharedDir = resolve(repoRoot, '..', 'shared');
-export const kernelEventsPath = join(sharedDir, 'data', 'kernel-events.json');
+/**
+ * The systems, events and field types of a real Linux 6.18 tracefs (102 systems, 2,323 events), captured once and
+ * kept in the repository so a plain clone tests and benchmarks against a kernel-sized tree.
+ */
+export const kernelEventsPath = join(repoRoot, 'test', 'fixtures', 'kernel-events.json');
