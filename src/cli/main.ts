@@ -4,9 +4,11 @@
  *   ntrace serve --events SPEC.json --mount DIR [--uid N] [--gid N] [--mode OCT] [--allow-other]
  *   ntrace demo [--mount DIR]
  *   ntrace remount DIR [--gid N] [--uid N] [--mode OCT]
+ *   ntrace record TARGET [-e SYS[:EVENT]]… [-f FILTER] [-B INSTANCE] [-o FILE.dat] [--duration S] [--v6] [-- CMD…]
  */
 import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
+import { runRecord } from './record.js';
 import { runRemount } from './remount.js';
 import { runServe } from './serve.js';
 
@@ -17,6 +19,9 @@ const USAGE = `usage:
       Run a small HTTP server and client instrumented with http:request_start/request_end, mounted at ./tracing.
   ntrace remount DIR [--gid N] [--uid N] [--mode OCT]
       Like 'mount -o remount,gid=N': reset the owner/group of every file of the ntrace mount at DIR.
+  ntrace record TARGET [-e SYS[:EVENT]]… [-f FILTER] [-B INSTANCE] [-o FILE.dat] [--duration S] [--v6] [-- CMD…]
+      Record TARGET's events (a mount path, socket or PID) to trace-cmd's trace.dat (v7, or v6 with --v6) until
+      Ctrl-C, S seconds, or CMD's exit. trace-cmd report and KernelShark open the file.
 `;
 
 /** Thrown for command-line mistakes: printed with the usage, exit status 2. */
@@ -86,6 +91,38 @@ async function main(argv: string[]): Promise<number> {
       if (changes.uid === undefined && changes.gid === undefined && changes.mode === undefined)
         throw new UsageError('remount needs --gid, --uid or --mode');
       return runRemount(positionals[0], changes);
+    }
+    case 'record': {
+      const dash = rest.indexOf('--');
+      const { values, positionals } = parseArgs({
+        args: dash < 0 ? rest : rest.slice(0, dash),
+        options: {
+          event: { type: 'string', short: 'e', multiple: true },
+          filter: { type: 'string', short: 'f' },
+          instance: { type: 'string', short: 'B' },
+          output: { type: 'string', short: 'o' },
+          duration: { type: 'string' },
+          v6: { type: 'boolean' },
+          help: opts.help,
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (values.help) break;
+      if (positionals.length !== 1) throw new UsageError('record needs exactly one TARGET');
+      const duration = values.duration === undefined ? undefined : Number(values.duration);
+      if (duration !== undefined && !(duration > 0))
+        throw new UsageError(`--duration takes seconds, got '${values.duration}'`);
+      return runRecord({
+        target: positionals[0],
+        events: values.event ?? [],
+        filter: values.filter,
+        instance: values.instance,
+        output: values.output ?? 'trace.dat',
+        duration,
+        version: values.v6 ? 6 : 7,
+        command: dash < 0 ? [] : rest.slice(dash + 1),
+      });
     }
     case undefined:
     case 'help':
