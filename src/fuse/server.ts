@@ -8,7 +8,6 @@ import { readSync, writeSync, writevSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { errnoOf } from '../kernfs/errors.js';
 import type {
-  AttrChanges,
   Attributes,
   Credentials,
   DirEntry,
@@ -22,23 +21,15 @@ import type {
 } from '../kernfs/vfs.js';
 import { isPromise, ROOT_INO } from '../kernfs/vfs.js';
 import { Caller, GroupCache } from './credentials.js';
+import { Request } from './decode.js';
 import { STOP, WAKE_NAME } from './doorbell.js';
-import { direntType, getU64, putAttr, putEntry, putNoEntry, putStatFs, putTimeout, putU64 } from './encode.js';
+import { direntType, putAttr, putEntry, putNoEntry, putStatFs, putTimeout, putU64 } from './encode.js';
 import { invalEntry, invalInode, pollWakeup } from './notify.js';
 import {
   ATTR_OUT_SIZE,
   DIRENT_HEADER_SIZE,
   direntSize,
   ENTRY_OUT_SIZE,
-  FATTR_ATIME,
-  FATTR_ATIME_NOW,
-  FATTR_FH,
-  FATTR_GID,
-  FATTR_MODE,
-  FATTR_MTIME,
-  FATTR_MTIME_NOW,
-  FATTR_SIZE,
-  FATTR_UID,
   FOPEN_DIRECT_IO,
   FOPEN_KEEP_CACHE,
   FOPEN_NONSEEKABLE,
@@ -139,21 +130,32 @@ interface Taken {
   readonly nameBytes: number;
 }
 
+/** What READDIR(PLUS) answers: the names taken and, for READDIRPLUS, their entries (index-aligned). */
+interface Listing {
+  readonly taken: readonly Taken[];
+  readonly entries: readonly (Entry | undefined)[] | undefined;
+}
+
+type Created = { entry: Entry; open: OpenResult };
+
 const EINTR = 4;
 const EIO = 5;
 const ENOENT = 2;
 const ENOSYS = 38;
 const EPROTO = 71;
 
+/** Writes the answer to request `unique` from its op's result; `arg` is passed through (READ: the size asked). */
+type Reply<T> = (unique: number, value: T, arg: number) => void;
+/** Releases what a result holds when nobody can receive it any more. */
+type Drop<T> = (value: T) => void;
+
 export class FuseServer {
-  private readonly inBuf: Buffer;
-  private readonly inView: DataView;
+  private readonly req: Request;
   private readonly outBuf: Buffer;
   private readonly outView: DataView;
   private readonly groups = new GroupCache();
   private readonly parked = new Map<number, Parked>();
   private readonly files = new Map<number, number>();
-  /** Lookup counts the kernel holds, and each inode's attribute timeout (GETATTR has no hints of its own). */
   /**
    * GETATTR carries no timeout of its own: it reuses the attribute timeout of the inode's last entry. Trees give
    * nearly every entry the same one (kernfs: one hints object per tree), so the first entry's becomes the common
@@ -178,8 +180,7 @@ export class FuseServer {
     stats: SharedArrayBuffer,
   ) {
     // The kernel refuses reads into buffers smaller than one maximal request.
-    this.inBuf = Buffer.allocUnsafe(options.maxWrite + 2 * PAGE_SIZE);
-    this.inView = new DataView(this.inBuf.buffer, this.inBuf.byteOffset, this.inBuf.byteLength);
+    this.req = new Request(options.maxWrite + 2 * PAGE_SIZE);
     this.outBuf = Buffer.alloc(options.maxWrite + 2 * PAGE_SIZE);
     this.outView = new DataView(this.outBuf.buffer, this.outBuf.byteOffset, this.outBuf.byteLength);
     this.control = new Int32Array(control);
@@ -188,11 +189,12 @@ export class FuseServer {
 
   /** Serve until the mount goes away (ENODEV), DESTROY, or the control buffer's STOP flag. */
   async run(): Promise<void> {
+    const inBuf = this.req.bytes;
     try {
       while (!this.stopped && Atomics.load(this.control, STOP) === 0) {
         let n: number;
         try {
-          n = this.io.framed ? this.readFramed() : readSync(this.io.readFd, this.inBuf, 0, this.inBuf.length, null);
+          n = this.io.framed ? this.readFramed() : readSync(this.io.readFd, inBuf, 0, inBuf.length, null);
           if (n === 0) break; // relay closed: the connection is gone
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
@@ -201,7 +203,7 @@ export class FuseServer {
           if (code === 'ENODEV' || code === 'ECONNABORTED' || code === 'EBADF') break; // unmounted or aborted
           throw err;
         }
-        this.dispatch(n);
+        if (this.req.load(n)) this.dispatch();
         // Parked requests may have been settled by this request (a write feeding a waiting read): let them answer.
         if (this.needYield || this.parked.size > 0) {
           this.needYield = false;
@@ -220,198 +222,151 @@ export class FuseServer {
   /** One request from a byte stream (the unprivileged relay): the header's length says where it ends. 0 at EOF. */
   private readFramed(): number {
     if (!this.readExactly(0, IN_HEADER_SIZE)) return 0;
-    const len = this.inView.getUint32(0, true);
+    const len = this.req.declaredLength();
     // A length we cannot frame means the stream is corrupt: nothing after it can be trusted, so end the connection.
-    if (len < IN_HEADER_SIZE || len > this.inBuf.length) return 0;
+    if (len < IN_HEADER_SIZE || len > this.req.bytes.length) return 0;
     if (!this.readExactly(IN_HEADER_SIZE, len)) return 0;
     return len;
   }
 
   private readExactly(from: number, to: number): boolean {
     while (from < to) {
-      const n = readSync(this.io.readFd, this.inBuf, from, to - from, null);
+      const n = readSync(this.io.readFd, this.req.bytes, from, to - from, null);
       if (n === 0) return false;
       from += n;
     }
     return true;
   }
 
-  private dispatch(n: number): void {
-    const v = this.inView;
-    if (n < IN_HEADER_SIZE) return;
-    const opcode = v.getUint32(4, true);
-    const unique = getU64(v, 8);
-    const nodeid = getU64(v, 16);
+  /** One request, loaded in `req`: decode its body, run its op, answer (or park). */
+  private dispatch(): void {
+    const req = this.req;
+    const { opcode, unique, nodeid } = req;
     if (opcode < OPCODE_SLOTS) this.stats[opcode]++;
-    const end = Math.min(n, v.getUint32(0, true));
-    const at = IN_HEADER_SIZE;
+    const vfs = this.vfs;
     try {
       switch (opcode) {
         case Op.INIT:
-          this.init(unique, end);
+          this.init();
           return;
         case Op.LOOKUP:
-          this.lookup(unique, nodeid, this.str(at, end));
+          this.lookup(nodeid, req.name());
           return;
         case Op.FORGET:
-          this.forget(nodeid, getU64(v, at));
+          this.forget(nodeid, req.nlookup());
           return;
         case Op.BATCH_FORGET:
-          this.batchForget(end);
+          for (let i = 0, n = req.forgetCount(); i < n; i++) this.forget(req.forgetNodeid(i), req.forgetNlookup(i));
           return;
         case Op.GETATTR:
-          this.getattr(unique, nodeid);
+          this.answer(undefined, vfs.getattr(nodeid, this.ctx()), this.replyAttr);
           return;
-        case Op.SETATTR:
-          this.setattr(unique, nodeid);
+        case Op.SETATTR: {
+          const { changes, fh } = req.setattr();
+          this.answer(undefined, vfs.setattr(nodeid, changes, this.ctx(), fh), this.replyAttr);
           return;
+        }
         case Op.READLINK:
-          this.call(
-            unique,
-            opcode,
-            false,
-            (ctx) => this.vfs.readlink(nodeid, ctx),
-            (s) => this.replyBytes(unique, Buffer.from(s, 'utf8')),
-          );
+          this.answer(undefined, vfs.readlink(nodeid, this.ctx()), this.replyString);
           return;
-        case Op.OPEN:
-          this.open(unique, nodeid, v.getUint32(at, true));
+        case Op.OPEN: {
+          const ctx = this.abortableCtx();
+          this.answer(ctx, vfs.open(nodeid, req.openFlags(), ctx), this.replyOpened, 0, this.dropOpened);
           return;
-        case Op.READ:
-          this.read(unique);
+        }
+        case Op.READ: {
+          const fh = req.fh();
+          const size = req.size();
+          const ctx = this.abortableCtx();
+          this.answer(ctx, vfs.read(fh, this.fileOffset(fh), size, ctx), this.replyRead, size);
           return;
-        case Op.WRITE:
-          this.write(unique, end);
+        }
+        case Op.WRITE: {
+          const fh = req.fh();
+          const ctx = this.abortableCtx();
+          this.answer(ctx, vfs.write(fh, this.fileOffset(fh), req.writeData(), ctx), this.replyWritten);
           return;
+        }
         case Op.FLUSH:
           // kernfs files have no flush semantics (Linux kernfs has no ->flush either). ENOSYS once and the kernel
           // never sends FLUSH again: one request less per close(2).
           this.replyError(unique, ENOSYS);
           return;
         case Op.RELEASE: {
-          const fh = getU64(v, at);
+          const fh = req.fh();
           this.files.delete(fh);
-          this.release(unique, fh);
+          this.answer(undefined, vfs.release(fh), this.replyEmpty);
           return;
         }
         case Op.OPENDIR:
+          // Zero-message opendir: after ENOSYS the kernel opens directories itself, never sends OPENDIR or
+          // RELEASEDIR again, and caches listings (KEEP_CACHE|CACHE_DIR) until we invalidate them. Each READDIR
+          // then opens its own kernfs handle (kernfs cookies are positions, so no state is lost).
           if (this.options.dirCache) {
-            // Zero-message opendir: after ENOSYS the kernel opens directories itself, never sends OPENDIR or
-            // RELEASEDIR again, and caches listings (KEEP_CACHE|CACHE_DIR) until we invalidate them. Each READDIR
-            // then opens its own kernfs handle (kernfs cookies are positions, so no state is lost).
             this.replyError(unique, ENOSYS);
             return;
           }
-          this.call(
-            unique,
-            opcode,
-            false,
-            (ctx) => this.vfs.opendir(nodeid, ctx),
-            (dh) => {
-              if (!this.replyOpen(unique, dh, 0)) this.vfs.releasedir(dh);
-            },
-          );
+          this.answer(undefined, vfs.opendir(nodeid, this.ctx()), this.replyOpenedDir, 0, this.dropDir);
           return;
         case Op.READDIR:
-          this.readdir(unique, nodeid, false);
-          return;
         case Op.READDIRPLUS:
-          this.readdir(unique, nodeid, true);
+          this.readdir(nodeid, opcode === Op.READDIRPLUS);
           return;
-        case Op.RELEASEDIR: {
-          const dh = getU64(v, at);
-          this.call(
-            unique,
-            opcode,
-            false,
-            () => this.vfs.releasedir(dh),
-            () => this.replyEmpty(unique),
-          );
+        case Op.RELEASEDIR:
+          this.answer(undefined, vfs.releasedir(req.fh()), this.replyEmpty);
           return;
-        }
         case Op.MKDIR: {
-          const mode = v.getUint32(at, true);
-          const name = this.str(at + 8, end);
-          this.entryCall(unique, opcode, (ctx) => this.vfs.mkdir(nodeid, name, mode, ctx));
+          const { mode, name } = req.mkdir();
+          this.answer(undefined, vfs.mkdir(nodeid, name, mode, this.ctx()), this.replyEntry, 0, this.dropEntry);
           return;
         }
         case Op.MKNOD: {
-          const mode = v.getUint32(at, true);
-          const rdev = v.getUint32(at + 4, true);
-          const name = this.str(at + 16, end);
-          this.entryCall(unique, opcode, (ctx) => this.vfs.mknod(nodeid, name, mode, rdev, ctx));
+          const { mode, rdev, name } = req.mknod();
+          const r = vfs.mknod(nodeid, name, mode, rdev, this.ctx());
+          this.answer(undefined, r, this.replyEntry, 0, this.dropEntry);
           return;
         }
         case Op.SYMLINK: {
-          const nul = this.inBuf.indexOf(0, at);
-          const name = this.inBuf.toString('utf8', at, nul);
-          const target = this.str(nul + 1, end);
-          this.entryCall(unique, opcode, (ctx) => this.vfs.symlink(nodeid, name, target, ctx));
+          const { name, target } = req.symlink();
+          const r = vfs.symlink(nodeid, name, target, this.ctx());
+          this.answer(undefined, r, this.replyEntry, 0, this.dropEntry);
           return;
         }
         case Op.LINK: {
-          const oldIno = getU64(v, at);
-          const name = this.str(at + 8, end);
-          this.entryCall(unique, opcode, (ctx) => this.vfs.link(oldIno, nodeid, name, ctx));
+          const { oldIno, name } = req.link();
+          this.answer(undefined, vfs.link(oldIno, nodeid, name, this.ctx()), this.replyEntry, 0, this.dropEntry);
           return;
         }
         case Op.UNLINK:
-        case Op.RMDIR: {
-          const name = this.str(at, end);
-          this.call(
-            unique,
-            opcode,
-            false,
-            (ctx) => (opcode === Op.UNLINK ? this.vfs.unlink(nodeid, name, ctx) : this.vfs.rmdir(nodeid, name, ctx)),
-            () => this.replyEmpty(unique),
-          );
+          this.answer(undefined, vfs.unlink(nodeid, req.name(), this.ctx()), this.replyEmpty);
           return;
-        }
+        case Op.RMDIR:
+          this.answer(undefined, vfs.rmdir(nodeid, req.name(), this.ctx()), this.replyEmpty);
+          return;
         case Op.RENAME:
         case Op.RENAME2: {
-          const newDir = getU64(v, at);
-          const flags = opcode === Op.RENAME2 ? v.getUint32(at + 8, true) : 0;
-          const namesAt = at + (opcode === Op.RENAME2 ? 16 : 8);
-          const nul = this.inBuf.indexOf(0, namesAt);
-          const oldName = this.inBuf.toString('utf8', namesAt, nul);
-          const newName = this.str(nul + 1, end);
-          this.call(
-            unique,
-            opcode,
-            false,
-            (ctx) => this.vfs.rename(nodeid, oldName, newDir, newName, flags, ctx),
-            () => this.replyEmpty(unique),
-          );
+          const { newDir, flags, oldName, newName } = req.rename(opcode === Op.RENAME2);
+          const r = vfs.rename(nodeid, oldName, newDir, newName, flags, this.ctx());
+          this.answer(undefined, r, this.replyEmpty);
           return;
         }
-        case Op.CREATE:
-          this.create(unique, nodeid, end);
+        case Op.CREATE: {
+          const { flags, mode, name } = req.create();
+          const r = vfs.create(nodeid, name, mode, flags, this.ctx());
+          this.answer(undefined, r, this.replyCreated, 0, this.dropCreated);
           return;
+        }
         case Op.STATFS:
-          this.call(
-            unique,
-            opcode,
-            false,
-            (ctx) => this.vfs.statfs(nodeid, ctx),
-            (s) => this.replyStatfs(unique, s),
-          );
+          this.answer(undefined, vfs.statfs(nodeid, this.ctx()), this.replyStatfs);
           return;
-        case Op.ACCESS: {
-          const mask = v.getUint32(at, true);
-          this.call(
-            unique,
-            opcode,
-            false,
-            (ctx) => this.vfs.access(nodeid, mask, ctx),
-            () => this.replyEmpty(unique),
-          );
+        case Op.ACCESS:
+          this.answer(undefined, vfs.access(nodeid, req.accessMask(), this.ctx()), this.replyEmpty);
           return;
-        }
         case Op.POLL:
-          this.poll(unique);
+          this.poll();
           return;
         case Op.INTERRUPT:
-          this.interrupt(getU64(v, at));
+          this.interrupt(req.interruptedUnique());
           return;
         case Op.DESTROY:
           this.stopped = true;
@@ -423,58 +378,51 @@ export class FuseServer {
           return;
       }
     } catch (err) {
-      // A malformed request or a bug in an op's synchronous part: answer it, never crash the loop.
+      // An op that threw, a malformed request, or a result we cannot encode (a bug upstream, EIO): the caller still
+      // gets an answer, and the loop goes on. FORGETs have no reply.
       if (opcode !== Op.FORGET && opcode !== Op.BATCH_FORGET) this.replyError(unique, errnoOf(err));
     }
   }
 
-  // ---- request context and generic call/park ----
+  // ---- request context and the one sync-or-park answer ----
 
-  /** The caller of the request in inBuf (a new object: an op may keep it, as an open file does). */
+  /** The caller of the current request (a new object: an op may keep it, as an open file does). */
   private caller(): Caller {
-    const v = this.inView;
-    return new Caller(v.getUint32(24, true), v.getUint32(28, true), v.getUint32(32, true), this.groups);
+    const req = this.req;
+    return new Caller(req.uid(), req.gid(), req.pid(), this.groups);
   }
 
-  private ctx(abortable: boolean): OpContext {
-    return abortable ? new AbortableContext(this.caller()) : { cred: this.caller() };
+  private ctx(): OpContext {
+    return { cred: this.caller() };
+  }
+
+  private abortableCtx(): AbortableContext {
+    return new AbortableContext(this.caller());
+  }
+
+  /** Where an I/O request reads or writes: stream files have no position, whatever offset the kernel sends. */
+  private fileOffset(fh: number): number {
+    return ((this.files.get(fh) ?? 0) & FILE_STREAM) !== 0 ? 0 : this.req.offset();
   }
 
   /**
-   * Run an op; answer now if it answered synchronously, else park the request until its Promise settles.
-   * `done` writes the reply; `drop` releases what a result holds when nobody can receive it any more.
+   * Answer the current request from its op's result: at once when the op answered synchronously — a plain call of
+   * a reply method, no closure made — else park the request until the Promise settles. `ctx` is the request's
+   * context when INTERRUPT may abort it; `drop` releases what a late result holds when nobody can receive it.
+   * Called only while dispatching (it reads the current request's unique).
    */
-  private call<T>(
-    unique: number,
-    opcode: number,
-    abortable: boolean,
-    op: (ctx: OpContext) => MaybePromise<T>,
-    done: (value: T) => void,
-    drop?: (value: T) => void,
-  ): void {
-    const ctx = this.ctx(abortable);
-    let result: MaybePromise<T>;
-    try {
-      result = op(ctx);
-    } catch (err) {
-      this.replyError(unique, errnoOf(err));
-      return;
-    }
-    if (!isPromise(result)) {
-      this.finish(unique, result, done);
-      return;
-    }
-    this.park(unique, opcode, ctx instanceof AbortableContext ? ctx : undefined, result, done, drop);
-  }
-
-  private park<T>(
-    unique: number,
-    opcode: number,
+  private answer<T>(
     ctx: AbortableContext | undefined,
-    result: Promise<T>,
-    done: (value: T) => void,
-    drop?: (value: T) => void,
+    result: MaybePromise<T>,
+    reply: Reply<T>,
+    arg = 0,
+    drop?: Drop<T>,
   ): void {
+    const { unique, opcode } = this.req;
+    if (!isPromise(result)) {
+      reply.call(this, unique, result, arg); // a throw is dispatch's: EIO
+      return;
+    }
     const parked: Parked = { opcode, ctx };
     this.parked.set(unique, parked);
     this.stats[STAT_PARKED]++;
@@ -482,11 +430,15 @@ export class FuseServer {
     result.then(
       (value) => {
         if (this.parked.get(unique) !== parked) {
-          drop?.(value); // interrupted and already answered with EINTR
+          drop?.call(this, value); // interrupted and already answered with EINTR
           return;
         }
         this.parked.delete(unique);
-        this.finish(unique, value, done);
+        try {
+          reply.call(this, unique, value, arg);
+        } catch {
+          this.replyError(unique, EIO); // a result we cannot encode: a bug upstream, still an answer
+        }
       },
       (err: unknown) => {
         if (this.parked.get(unique) !== parked) return;
@@ -496,34 +448,11 @@ export class FuseServer {
     );
   }
 
-  private finish<T>(unique: number, value: T, done: (value: T) => void): void {
-    try {
-      done(value);
-    } catch {
-      // The op returned something we cannot encode (a bug upstream): the caller still gets an answer.
-      this.replyError(unique, EIO);
-    }
-  }
+  // ---- operations with more to them than a call and a reply ----
 
-  private entryCall(unique: number, opcode: number, op: (ctx: OpContext) => MaybePromise<Entry>): void {
-    this.call(
-      unique,
-      opcode,
-      false,
-      op,
-      (e) => this.replyEntry(unique, e),
-      (e) => this.vfs.forget(e.ino, 1),
-    );
-  }
-
-  // ---- operations ----
-
-  private init(unique: number, end: number): void {
-    const v = this.inView;
-    const major = v.getUint32(IN_HEADER_SIZE, true);
-    const minor = v.getUint32(IN_HEADER_SIZE + 4, true);
-    const maxReadahead = v.getUint32(IN_HEADER_SIZE + 8, true);
-    const kernelFlags = end >= IN_HEADER_SIZE + 16 ? v.getUint32(IN_HEADER_SIZE + 12, true) : 0;
+  private init(): void {
+    const unique = this.req.unique;
+    const { major, minor, maxReadahead, flags: kernelFlags } = this.req.init();
     if (major !== KERNEL_VERSION || minor < MIN_MINOR) {
       this.replyError(unique, EPROTO);
       this.stopped = true;
@@ -559,38 +488,15 @@ export class FuseServer {
     this.hooks.initialized({ minor: Math.min(minor, MAX_MINOR), flags });
   }
 
-  private lookup(unique: number, parent: number, name: string): void {
-    if (parent === 1 && name === WAKE_NAME) {
-      this.replyError(unique, ENOENT);
+  private lookup(parent: number, name: string): void {
+    if (parent === ROOT_INO && name === WAKE_NAME) {
+      this.replyError(this.req.unique, ENOENT);
       this.stats[STAT_WAKES]++;
       this.needYield = true;
       this.hooks.woken();
       return;
     }
-    // The hottest request: no closures unless it parks.
-    let r: MaybePromise<Entry>;
-    try {
-      r = this.vfs.lookup(parent, name, this.ctx(false));
-    } catch (err) {
-      this.replyError(unique, errnoOf(err));
-      return;
-    }
-    if (isPromise(r)) {
-      this.park(
-        unique,
-        Op.LOOKUP,
-        undefined,
-        r,
-        (e) => this.replyEntry(unique, e),
-        (e) => this.vfs.forget(e.ino, 1),
-      );
-    } else {
-      try {
-        this.replyEntry(unique, r);
-      } catch {
-        this.replyError(unique, EIO); // an Entry we cannot encode: a bug upstream, still an answer
-      }
-    }
+    this.answer(undefined, this.vfs.lookup(parent, name, this.ctx()), this.replyEntry, 0, this.dropEntry);
   }
 
   private forget(ino: number, n: number): void {
@@ -606,54 +512,6 @@ export class FuseServer {
     }
   }
 
-  private batchForget(end: number): void {
-    const v = this.inView;
-    const count = v.getUint32(IN_HEADER_SIZE, true);
-    let at = IN_HEADER_SIZE + 8;
-    for (let i = 0; i < count && at + 16 <= end; i++, at += 16) this.forget(getU64(v, at), getU64(v, at + 8));
-  }
-
-  private getattr(unique: number, ino: number): void {
-    let r: MaybePromise<Attributes>;
-    try {
-      r = this.vfs.getattr(ino, this.ctx(false));
-    } catch (err) {
-      this.replyError(unique, errnoOf(err));
-      return;
-    }
-    if (isPromise(r)) this.park(unique, Op.GETATTR, undefined, r, (a) => this.replyAttr(unique, a));
-    else {
-      try {
-        this.replyAttr(unique, r);
-      } catch {
-        this.replyError(unique, EIO);
-      }
-    }
-  }
-
-  private setattr(unique: number, ino: number): void {
-    const v = this.inView;
-    const at = IN_HEADER_SIZE;
-    const valid = v.getUint32(at, true);
-    const changes: AttrChanges = {};
-    if (valid & FATTR_MODE) changes.mode = v.getUint32(at + 68, true);
-    if (valid & FATTR_UID) changes.uid = v.getUint32(at + 76, true);
-    if (valid & FATTR_GID) changes.gid = v.getUint32(at + 80, true);
-    if (valid & FATTR_SIZE) changes.size = getU64(v, at + 16);
-    if (valid & FATTR_ATIME_NOW) changes.atimeMs = 'now';
-    else if (valid & FATTR_ATIME) changes.atimeMs = getU64(v, at + 32) * 1000 + v.getUint32(at + 56, true) / 1e6;
-    if (valid & FATTR_MTIME_NOW) changes.mtimeMs = 'now';
-    else if (valid & FATTR_MTIME) changes.mtimeMs = getU64(v, at + 40) * 1000 + v.getUint32(at + 60, true) / 1e6;
-    const fh = valid & FATTR_FH ? getU64(v, at + 8) : undefined;
-    this.call(
-      unique,
-      Op.SETATTR,
-      false,
-      (ctx) => this.vfs.setattr(ino, changes, ctx, fh),
-      (a) => this.replyAttr(unique, a),
-    );
-  }
-
   private openFlags(r: OpenResult): number {
     let f = 0;
     if (r.directIo || r.stream) f |= FOPEN_DIRECT_IO;
@@ -662,146 +520,11 @@ export class FuseServer {
     return f;
   }
 
-  // OPEN, READ and RELEASE are what every cat(1) of a file costs besides its lookup: like lookup and getattr they
-  // answer a synchronous op directly, with no closures, and only build the park callbacks when the op returns a
-  // Promise.
-
-  private open(unique: number, ino: number, flags: number): void {
-    const ctx = new AbortableContext(this.caller());
-    let r: MaybePromise<OpenResult>;
-    try {
-      r = this.vfs.open(ino, flags, ctx);
-    } catch (err) {
-      this.replyError(unique, errnoOf(err));
-      return;
-    }
-    if (isPromise(r)) {
-      this.park(
-        unique,
-        Op.OPEN,
-        ctx,
-        r,
-        (o) => this.replyOpened(unique, o),
-        (o) => this.vfs.release(o.fh),
-      );
-    } else {
-      try {
-        this.replyOpened(unique, r);
-      } catch {
-        this.replyError(unique, EIO); // an OpenResult we cannot encode: a bug upstream, still an answer
-      }
-    }
-  }
-
-  private replyOpened(unique: number, r: OpenResult): void {
-    this.files.set(r.fh, fileBits(r));
-    if (!this.replyOpen(unique, r.fh, this.openFlags(r))) {
-      this.files.delete(r.fh);
-      this.vfs.release(r.fh);
-    }
-  }
-
-  private release(unique: number, fh: number): void {
-    let r: MaybePromise<void>;
-    try {
-      r = this.vfs.release(fh);
-    } catch (err) {
-      this.replyError(unique, errnoOf(err));
-      return;
-    }
-    if (isPromise(r)) this.park(unique, Op.RELEASE, undefined, r, () => this.replyEmpty(unique));
-    else this.replyEmpty(unique);
-  }
-
-  private create(unique: number, parent: number, end: number): void {
-    const v = this.inView;
-    const at = IN_HEADER_SIZE;
-    const flags = v.getUint32(at, true);
-    const mode = v.getUint32(at + 4, true);
-    const name = this.str(at + 16, end);
-    this.call(
-      unique,
-      Op.CREATE,
-      false,
-      (ctx) => this.vfs.create(parent, name, mode, flags, ctx),
-      (r) => {
-        this.files.set(r.open.fh, fileBits(r.open));
-        const o = this.outView;
-        const b = OUT_HEADER_SIZE;
-        putEntry(o, b, r.entry);
-        putU64(o, b + ENTRY_OUT_SIZE, r.open.fh);
-        o.setUint32(b + ENTRY_OUT_SIZE + 8, this.openFlags(r.open), true);
-        o.setUint32(b + ENTRY_OUT_SIZE + 12, 0, true);
-        this.countLookup(r.entry);
-        if (!this.send(unique, 0, ENTRY_OUT_SIZE + OPEN_OUT_SIZE)) {
-          this.uncount(r.entry);
-          this.files.delete(r.open.fh);
-          this.vfs.release(r.open.fh);
-        }
-      },
-      (r) => {
-        this.vfs.release(r.open.fh);
-        this.vfs.forget(r.entry.ino, 1);
-      },
-    );
-  }
-
-  private read(unique: number): void {
-    const v = this.inView;
-    const at = IN_HEADER_SIZE;
-    const fh = getU64(v, at);
-    const offset = ((this.files.get(fh) ?? 0) & FILE_STREAM) !== 0 ? 0 : getU64(v, at + 8);
-    const size = v.getUint32(at + 16, true);
-    const ctx = new AbortableContext(this.caller());
-    let r: MaybePromise<Uint8Array>;
-    try {
-      r = this.vfs.read(fh, offset, size, ctx);
-    } catch (err) {
-      this.replyError(unique, errnoOf(err));
-      return;
-    }
-    if (isPromise(r)) this.park(unique, Op.READ, ctx, r, (data) => this.replyRead(unique, data, size));
-    else {
-      try {
-        this.replyRead(unique, r, size);
-      } catch {
-        this.replyError(unique, EIO); // not bytes: a bug upstream, still an answer
-      }
-    }
-  }
-
-  private replyRead(unique: number, data: Uint8Array, size: number): void {
-    this.replyBytes(unique, data.byteLength > size ? data.subarray(0, size) : data);
-  }
-
-  private write(unique: number, end: number): void {
-    const v = this.inView;
-    const at = IN_HEADER_SIZE;
-    const fh = getU64(v, at);
-    const offset = ((this.files.get(fh) ?? 0) & FILE_STREAM) !== 0 ? 0 : getU64(v, at + 8);
-    const size = v.getUint32(at + 16, true);
-    const dataAt = at + 40;
-    // Copy: the input buffer is reused by the next read while the op may still hold the data.
-    const data = Uint8Array.prototype.slice.call(this.inBuf, dataAt, Math.min(end, dataAt + size));
-    this.call(
-      unique,
-      Op.WRITE,
-      true,
-      (ctx) => this.vfs.write(fh, offset, data, ctx),
-      (written) => {
-        this.outView.setUint32(OUT_HEADER_SIZE, written, true);
-        this.outView.setUint32(OUT_HEADER_SIZE + 4, 0, true);
-        this.send(unique, 0, 8);
-      },
-    );
-  }
-
-  private readdir(unique: number, ino: number, plus: boolean): void {
-    const v = this.inView;
-    const at = IN_HEADER_SIZE;
-    const fh = getU64(v, at);
-    const cookie = getU64(v, at + 8);
-    const size = Math.min(v.getUint32(at + 16, true), this.outBuf.length - OUT_HEADER_SIZE);
+  private readdir(ino: number, plus: boolean): void {
+    const req = this.req;
+    const fh = req.fh();
+    const cookie = req.offset();
+    const size = Math.min(req.size(), this.outBuf.length - OUT_HEADER_SIZE);
     const taken: Taken[] = [];
     let used = 0;
     const fill = (entry: DirEntry): boolean => {
@@ -812,46 +535,40 @@ export class FuseServer {
       taken.push({ entry, nameBytes });
       return true;
     };
-    const list = (dh: number, ctx: OpContext): MaybePromise<(Entry | undefined)[] | undefined> => {
+    const ctx = this.ctx();
+    const list = (dh: number): MaybePromise<Listing> => {
       const r = this.vfs.readdir(dh, cookie, fill, ctx);
-      if (!plus) return isPromise(r) ? r.then(() => undefined) : undefined;
       // READDIRPLUS: every taken name but `.`/`..` becomes a counted lookup, as if looked up one by one.
-      const withEntries = () => this.lookupAll(ino, taken, ctx);
-      return isPromise(r) ? r.then(withEntries) : withEntries();
+      const listing = (): MaybePromise<Listing> =>
+        plus ? this.lookupAll(ino, taken, ctx) : { taken, entries: undefined };
+      return isPromise(r) ? r.then(listing) : listing();
     };
-    this.call(
-      unique,
-      plus ? Op.READDIRPLUS : Op.READDIR,
-      false,
-      (ctx) => {
-        if (!this.options.dirCache) return list(fh, ctx);
-        // No OPENDIR was sent (zero-message opendir): a handle for this request only.
-        const opened = this.vfs.opendir(ino, ctx);
-        const run = (dh: number) => {
-          let r: MaybePromise<(Entry | undefined)[] | undefined>;
-          try {
-            r = list(dh, ctx);
-          } catch (err) {
-            this.vfs.releasedir(dh);
-            throw err;
-          }
-          if (!isPromise(r)) {
-            this.vfs.releasedir(dh);
-            return r;
-          }
-          return r.finally(() => this.vfs.releasedir(dh));
-        };
-        return isPromise(opened) ? opened.then(run) : run(opened);
-      },
-      (entries) => this.replyDir(unique, taken, entries),
-      (entries) => {
-        if (entries) for (const e of entries) if (e) this.vfs.forget(e.ino, 1);
-      },
-    );
+    let result: MaybePromise<Listing>;
+    if (!this.options.dirCache) result = list(fh);
+    else {
+      // No OPENDIR was sent (zero-message opendir): a handle for this request only.
+      const opened = this.vfs.opendir(ino, ctx);
+      const run = (dh: number): MaybePromise<Listing> => {
+        let r: MaybePromise<Listing>;
+        try {
+          r = list(dh);
+        } catch (err) {
+          this.vfs.releasedir(dh);
+          throw err;
+        }
+        if (!isPromise(r)) {
+          this.vfs.releasedir(dh);
+          return r;
+        }
+        return r.finally(() => this.vfs.releasedir(dh));
+      };
+      result = isPromise(opened) ? opened.then(run) : run(opened);
+    }
+    this.answer(undefined, result, this.replyDir, 0, this.dropListing);
   }
 
-  /** Entries for READDIRPLUS, index-aligned with `taken`; undefined for `.`/`..` and names that vanished. */
-  private lookupAll(dir: number, taken: readonly Taken[], ctx: OpContext): MaybePromise<(Entry | undefined)[]> {
+  /** READDIRPLUS's entries, index-aligned with `taken`; undefined for `.`/`..` and names that vanished. */
+  private lookupAll(dir: number, taken: readonly Taken[], ctx: OpContext): MaybePromise<Listing> {
     const out: (Entry | undefined)[] = new Array(taken.length);
     let pending: Promise<void>[] | undefined;
     for (let i = 0; i < taken.length; i++) {
@@ -874,45 +591,30 @@ export class FuseServer {
         // vanished between readdir and lookup: sent without an inode, like the kernel's own "invalid dentry"
       }
     }
-    return pending ? Promise.all(pending).then(() => out) : out;
+    const listing: Listing = { taken, entries: out };
+    return pending ? Promise.all(pending).then(() => listing) : listing;
   }
 
-  private poll(unique: number): void {
-    const v = this.inView;
-    const at = IN_HEADER_SIZE;
-    const fh = getU64(v, at);
-    const khLo = v.getUint32(at + 8, true);
-    const khHi = v.getUint32(at + 12, true);
-    const flags = v.getUint32(at + 16, true);
-    const reply = (revents: number) => {
-      this.outView.setUint32(OUT_HEADER_SIZE, revents, true);
-      this.outView.setUint32(OUT_HEADER_SIZE + 4, 0, true);
-      this.send(unique, 0, 8);
-    };
+  private poll(): void {
+    const unique = this.req.unique;
+    const { fh, khLo, khHi, flags } = this.req.poll();
     // Never ENOSYS: the kernel would stop sending POLL for every file of the mount, pollable ones included.
     const bits = this.files.get(fh);
     if (bits !== undefined && (bits & FILE_POLLABLE) === 0) {
-      reply(DEFAULT_POLLMASK);
+      this.replyPoll(unique, DEFAULT_POLLMASK);
       return;
     }
     const wake = flags & FUSE_POLL_SCHEDULE_NOTIFY ? () => this.notifyPoll(khLo, khHi) : undefined;
-    this.call(
-      unique,
-      Op.POLL,
-      true,
-      (ctx) => {
-        try {
-          const r = this.vfs.poll(fh, wake, ctx);
-          return isPromise(r)
-            ? r.catch((err) => (errnoOf(err) === ENOSYS ? DEFAULT_POLLMASK : Promise.reject(err)))
-            : r;
-        } catch (err) {
-          if (errnoOf(err) === ENOSYS) return DEFAULT_POLLMASK;
-          throw err;
-        }
-      },
-      reply,
-    );
+    const ctx = this.abortableCtx();
+    let r: MaybePromise<number>;
+    try {
+      r = this.vfs.poll(fh, wake, ctx);
+    } catch (err) {
+      if (errnoOf(err) !== ENOSYS) throw err;
+      r = DEFAULT_POLLMASK; // a file without poll: always ready, as the kernel says of such files
+    }
+    if (isPromise(r)) r = r.catch((err) => (errnoOf(err) === ENOSYS ? DEFAULT_POLLMASK : Promise.reject(err)));
+    this.answer(ctx, r, this.replyPoll);
   }
 
   private interrupt(target: number): void {
@@ -923,13 +625,7 @@ export class FuseServer {
     this.replyError(target, EINTR);
   }
 
-  // ---- replies ----
-
-  private str(at: number, end: number): string {
-    let nul = this.inBuf.indexOf(0, at);
-    if (nul < 0 || nul > end) nul = end;
-    return this.inBuf.toString('utf8', at, nul);
-  }
+  // ---- replies: (unique, value, arg) methods `answer` calls, and what a result nobody receives gives back ----
 
   /** Write header + `len` body bytes already in outBuf. False if the kernel no longer waits for this reply. */
   private send(unique: number, error: number, len: number): boolean {
@@ -967,14 +663,15 @@ export class FuseServer {
     }
   }
 
-  private uncount(e: Entry): void {
-    this.forget(e.ino, 1);
-  }
-
   private replyEntry(unique: number, e: Entry): void {
     putEntry(this.outView, OUT_HEADER_SIZE, e);
     this.countLookup(e);
-    if (!this.send(unique, 0, ENTRY_OUT_SIZE)) this.uncount(e);
+    if (!this.send(unique, 0, ENTRY_OUT_SIZE)) this.dropEntry(e);
+  }
+
+  /** A counted lookup nobody received. */
+  private dropEntry(e: Entry): void {
+    this.forget(e.ino, 1);
   }
 
   private replyAttr(unique: number, a: Attributes): void {
@@ -990,6 +687,26 @@ export class FuseServer {
     this.send(unique, 0, ATTR_OUT_SIZE);
   }
 
+  private replyOpened(unique: number, r: OpenResult): void {
+    this.files.set(r.fh, fileBits(r));
+    if (!this.replyOpen(unique, r.fh, this.openFlags(r))) {
+      this.files.delete(r.fh);
+      this.vfs.release(r.fh);
+    }
+  }
+
+  private dropOpened(r: OpenResult): void {
+    this.vfs.release(r.fh);
+  }
+
+  private replyOpenedDir(unique: number, dh: number): void {
+    if (!this.replyOpen(unique, dh, 0)) this.vfs.releasedir(dh);
+  }
+
+  private dropDir(dh: number): void {
+    this.vfs.releasedir(dh);
+  }
+
   /** False when nobody got the handle (the opener was interrupted): the kernel will never release it, so we must. */
   private replyOpen(unique: number, fh: number, openFlags: number): boolean {
     const o = this.outView;
@@ -999,9 +716,51 @@ export class FuseServer {
     return this.send(unique, 0, OPEN_OUT_SIZE);
   }
 
+  private replyCreated(unique: number, r: Created): void {
+    this.files.set(r.open.fh, fileBits(r.open));
+    const o = this.outView;
+    const b = OUT_HEADER_SIZE;
+    putEntry(o, b, r.entry);
+    putU64(o, b + ENTRY_OUT_SIZE, r.open.fh);
+    o.setUint32(b + ENTRY_OUT_SIZE + 8, this.openFlags(r.open), true);
+    o.setUint32(b + ENTRY_OUT_SIZE + 12, 0, true);
+    this.countLookup(r.entry);
+    if (!this.send(unique, 0, ENTRY_OUT_SIZE + OPEN_OUT_SIZE)) {
+      this.dropEntry(r.entry);
+      this.files.delete(r.open.fh);
+      this.vfs.release(r.open.fh);
+    }
+  }
+
+  private dropCreated(r: Created): void {
+    this.vfs.release(r.open.fh);
+    this.vfs.forget(r.entry.ino, 1);
+  }
+
   private replyStatfs(unique: number, s: StatFs): void {
     putStatFs(this.outView, OUT_HEADER_SIZE, s);
     this.send(unique, 0, STATFS_OUT_SIZE);
+  }
+
+  private replyString(unique: number, s: string): void {
+    this.replyBytes(unique, Buffer.from(s, 'utf8'));
+  }
+
+  private replyWritten(unique: number, written: number): void {
+    this.outView.setUint32(OUT_HEADER_SIZE, written, true);
+    this.outView.setUint32(OUT_HEADER_SIZE + 4, 0, true);
+    this.send(unique, 0, 8);
+  }
+
+  private replyPoll(unique: number, revents: number): void {
+    this.outView.setUint32(OUT_HEADER_SIZE, revents, true);
+    this.outView.setUint32(OUT_HEADER_SIZE + 4, 0, true);
+    this.send(unique, 0, 8);
+  }
+
+  /** READ: the data, never more than the `size` asked for. */
+  private replyRead(unique: number, data: Uint8Array, size: number): void {
+    this.replyBytes(unique, data.byteLength > size ? data.subarray(0, size) : data);
   }
 
   private replyBytes(unique: number, data: Uint8Array): void {
@@ -1024,7 +783,7 @@ export class FuseServer {
     }
   }
 
-  private replyDir(unique: number, taken: readonly Taken[], entries: readonly (Entry | undefined)[] | undefined): void {
+  private replyDir(unique: number, { taken, entries }: Listing): void {
     const o = this.outView;
     const buf = this.outBuf;
     let at = OUT_HEADER_SIZE;
@@ -1049,8 +808,13 @@ export class FuseServer {
       at = end;
     }
     if (!this.send(unique, 0, at - OUT_HEADER_SIZE) && entries) {
-      for (const e of entries) if (e) this.uncount(e);
+      for (const e of entries) if (e) this.dropEntry(e);
     }
+  }
+
+  /** READDIRPLUS entries nobody received. */
+  private dropListing({ entries }: Listing): void {
+    if (entries) for (const e of entries) if (e) this.vfs.forget(e.ino, 1);
   }
 
   // ---- notifications ----
