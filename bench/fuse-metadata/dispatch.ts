@@ -3,6 +3,7 @@
  * tree, reading a recorded request stream from a file (framed, as through the unprivileged relay: two small reads
  * per request) and writing its replies to /dev/null. What remains is JS (decode, kernfs, encode) plus the syscalls,
  * free of the scheduling noise of real round trips, so it shows what a change to the request path is worth.
+ * Besides wall time it reports the process's CPU time per request, which other load on the machine disturbs less.
  *
  * Streams (after INIT and a LOOKUP of every directory), per file of the tree:
  *   stat: LOOKUP + GETATTR + FORGET (11,822 files)
@@ -180,7 +181,11 @@ function streams(tree: Kernfs, spec: Parameters<typeof layout>[1]): { stat: Stre
   return { stat, cat };
 }
 
-async function serveOnce(file: string, devNull: number, heldDirs: number): Promise<{ ms: number; errors: number }> {
+async function serveOnce(
+  file: string,
+  devNull: number,
+  heldDirs: number,
+): Promise<{ ms: number; cpuMs: number; errors: number }> {
   const spec = { eventsPath: kernelEventsPath, cache };
   const tree = createVfs(spec, env);
   const readFd = openSync(file, 'r');
@@ -194,12 +199,14 @@ async function serveOnce(file: string, devNull: number, heldDirs: number): Promi
     stats,
   );
   const t = performance.now();
+  const cpu = process.cpuUsage();
   await server.run();
   const ms = performance.now() - t;
+  const used = process.cpuUsage(cpu);
   closeSync(readFd);
   // Every request must have been served: besides the root, only the prelude's directories stay held (they are
   // never forgotten); a file left over would mean a failed lookup or forget.
-  return { ms, errors: tree.liveInodes() - 1 - heldDirs };
+  return { ms, cpuMs: (used.user + used.system) / 1000, errors: tree.liveInodes() - 1 - heldDirs };
 }
 
 async function main(): Promise<void> {
@@ -211,22 +218,28 @@ async function main(): Promise<void> {
   const { stat, cat } = streams(createVfs({ eventsPath: kernelEventsPath, cache }, env), spec);
   const dir = mkdtempSync(join(tmpdir(), 'ntrace-bench-dispatch-'));
   const devNull = openSync('/dev/null', 'w');
-  const out: Record<string, { requests: number; nsPerRequest: number }> = {};
+  const out: Record<string, { requests: number; nsPerRequest: number; cpuNsPerRequest: number }> = {};
   try {
     for (const [name, s] of Object.entries({ stat, cat })) {
       const file = join(dir, `${name}.bin`);
       writeFileSync(file, s.bytes());
       const ns: number[] = [];
+      const cpuNs: number[] = [];
       await serveOnce(file, devNull, heldDirs); // warm-up: JIT
       for (let i = 0; i < runs; i++) {
         const r = await serveOnce(file, devNull, heldDirs);
         if (r.errors !== 0) throw new Error(`${name}: ${r.errors} inodes left held: requests failed`);
         ns.push((r.ms * 1e6) / s.count);
+        cpuNs.push((r.cpuMs * 1e6) / s.count);
       }
-      out[name] = { requests: s.count, nsPerRequest: Math.round(median(ns)) };
+      out[name] = {
+        requests: s.count,
+        nsPerRequest: Math.round(median(ns)),
+        cpuNsPerRequest: Math.round(median(cpuNs)),
+      };
       if (!json) {
         process.stdout.write(
-          `${name.padEnd(5)} ${s.count} requests: median ${(median(ns) / 1000).toFixed(2)} µs/request (runs: ${ns.map((x) => (x / 1000).toFixed(2)).join(' ')})\n`,
+          `${name.padEnd(5)} ${s.count} requests: median ${(median(ns) / 1000).toFixed(2)} µs/request, CPU ${(median(cpuNs) / 1000).toFixed(2)} µs/request (runs: ${ns.map((x) => (x / 1000).toFixed(2)).join(' ')})\n`,
         );
       }
     }
