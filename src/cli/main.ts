@@ -4,10 +4,12 @@
  *   ntrace serve --events SPEC.json --mount DIR [--uid N] [--gid N] [--mode OCT] [--allow-other]
  *   ntrace demo [--mount DIR]
  *   ntrace remount DIR [--gid N] [--uid N] [--mode OCT]
+ *   ntrace export FILE.dat|TARGET --format chrome-json [-o OUT.json] [--span SYS:START,SYS:END[,KEY…]]…
  *   ntrace record TARGET [-e SYS[:EVENT]]… [-f FILTER] [-B INSTANCE] [-o FILE.dat] [--duration S] [--v6] [-- CMD…]
  */
 import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
+import { runExport } from './export.js';
 import { runRecord } from './record.js';
 import { runRemount } from './remount.js';
 import { runServe } from './serve.js';
@@ -22,6 +24,10 @@ const USAGE = `usage:
   ntrace record TARGET [-e SYS[:EVENT]]… [-f FILTER] [-B INSTANCE] [-o FILE.dat] [--duration S] [--v6] [-- CMD…]
       Record TARGET's events (a mount path, socket or PID) to trace-cmd's trace.dat (v7, or v6 with --v6) until
       Ctrl-C, S seconds, or CMD's exit. trace-cmd report and KernelShark open the file.
+  ntrace export FILE.dat|TARGET --format chrome-json [-o OUT.json] [--span SYS:START,SYS:END[,KEY…]]…
+                [-e SYS[:EVENT]]… [--duration S]
+      Convert a trace.dat (or record TARGET first) to the Trace Event Format for Perfetto / chrome://tracing:
+      instant events with the fields as args, complete events for *_start/*_end pairs and --span pairs.
 `;
 
 /** Thrown for command-line mistakes: printed with the usage, exit status 2. */
@@ -122,6 +128,34 @@ async function main(argv: string[]): Promise<number> {
         duration,
         version: values.v6 ? 6 : 7,
         command: dash < 0 ? [] : rest.slice(dash + 1),
+      });
+    }
+    case 'export': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          format: { type: 'string' },
+          output: { type: 'string', short: 'o' },
+          span: { type: 'string', multiple: true },
+          event: { type: 'string', short: 'e', multiple: true },
+          duration: { type: 'string' },
+          help: opts.help,
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (values.help) break;
+      if (positionals.length !== 1) throw new UsageError('export needs exactly one FILE.dat or TARGET');
+      if (values.format !== 'chrome-json') throw new UsageError('export needs --format chrome-json');
+      const duration = values.duration === undefined ? undefined : Number(values.duration);
+      if (duration !== undefined && !(duration > 0))
+        throw new UsageError(`--duration takes seconds, got '${values.duration}'`);
+      return runExport({
+        source: positionals[0],
+        output: values.output ?? 'trace.json',
+        spans: values.span ?? [],
+        events: values.event ?? [],
+        duration,
       });
     }
     case undefined:
