@@ -18,13 +18,15 @@ export interface DoorbellWord {
 }
 
 /**
- * Int32 slots of a mount's control buffer: its own doorbell word (used when none is given), the stop flag, and how
- * many invalidations the helper has written so far.
+ * Int32 slots of a mount's control buffer: its own doorbell word (used when none is given), the stop flag, how
+ * many invalidations the helper has written so far, and STOPPED: 1 once the serving thread has left its loop and
+ * closed its end of the connection (so nothing can wait on the mount any more), notified for synchronous waiters.
  */
 export const OWN_RING = 0;
 export const STOP = 1;
 export const NOTES_WRITTEN = 2;
-const CONTROL_SLOTS = 3;
+export const STOPPED = 3;
+const CONTROL_SLOTS = 4;
 
 /** The name the helper looks up to wake the server. Never listed, never cached, always ENOENT. */
 export const WAKE_NAME = '.ntrace-doorbell';

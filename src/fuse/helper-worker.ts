@@ -4,26 +4,49 @@
  * - wake it: a lookup of the reserved doorbell name makes the server's blocking read return;
  * - send cache invalidations: the kernel may block such a write until a request it has queued for the server is
  *   answered, so the serving thread writing it would deadlock.
+ * It is also the only thread that touches the mount from inside the process: it opens the mount's root (so wake
+ * lookups work after a lazy unmount) and makes the last lookup that lets the server see STOP. A request to our own
+ * mount can wait forever if the whole process dies while the server holds it; the watchdog ends the connection then.
  */
-import { statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { type DoorbellWord, NOTES_WRITTEN, STOP } from './doorbell.js';
+import { type DoorbellWord, NOTES_WRITTEN, STOP, STOPPED, WAKE_NAME } from './doorbell.js';
 
 export interface HelperWorkerData {
   readonly fd: number;
   readonly bell: DoorbellWord;
   readonly control: SharedArrayBuffer;
-  /** Path whose lookup reaches the server: `/proc/self/fd/<open root>/<WAKE_NAME>` (works after a lazy unmount). */
-  readonly wakePath: string;
+  readonly mountpoint: string;
   readonly notePort: MessagePort;
 }
 
-const { fd, bell, control, wakePath, notePort } = workerData as HelperWorkerData;
+const { fd, bell, control, mountpoint, notePort } = workerData as HelperWorkerData;
 const words = new Int32Array(bell.buffer);
-const stop = new Int32Array(control);
+const state = new Int32Array(control);
+
+/** One lookup through the open root, unless the server is already gone (then nothing would answer it). */
+function wake(path: string): void {
+  if (Atomics.load(state, STOPPED) !== 0) return;
+  try {
+    statSync(path, { throwIfNoEntry: false });
+  } catch {
+    // the mount is going away
+  }
+}
+
+let rootFd: number;
+try {
+  rootFd = openSync(mountpoint, 'r');
+} catch (err) {
+  parentPort?.postMessage({ failed: (err as Error).message });
+  process.exit(0);
+}
+// /proc/self/fd/N/name resolves through our open root, so it reaches the server after a lazy unmount too.
+const wakePath = join(`/proc/self/fd/${rootFd}`, WAKE_NAME);
 // Rings that came before this thread started count too: the first pass always wakes the server once.
 let lastRing: number | undefined;
-parentPort?.postMessage('ready');
+parentPort?.postMessage({ ready: true });
 
 for (;;) {
   const ring = Atomics.load(words, bell.index);
@@ -36,18 +59,18 @@ for (;;) {
     } catch {
       // ENOENT: the kernel no longer knows that inode or name; nothing was cached, nothing to invalidate.
     }
-    Atomics.add(stop, NOTES_WRITTEN, 1); // seen by the server at the wake-up this loop ends with
+    Atomics.add(state, NOTES_WRITTEN, 1); // seen by the server at the wake-up this loop ends with
   }
-  if (Atomics.load(stop, STOP) !== 0) break;
+  if (Atomics.load(state, STOP) !== 0) {
+    wake(wakePath); // the server's read returns and it sees STOP
+    break;
+  }
   if (ring !== lastRing) {
     lastRing = ring;
-    try {
-      statSync(wakePath, { throwIfNoEntry: false });
-    } catch {
-      // the mount is going away
-    }
+    wake(wakePath);
     continue;
   }
   Atomics.wait(words, bell.index, ring);
 }
+closeSync(rootFd);
 notePort.close();

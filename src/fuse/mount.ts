@@ -2,18 +2,18 @@
  * Mount a kernfs tree over FUSE. The tree module is imported in a dedicated serving thread that answers the kernel
  * with blocking reads and writes of /dev/fuse, so the mount keeps working while this thread is busy or blocked.
  */
-import { close as closeFd, closeSync, existsSync, open as openFd, stat as statPath, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort, type TransferListItem, Worker } from 'node:worker_threads';
-import { createControl, type DoorbellWord, OWN_RING, ringDoorbell, STOP, WAKE_NAME } from './doorbell.js';
+import { Attachment } from './attachment.js';
+import { createControl, type DoorbellWord, OWN_RING, ringDoorbell } from './doorbell.js';
 import type { HelperWorkerData } from './helper-worker.js';
-import { findExecutable, type MountFlags, mountAsRoot, unmount, unmountSync } from './mount-command.js';
+import { findExecutable, type MountFlags, mountAsRoot } from './mount-command.js';
 import { OPCODE_SLOTS, Op } from './protocol.js';
 import { type ServerOptions, STAT_PARKED, STAT_SLOTS, STAT_WAKES } from './server.js';
 import type { Connection, FromServer, ServerWorkerData, ToServer } from './server-worker.js';
 import { mountUnprivileged, type UnprivilegedMount } from './unprivileged.js';
-import { Watchdog } from './watchdog.js';
 
 export interface FuseMountOptions {
   /** Let other users reach the mount (needs root or `user_allow_other` in /etc/fuse.conf). Default false. */
@@ -80,10 +80,6 @@ export interface FuseMount {
 
 const OP_NAMES = new Map<number, string>(Object.entries(Op).map(([k, v]) => [v, k]));
 
-/** Mounts still open in this process, for the exit hook. */
-const live = new Set<LiveMount>();
-let exitHooked = false;
-
 export async function mountFuse(req: MountRequest): Promise<FuseMount> {
   const opts = req.options ?? {};
   if (!existsSync('/dev/fuse')) {
@@ -142,11 +138,16 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
     stderr: false,
   });
   const events = new ServerEvents(server);
+  // The watchdog is armed before the mount exists (while the tree loads), so no death from here on leaves a mount.
+  const ring = () => ringDoorbell(bell.buffer, bell.index);
+  const attaching = Attachment.arm(req.mountpoint, privileged, control, ring);
   let fd: number;
+  let attachment: Attachment;
   try {
-    fd = (await events.next('loaded')).fd;
+    [fd, attachment] = await Promise.all([events.next('loaded').then((m) => m.fd), attaching]);
   } catch (err) {
     await server.terminate();
+    (await attaching.catch(() => undefined))?.finish();
     throw err;
   }
 
@@ -154,6 +155,7 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
   let relay: UnprivilegedMount | undefined;
   let connection: Connection;
   try {
+    attachment.mounting();
     if (privileged) {
       await mountAsRoot(fd, req.mountpoint, flags);
       connection = { kind: 'device', fd };
@@ -161,72 +163,55 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
       relay = await mountUnprivileged(req.mountpoint, flags);
       connection = { kind: 'relay', dir: relay.fifoDir };
     }
+    attachment.attached();
   } catch (err) {
     server.postMessage({ type: 'abandon' } satisfies ToServer); // it closes the descriptor and exits
     await events.exited;
+    attachment.finish();
     throw err;
   }
 
   const notes = new MessageChannel();
   server.postMessage({ type: 'start', connection, notePort: notes.port1 } satisfies ToServer, [notes.port1]);
-  let rootFd = -1;
-  let noteFd: number;
-  try {
-    noteFd = (await withTimeout(events.next('initialized'), 10_000, "the kernel's INIT request")).noteFd;
-    rootFd = await new Promise<number>((resolve, reject) =>
-      openFd(req.mountpoint, 'r', (err, n) => (err ? reject(err) : resolve(n))),
-    );
-  } catch (err) {
-    unmountSync(req.mountpoint, privileged);
+  const fail = async (err: unknown): Promise<never> => {
+    attachment.closeSync();
     await server.terminate();
     await relay?.close();
     throw err;
+  };
+  let noteFd = -1;
+  try {
+    noteFd = (await withTimeout(events.next('initialized'), 10_000, "the kernel's INIT request")).noteFd;
+  } catch (err) {
+    await fail(err);
   }
+  // The helper opens the mount's root itself: no other thread of this process touches the mount (issue 16).
   const helperData: HelperWorkerData = {
     fd: noteFd,
     bell,
     control,
-    wakePath: `/proc/self/fd/${rootFd}/${WAKE_NAME}`,
+    mountpoint: req.mountpoint,
     notePort: notes.port2,
   };
   const helper = new Worker(new URL('./helper-worker.js', import.meta.url), {
     workerData: helperData,
     transferList: [notes.port2] as never,
   });
+  attachment.helperRunning = true;
   await new Promise<void>((resolve, reject) => {
-    helper.once('message', () => resolve());
+    helper.once('message', (m: { failed?: string }) =>
+      m.failed ? reject(new Error(`cannot open ${req.mountpoint}: ${m.failed}`)) : resolve(),
+    );
     helper.once('error', reject);
   }).catch(async (err) => {
-    unmountSync(req.mountpoint, privileged);
-    await server.terminate();
-    throw err;
+    await helper.terminate();
+    attachment.helperRunning = false;
+    await fail(err);
   });
   helper.unref();
   // A mount does not keep the process alive by itself: the exit hook unmounts when the application is done.
   server.unref();
-  const watchdog = Watchdog.start(req.mountpoint, privileged);
-  const m = new LiveMount(
-    req.mountpoint,
-    privileged,
-    bell,
-    control,
-    stats,
-    user.port1,
-    server,
-    helper,
-    rootFd,
-    watchdog,
-    events,
-    relay,
-  );
-  live.add(m);
-  if (!exitHooked) {
-    exitHooked = true;
-    process.on('exit', () => {
-      for (const x of live) x.closeSync();
-    });
-  }
-  return m;
+  return new LiveMount(req.mountpoint, bell, stats, user.port1, server, helper, attachment, events, relay);
 }
 
 /** The tree module as a URL the serving thread can import: a plain path is taken relative to the working directory. */
@@ -283,34 +268,25 @@ class ServerEvents {
 
 class LiveMount implements FuseMount {
   private closing: Promise<void> | undefined;
-  private readonly control: Int32Array;
   readonly closed: Promise<void>;
 
   constructor(
     readonly mountpoint: string,
-    private readonly privileged: boolean,
     private readonly bell: DoorbellWord,
-    control: SharedArrayBuffer,
     private readonly statsBuf: SharedArrayBuffer,
     readonly port: MessagePort,
     private readonly server: Worker,
     private readonly helper: Worker,
-    private readonly rootFd: number,
-    private readonly watchdog: Watchdog,
+    private readonly attachment: Attachment,
     events: ServerEvents,
     private readonly relay: UnprivilegedMount | undefined,
   ) {
-    this.control = new Int32Array(control);
     this.port.unref();
     this.closed = events.exited;
     // If the serving thread dies on its own, do not leave a mount nobody answers.
     void events.exited.then(() => {
       if (!this.closing) void this.close();
     });
-  }
-
-  private get wakePath(): string {
-    return `/proc/self/fd/${this.rootFd}/${WAKE_NAME}`;
   }
 
   get doorbell(): SharedArrayBuffer {
@@ -343,39 +319,19 @@ class LiveMount implements FuseMount {
   }
 
   private async shutdown(): Promise<void> {
-    live.delete(this);
     this.server.ref();
-    // Detach first (the server still answers whatever umount asks), then stop the threads.
-    await unmount(this.mountpoint, this.privileged);
-    Atomics.store(this.control, STOP, 1);
-    this.ring(); // the helper sees STOP and exits
-    // One last lookup through our open root reaches the server even though the mount is detached; it then sees STOP.
-    const stopped = Promise.race([this.closed, new Promise((r) => setTimeout(r, 5000).unref())]);
-    statPath(this.wakePath, () => {});
-    await stopped;
+    // Detach first (the server still answers whatever umount asks), then stop the threads: the helper's last lookup
+    // through its open root reaches the server even though the mount is detached, and it then sees STOP.
+    await this.attachment.detach();
+    this.attachment.stop();
+    const within = (ms: number) =>
+      Promise.race([this.closed, new Promise((r) => setTimeout(r, ms).unref())]).then(() => this.attachment.stopped);
+    // A server stuck in a tree callback: end the connection, which also frees the helper's lookup.
+    if (!(await within(5000))) this.attachment.abort();
     await this.server.terminate(); // no-op if it has exited; ends a thread stuck in a tree callback otherwise
     await this.helper.terminate();
-    await new Promise<void>((r) => closeFd(this.rootFd, () => r()));
     await this.relay?.close();
-    this.watchdog.dismiss();
+    this.attachment.finish();
     this.port.close();
-  }
-
-  /** From the process 'exit' hook: no event loop, so everything synchronous; the server thread is still alive. */
-  closeSync(): void {
-    if (this.closing) return;
-    this.closing = Promise.resolve();
-    live.delete(this);
-    unmountSync(this.mountpoint, this.privileged);
-    Atomics.store(this.control, STOP, 1);
-    this.ring();
-    try {
-      statSync(this.wakePath, { throwIfNoEntry: false });
-    } catch {}
-    try {
-      closeSync(this.rootFd);
-    } catch {}
-    void this.relay?.close(); // the relay sees its FIFOs close when this process ends
-    this.watchdog.dismissSync();
   }
 }

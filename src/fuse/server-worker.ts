@@ -12,7 +12,7 @@ import {
   workerData,
 } from 'node:worker_threads';
 import type { Vfs } from '../kernfs/vfs.js';
-import { type DoorbellWord, NOTES_WRITTEN, ringDoorbell } from './doorbell.js';
+import { type DoorbellWord, NOTES_WRITTEN, ringDoorbell, STOPPED } from './doorbell.js';
 import { FuseServer, type ServerIO, type ServerOptions } from './server.js';
 import type { VfsEnv, VfsFactory } from './vfs-module.js';
 
@@ -156,8 +156,14 @@ async function serve(vfs: Vfs, connection: Connection, notePort: MessagePort): P
     await server.run();
   } finally {
     // Closing the last reference to the connection aborts it: any request still waiting fails instead of hanging.
-    for (const fd of fds) closeSync(fd);
+    for (const fd of fds) {
+      try {
+        closeSync(fd);
+      } catch {}
+    }
     notePort.close();
+    Atomics.store(control, STOPPED, 1);
+    Atomics.notify(control, STOPPED);
   }
 }
 

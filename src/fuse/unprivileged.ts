@@ -7,7 +7,9 @@
  * thread's invalidations, so they never interleave with a large reply) → /dev/fuse.
  *
  * The relay costs a copy and a context switch per message; the root path (mount(8)) has none of it. fusermount3 runs
- * with auto_unmount: it stays alive holding the socket, and unmounts when the relay (and so we) go away.
+ * with auto_unmount: it stays alive holding the socket, and unmounts when the relay (and so we) go away. The relay
+ * dies with our thread that started it (a parent-death signal), so it is also the non-root path's way to end the
+ * connection when we die (see watchdog.ts).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +19,16 @@ import type { MountFlags } from './mount-command.js';
 
 const RELAY = `
 import errno, os, socket, subprocess, sys, threading
-mnt, opts, fifo_dir = sys.argv[1:4]
+mnt, opts, fifo_dir, parent = sys.argv[1:5]
+try:
+    # Die with the thread that started us (PR_SET_PDEATHSIG): closing our /dev/fuse descriptor ends the connection,
+    # which frees any thread of that process stuck in a request to this mount, and fusermount3 then unmounts.
+    import ctypes
+    ctypes.CDLL(None).prctl(1, 9)
+except Exception:
+    pass
+if os.getppid() != int(parent):
+    sys.exit(1)
 ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
 env = dict(os.environ, _FUSE_COMMFD=str(theirs.fileno()))
 proc = subprocess.Popen(['fusermount3', '-o', opts, '--', mnt], env=env, pass_fds=[theirs.fileno()],
@@ -121,7 +132,7 @@ export async function mountUnprivileged(mountpoint: string, flags: MountFlags): 
   const opts = [`fsname=${flags.fsname}`, 'subtype=ntrace', 'auto_unmount'];
   if (flags.defaultPermissions) opts.push('default_permissions');
   if (flags.allowOther) opts.push('allow_other');
-  const child: ChildProcess = spawn(python, ['-c', RELAY, mountpoint, opts.join(','), fifoDir], {
+  const child: ChildProcess = spawn(python, ['-c', RELAY, mountpoint, opts.join(','), fifoDir, String(process.pid)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { mountFuse } from '../../src/fuse/index.js';
+import { exitWithin, forceEnd } from '../support/kill.js';
 import { ask, eventually, fixtureModule, isMountPoint, mountForTest, tempMountpoint } from '../support/mount.js';
 
 const child = fileURLToPath(new URL('./mount-child.js', import.meta.url));
@@ -89,6 +90,26 @@ for (const how of ['SIGKILL', 'SIGTERM', 'SIGINT', 'exit', 'drain'] as const) {
     }
   });
 }
+
+test('a process killed while one of its threads waits in a request to its own mount ends at once (issue 16)', async (t) => {
+  // The child reads `stall` through its own mount from a libuv pool thread; the serving thread holds that request
+  // when the kill comes. The kernel then waits for the answer uninterruptibly, so the process cannot finish dying
+  // until something ends the FUSE connection: the watchdog must.
+  const mnt = tempMountpoint(t, () => forceEnd(mnt, proc));
+  const proc = spawn(process.execPath, [child, mnt, 'stall'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = proc.stdout!.setEncoding('utf8');
+  let seen = '';
+  out.on('data', (d: string) => {
+    seen += d;
+  });
+  assert.ok(await eventually(() => seen.includes('stalling'), 20_000), `child said: ${seen}`);
+  proc.kill('SIGKILL');
+  const ended = await exitWithin(proc, 3000);
+  if (!ended) await forceEnd(mnt, proc);
+  assert.ok(ended, 'the killed process hung in a request to its own mount');
+  assert.equal(ended.signal, 'SIGKILL');
+  assert.ok(await eventually(() => !isMountPoint(mnt), 1000), 'still mounted a second after the process died');
+});
 
 /** Run mount-child.js in `self` mode as nobody; with `openDevice`, in a private mount namespace where /dev/fuse is 0666. */
 function runAsNobody(mnt: string, openDevice: boolean): ReturnType<typeof spawnSync> {

@@ -3,11 +3,14 @@
  *   wait   print "ready" and keep serving until killed
  *   exit   print "ready", then process.exit(0) 0.5 s later (the exit hook must unmount)
  *   drain  print "ready", close nothing and let the event loop end after 0.5 s (a mount does not keep the process alive)
+ *   stall  print "ready", then read `stall` through its own mount from the libuv pool: a thread of this process
+ *          waits in a request the server holds when the test kills it (issue 16)
  *   self   read files through its own mount, print what it saw and how it mounted, close, exit (for non-root runs,
  *          where nobody else may enter the mount)
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 import { mountFuse } from '../../src/fuse/index.js';
 import { fixtureModule } from '../support/mount.js';
@@ -28,6 +31,11 @@ if (mode === 'self') {
     `${JSON.stringify({ mountinfo: line, cat: cat.stdout, write: write.stdout, pipe: pipe.stdout })}\n`,
   );
   await m.close();
+}
+if (mode === 'stall') {
+  setInterval(() => {}, 1000);
+  readFile(`${mountpoint}/stall`).catch(() => {});
+  setTimeout(() => process.stdout.write('stalling\n'), 200);
 }
 if (mode === 'wait') setInterval(() => {}, 1000);
 else if (mode === 'exit') setTimeout(() => process.exit(0), 500);

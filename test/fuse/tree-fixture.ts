@@ -8,6 +8,7 @@
  *   wake-count   0444  how many doorbell wake-ups the tree saw
  *   shared       0444  the value of the shared counter (vfsData.shared) at the last wake-up
  *   pipe         0644  stream: reads park until data is written (or pushed by a message); pollable
+ *   stall        0444  a read keeps the serving thread busy for 10 s (a request the server holds, unanswered)
  *   dir/sub/leaf 0444
  *   link         -> dir/sub/leaf
  *   events/<sys>/<event>/{enable,id,format}   template directories, like eventfs
@@ -86,6 +87,18 @@ export function createVfs(given: FixtureData | undefined, env: VfsEnv): Kernfs {
   const shared = data.shared ? new Int32Array(data.shared) : undefined;
   tree.createFile(root, 'wake-count', { show: () => `${wakes}\n` }, { mode: 0o444 });
   tree.createFile(root, 'shared', { show: () => `${sharedSeen}\n` }, { mode: 0o444 });
+  tree.createFile(
+    root,
+    'stall',
+    {
+      show: () => {
+        const until = Date.now() + 10_000;
+        while (Date.now() < until) {}
+        return 'stalled\n';
+      },
+    },
+    { mode: 0o444 },
+  );
 
   // A pipe: reads wait for data; an interrupted reader's Promise rejects through ctx.signal.
   const chunks: Buffer[] = [];
