@@ -2,9 +2,10 @@
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { mount } from '../tracefs/index.js';
-import { untilSignal } from './until-signal.js';
+import { catchStopSignals } from './until-signal.js';
 
 export async function runDemo(args: { mount: string }): Promise<number> {
+  const stop = catchStopSignals();
   const dir = resolve(args.mount);
   const created = !existsSync(dir);
   if (created) mkdirSync(dir, { recursive: true });
@@ -28,7 +29,8 @@ export async function runDemo(args: { mount: string }): Promise<number> {
       `  cat ${shown}/trace_pipe\n\n` +
       'Ctrl-C stops the demo and unmounts.\n',
   );
-  const why = await Promise.race([untilSignal(), m.closed.then(() => 'closed' as const)]);
+  stop.keepAlive();
+  const why = await Promise.race([stop.received, m.closed.then(() => 'closed' as const)]);
   await app.stop();
   await m.close();
   if (created) {
@@ -37,5 +39,5 @@ export async function runDemo(args: { mount: string }): Promise<number> {
     } catch {}
   }
   process.stdout.write(`ntrace demo: stopped after ${app.requests()} requests.\n`);
-  return why === 'closed' ? 1 : 0;
+  return why === 'closed' ? 1 : stop.dieBy(why);
 }

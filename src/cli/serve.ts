@@ -1,7 +1,7 @@
-/** `ntrace serve`: a tracefs whose events come from a JSON spec, in the foreground until SIGINT/SIGTERM. */
+/** `ntrace serve`: a tracefs whose events come from a JSON spec, in the foreground until SIGINT/SIGTERM/SIGHUP. */
 import { mount } from '../tracefs/index.js';
 import { defineSpec, readSpec } from './spec.js';
-import { untilSignal } from './until-signal.js';
+import { catchStopSignals } from './until-signal.js';
 
 export interface ServeArgs {
   events: string;
@@ -13,6 +13,7 @@ export interface ServeArgs {
 }
 
 export async function runServe(args: ServeArgs): Promise<number> {
+  const stop = catchStopSignals();
   const spec = readSpec(args.events);
   const { events, problems } = defineSpec(spec);
   for (const p of problems) process.stderr.write(`ntrace: skipped ${p}\n`);
@@ -24,12 +25,12 @@ export async function runServe(args: ServeArgs): Promise<number> {
     control: true,
   });
   process.stdout.write(`ntrace: serving ${events.length} events at ${m.mountpoint} (Ctrl-C to stop)\n`);
-  const stop = untilSignal();
-  const why = await Promise.race([stop, m.closed.then(() => 'closed' as const)]);
+  stop.keepAlive();
+  const why = await Promise.race([stop.received, m.closed.then(() => 'closed' as const)]);
   await m.close();
   if (why === 'closed') {
     process.stderr.write('ntrace: the mount went away\n');
     return 1;
   }
-  return 0;
+  return stop.dieBy(why);
 }

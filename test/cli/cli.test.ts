@@ -27,7 +27,10 @@ async function start(t: { after(fn: () => unknown): void }, args: string[], read
   child.stderr?.setEncoding('utf8').on('data', (c: string) => {
     err += c;
   });
-  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  // The exit code, or the signal the process died by.
+  const exited = new Promise<number | NodeJS.Signals>((resolve) =>
+    child.on('close', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   t.after(() => child.kill('SIGKILL'));
   const ok = await eventually(() => ready.test(out) || child.exitCode !== null, 30_000);
   assert.ok(ok && ready.test(out), `not ready: ${out} ${err}`);
@@ -40,7 +43,12 @@ function sh(script: string): string {
   return r.stdout;
 }
 
-async function stop(child: ChildProcess, exited: Promise<number>, signal: NodeJS.Signals): Promise<number> {
+/** Serving commands unmount, then die by the signal that stopped them (as they would have without a handler). */
+async function stop(
+  child: ChildProcess,
+  exited: Promise<number | NodeJS.Signals>,
+  signal: NodeJS.Signals,
+): Promise<number | NodeJS.Signals> {
   child.kill(signal);
   return exited;
 }
@@ -96,7 +104,7 @@ test('serve: events from a spec, uid/gid/mode, remount --gid, SIGTERM unmounts',
   const remount = run(['remount', mnt, '--gid', '456']);
   assert.equal(remount.code, 0, remount.err);
   assert.equal(sh(`stat -c %g ${mnt}/trace ${mnt}/events/app/tick/enable`), '456\n456\n');
-  assert.equal(await stop(s.child, s.exited, 'SIGTERM'), 0);
+  assert.equal(await stop(s.child, s.exited, 'SIGTERM'), 'SIGTERM');
   assert.equal(isMountPoint(mnt), false);
   const gone = run(['remount', mnt, '--gid', '1']);
   assert.equal(gone.code, 1);
@@ -110,7 +118,7 @@ test('serve the kernel-sized spec', async (t) => {
   assert.ok(served >= 2300, `${served} events`);
   const formats = Number(sh(`find ${mnt}/events -name format | wc -l`).trim());
   assert.ok(formats >= served, `${formats} format files`);
-  assert.equal(await stop(s.child, s.exited, 'SIGINT'), 0);
+  assert.equal(await stop(s.child, s.exited, 'SIGINT'), 'SIGINT');
   assert.equal(isMountPoint(mnt), false);
 });
 
@@ -131,7 +139,7 @@ test('demo: mounted at ./tracing, live http events in trace_pipe, Ctrl-C unmount
   );
   const filtered = sh(`cd ${cwd} && timeout 10 head -n 3 tracing/trace_pipe`);
   assert.equal(filtered.match(/request_end: .* status=500 /g)?.length, 3, filtered);
-  assert.equal(await stop(s.child, s.exited, 'SIGINT'), 0);
+  assert.equal(await stop(s.child, s.exited, 'SIGINT'), 'SIGINT');
   assert.match(s.output(), /stopped after \d+ requests/);
   assert.equal(isMountPoint(join(cwd, 'tracing')), false);
   assert.equal(sh(`ls -A ${cwd}`), '');
