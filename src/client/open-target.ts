@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import { listLive } from '../discovery/index.js';
 import { MountClient } from './mount-client.js';
+import { SocketClient } from './socket-client.js';
 import type { TreeClient } from './tree-client.js';
 
 /** TARGET names nothing usable; the message says why, in words a user can act on. */
@@ -26,14 +27,38 @@ export async function openTarget(spec: string): Promise<TreeClient> {
     throw new TargetError(`${spec}: ${(err as Error).message}`);
   }
   if (st.isDirectory()) return new MountClient(path);
+  if (st.isSocket()) return connectSocket(spec, path);
   throw new TargetError(`${spec}: neither a PID, an ntrace socket nor a mounted directory`);
 }
 
-/** A PID through the discovery index: the first of its announced trees that can be reached. */
+async function connectSocket(spec: string, path: string): Promise<TreeClient> {
+  try {
+    return await SocketClient.connect(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') throw new TargetError(`${spec}: permission denied (the socket's owner or group only)`);
+    if (code === 'ECONNREFUSED') throw new TargetError(`${spec}: nobody serves this socket any more`);
+    throw new TargetError(`${spec}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * A PID through the discovery index: its socket first (it is always served, and reaches the tree whatever the
+ * mount namespace), else its mount.
+ */
 async function openPid(pid: number): Promise<TreeClient> {
   const entries = listLive().filter((e) => e.pid === pid);
   if (entries.length === 0) throw new TargetError(`${pid}: no ntrace process with this pid is listed for this user`);
+  let failure: Error | undefined;
+  for (const e of entries) {
+    if (e.socket === undefined) continue;
+    try {
+      return await connectSocket(String(pid), e.socket);
+    } catch (err) {
+      failure = err as Error;
+    }
+  }
   const withMount = entries.find((e) => e.mount !== undefined);
   if (withMount?.mount) return new MountClient(withMount.mount);
-  throw new TargetError(`${pid}: serves no tree this command can reach`);
+  throw failure ?? new TargetError(`${pid}: serves no tree this command can reach`);
 }

@@ -1,17 +1,22 @@
 /**
- * `mount(dir, options)`: serves this process's tracefs at `dir` over FUSE. The tree lives in the FUSE serving
- * thread and reads the engine's shared memory, so the mount answers while the main thread is busy.
+ * `mount(dir, options)`: serves this process's tracefs at `dir` over FUSE, and on a unix socket (src/socket/). The
+ * tree lives in one serving thread that answers both and reads the engine's shared memory, so it answers while the
+ * main thread is busy. Without FUSE (no /dev/fuse, no privileges, `fuse: false`) the socket alone is served.
  */
 // The thread that mounts applies filters and triggers to its own emits, and creates the hist table pool before the
 // serving thread exists, so that thread inherits it (docs/CONTROL.md).
 import '../trace/control/install.js';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { MessagePort } from 'node:worker_threads';
 import { type Announced, announce } from '../discovery/index.js';
-import { type FuseMount, mountFuse } from '../fuse/index.js';
+import { mountFuse } from '../fuse/index.js';
+import { hostTree } from '../socket/host.js';
+import { listenSocket, type SocketListener } from '../socket/listen.js';
 import { sharedHandles } from '../trace/engine.js';
 import { serveControl } from './control-socket.js';
 import { MODE_ROOT_DEFAULT } from './modes.js';
+import { releaseSocketPath, socketPath } from './socket-path.js';
 import type { TreeData, TreeReply, TreeRequest, TreeStats } from './tree-module.js';
 import { acquireWakeWord, releaseWakeWord } from './wake-word.js';
 
@@ -29,6 +34,13 @@ export interface MountOptions {
    * the thread that called mount(). Default false.
    */
   control?: boolean;
+  /**
+   * Where to serve the tree's socket (src/socket/): a path; `false` for none. Default: `NTRACE_SOCKET`, else
+   * `<pid>.sock` in the user's ntrace directory (docs/SOCKET.md). Its group is `gid` when given.
+   */
+  socket?: string | false;
+  /** Mount over FUSE (default true). False, or FUSE unavailable: the socket alone (one stderr line says so). */
+  fuse?: boolean;
 }
 
 /** What `mount -o remount,...` changes. */
@@ -40,6 +52,10 @@ export interface ReconfigureOptions {
 
 export interface TracefsMount {
   readonly mountpoint: string;
+  /** Whether the tree is mounted at `mountpoint` (false: served on the socket only). */
+  readonly fuse: boolean;
+  /** The socket the tree is served on, if any. */
+  readonly socket: string | undefined;
   /** Like `mount -o remount,gid=N`: every node's group (and/or owner) is reset, explicit chowns included. */
   reconfigure(changes: ReconfigureOptions): Promise<void>;
   /** What the serving thread holds (for tests and benchmarks); `gc` runs a full GC there first (--expose-gc). */
@@ -52,19 +68,14 @@ export interface TracefsMount {
 
 /** Why a mount cannot be made here, in words a user can act on; undefined when it looks possible. */
 export function mountProblem(dir: string): string | undefined {
+  return fuseProblem() ?? dirProblem(dir);
+}
+
+/** Why this process cannot use FUSE at all (as opposed to a problem with the directory). */
+function fuseProblem(): string | undefined {
   if (process.platform !== 'linux') return 'ntrace mounts need Linux (FUSE).';
   if (!existsSync('/dev/fuse'))
     return '/dev/fuse does not exist: load the fuse module (modprobe fuse) or, in a container, pass the device (--device /dev/fuse) and the SYS_ADMIN capability.';
-  let st: ReturnType<typeof statSync>;
-  try {
-    st = statSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOTCONN')
-      return `a dead FUSE mount is still attached at ${dir}: detach it first (umount -l ${dir}).`;
-    if ((err as NodeJS.ErrnoException).code === 'EACCES') return `${dir} cannot be reached by this user.`;
-    return `${dir} does not exist: create it first (mkdir -p ${dir}).`;
-  }
-  if (!st.isDirectory()) return `${dir} is not a directory.`;
   if (process.getuid?.() !== 0) {
     const paths = (process.env.PATH ?? '').split(':').filter((p) => p !== '');
     const fusermount = paths.map((p) => `${p}/fusermount3`).find((p) => existsSync(p));
@@ -83,6 +94,20 @@ export function mountProblem(dir: string): string | undefined {
   return undefined;
 }
 
+function dirProblem(dir: string): string | undefined {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTCONN')
+      return `a dead FUSE mount is still attached at ${dir}: detach it first (umount -l ${dir}).`;
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') return `${dir} cannot be reached by this user.`;
+    return `${dir} does not exist: create it first (mkdir -p ${dir}).`;
+  }
+  if (!st.isDirectory()) return `${dir} is not a directory.`;
+  return undefined;
+}
+
 function checkId(name: string, v: number | undefined): void {
   if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v < 2 ** 32 - 1))
     throw new RangeError(`ntrace: ${name} must be an integer id, got ${v}`);
@@ -98,34 +123,79 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
   checkId('gid', options.gid);
   checkMode(options.mode);
   const mountpoint = resolve(dir);
-  const problem = mountProblem(mountpoint);
-  if (problem) throw new Error(`ntrace: cannot mount at ${mountpoint}: ${problem}`);
+  const wantFuse = options.fuse !== false;
+  // Without FUSE in this process the socket is served alone; a problem with the directory is still an error.
+  const unavailable = wantFuse ? fuseProblem() : undefined;
+  if (wantFuse && !unavailable) {
+    const problem = dirProblem(mountpoint);
+    if (problem) throw new Error(`ntrace: cannot mount at ${mountpoint}: ${problem}`);
+  }
   const data: TreeData = {
     engine: sharedHandles(),
     uid: options.uid ?? 0,
     gid: options.gid ?? 0,
     mode: options.mode ?? MODE_ROOT_DEFAULT,
   };
-  let fuse: FuseMount;
   const doorbell = acquireWakeWord();
-  try {
-    fuse = await mountFuse({
-      mountpoint,
-      vfsModule: new URL('./tree-module.js', import.meta.url),
-      vfsData: data,
-      options: { allowOther: options.allowOther ?? false, fsname: 'ntrace', doorbell },
-    });
-  } catch (err) {
-    releaseWakeWord();
-    const hint =
-      process.getuid?.() === 0
-        ? ''
-        : ' (as a non-root user the mount is made by fusermount3, which must be setuid root and allowed to open /dev/fuse here; running as root always works)';
-    throw new Error(`ntrace: cannot mount at ${mountpoint}: ${(err as Error).message}${hint}`, { cause: err });
+  let listener: SocketListener | undefined;
+  let socketFailure: Error | undefined;
+  if (options.socket !== false) {
+    const path = options.socket ?? socketPath();
+    try {
+      listener = await listenSocket({ path, gid: options.gid, bell: doorbell });
+    } catch (err) {
+      socketFailure = err as Error;
+    } finally {
+      if (options.socket === undefined && !listener) releaseSocketPath(path);
+    }
   }
-  const m = new Mounted(fuse);
-  m.listed = listInIndex(mountpoint);
-  if (options.control) {
+  const treeData = (): { vfsData: TreeData; transferList: MessagePort[] } => {
+    if (!listener) return { vfsData: data, transferList: [] };
+    const port = listener.attach();
+    return { vfsData: { ...data, socket: { port, credentials: listener.credentials } }, transferList: [port] };
+  };
+  const vfsModule = new URL('./tree-module.js', import.meta.url);
+  let host: TreeHost | undefined;
+  let fuseFailure = unavailable;
+  if (wantFuse && !unavailable) {
+    try {
+      host = await mountFuse({
+        mountpoint,
+        vfsModule,
+        ...treeData(),
+        options: { allowOther: options.allowOther ?? false, fsname: 'ntrace', doorbell },
+      });
+    } catch (err) {
+      const hint =
+        process.getuid?.() === 0
+          ? ''
+          : ' (as a non-root user the mount is made by fusermount3, which must be setuid root and allowed to open /dev/fuse here; running as root always works)';
+      fuseFailure = `${(err as Error).message}${hint}`;
+    }
+  }
+  const fuse = host !== undefined;
+  try {
+    if (!host && !listener) {
+      throw new Error(
+        `ntrace: cannot mount at ${mountpoint}: ${fuseFailure ?? 'FUSE not wanted'}${socketFailure ? `; and no socket: ${socketFailure.message}` : ''}`,
+      );
+    }
+    if (!host) {
+      host = await hostTree({ vfsModule, ...treeData(), bell: doorbell });
+      if (wantFuse && !process.env.NTRACE_QUIET)
+        process.stderr.write(`ntrace: no FUSE mount (${fuseFailure}); serving the socket ${listener!.path} only\n`);
+    } else if (socketFailure && !process.env.NTRACE_QUIET) {
+      process.stderr.write(`ntrace: no socket (${socketFailure.message}); serving the mount ${mountpoint} only\n`);
+    }
+  } catch (err) {
+    await listener?.close();
+    if (listener && options.socket === undefined) releaseSocketPath(listener.path);
+    releaseWakeWord();
+    throw err;
+  }
+  const m = new Mounted(host, mountpoint, fuse, listener, options.socket === undefined);
+  m.listed = listInIndex(fuse ? mountpoint : undefined, listener?.path);
+  if (options.control && fuse) {
     try {
       m.control = await serveControl(mountpoint, (c) => m.reconfigure(c));
     } catch (err) {
@@ -136,10 +206,18 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
   return m;
 }
 
+/** What serves the tree: a FUSE mount, or the socket-only host (src/socket/host.ts). */
+interface TreeHost {
+  readonly port: MessagePort;
+  post(message: unknown): void;
+  close(): Promise<void>;
+  readonly closed: Promise<void>;
+}
+
 /** Announces the mount in the per-user process index (src/discovery); a process that cannot is still served. */
-function listInIndex(mountpoint: string): Announced | undefined {
+function listInIndex(mountpoint: string | undefined, socket: string | undefined): Announced | undefined {
   try {
-    return announce({ mount: mountpoint });
+    return announce({ mount: mountpoint, socket });
   } catch {
     return undefined;
   }
@@ -154,19 +232,25 @@ class Mounted implements TracefsMount {
   listed: Announced | undefined;
   readonly closed: Promise<void>;
 
-  constructor(private readonly fuse: FuseMount) {
-    this.closed = fuse.closed;
-    fuse.port.on('message', (m: TreeReply) => {
+  constructor(
+    private readonly host: TreeHost,
+    readonly mountpoint: string,
+    readonly fuse: boolean,
+    private readonly listener: SocketListener | undefined,
+    private readonly ownSocketPath: boolean,
+  ) {
+    this.closed = host.closed;
+    host.port.on('message', (m: TreeReply) => {
       if (m?.type !== 'done') return;
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
-      if (this.pending.size === 0) this.fuse.port.unref();
+      if (this.pending.size === 0) this.host.port.unref();
       if (m.error) p.reject(new Error(m.error));
       else p.resolve(m);
     });
-    fuse.port.unref();
-    void fuse.closed.then(() => {
+    host.port.unref();
+    void host.closed.then(() => {
       for (const p of this.pending.values()) p.reject(new Error('ntrace: the mount is closed'));
       this.pending.clear();
       this.listed?.remove();
@@ -174,8 +258,8 @@ class Mounted implements TracefsMount {
     });
   }
 
-  get mountpoint(): string {
-    return this.fuse.mountpoint;
+  get socket(): string | undefined {
+    return this.listener?.path;
   }
 
   async reconfigure(changes: ReconfigureOptions): Promise<void> {
@@ -194,8 +278,8 @@ class Mounted implements TracefsMount {
   private ask(msg: TreeRequest): Promise<TreeReply> {
     return new Promise<TreeReply>((resolve, reject) => {
       this.pending.set(msg.id, { resolve, reject });
-      this.fuse.port.ref();
-      this.fuse.post(msg);
+      this.host.port.ref();
+      this.host.post(msg);
     });
   }
 
@@ -208,7 +292,9 @@ class Mounted implements TracefsMount {
         this.ask({ type: 'release', id: this.nextId++ }).catch(() => {}),
         new Promise((r) => setTimeout(r, 1000).unref()),
       ]);
-      await this.fuse.close();
+      await this.listener?.close();
+      if (this.listener && this.ownSocketPath) releaseSocketPath(this.listener.path);
+      await this.host.close();
       this.releaseWord();
     })();
     return this.closing;

@@ -5,6 +5,7 @@
 import { getHeapStatistics } from 'node:v8';
 import type { VfsEnv } from '../fuse/index.js';
 import type { Vfs } from '../kernfs/index.js';
+import { type SocketTreeData, serveTreeOnSocket } from '../socket/serve-tree.js';
 import { attachSharedState, type SharedHandles } from '../trace/engine.js';
 import { RefreshingVfs } from './refreshing-vfs.js';
 import { Tracefs } from './tracefs.js';
@@ -15,6 +16,8 @@ export interface TreeData {
   readonly uid: number;
   readonly gid: number;
   readonly mode: number;
+  /** The socket's side of the tree (src/socket/), answered from this same thread. */
+  readonly socket?: SocketTreeData;
 }
 
 /** Messages from the mounting thread, answered with `{ type: 'done', id, error? }`. */
@@ -55,7 +58,7 @@ export function createVfs(data: TreeData, env: VfsEnv): Vfs {
     if (m.type === 'reconfigure') void env.invalidationsSent().then(() => env.postMessage(reply));
     else env.postMessage(reply);
   });
-  return new RefreshingVfs(
+  const vfs = new RefreshingVfs(
     fs.tree,
     () => fs.refresh(),
     // A chown others follow: their cached attributes are invalidated. The reply cannot wait for that: the kernel
@@ -64,6 +67,8 @@ export function createVfs(data: TreeData, env: VfsEnv): Vfs {
       fs.ownerChanged(ino);
     },
   );
+  if (data.socket) serveTreeOnSocket(vfs, data.socket, env.onWake);
+  return vfs;
 }
 
 function treeStats(fs: Tracefs, gc: boolean): TreeStats {

@@ -29,6 +29,8 @@ test('openTarget refuses what it cannot use, saying why', async () => {
 test('openTarget resolves a PID through the discovery index', async (t) => {
   const m = await mountTracefs(t);
   const c = await openTarget(String(process.pid));
-  assert.equal(c.location, m.mountpoint);
+  t.after(() => c.close());
+  assert.equal(c.kind, 'socket'); // served always, so preferred
+  assert.equal(c.location, m.socket);
   assert.equal(Buffer.from(await c.readFile('tracing_on')).toString(), '1\n');
 });

@@ -1,0 +1,161 @@
+/** A `TreeClient` over a serving process's unix socket (src/socket/): each call is one request of the protocol. */
+import { constants } from 'node:os';
+import { RemoteError, SocketConnection } from '../socket/connection.js';
+import { Op } from '../socket/protocol.js';
+import type { StreamOptions, TreeClient, TreeDirEntry, TreeNodeKind, TreeStat } from './tree-client.js';
+import { TreeError } from './tree-client.js';
+
+const O_WRONLY = 0o1;
+const O_TRUNC = 0o1000;
+const O_APPEND = 0o2000;
+const KINDS: readonly TreeNodeKind[] = ['dir', 'file', 'symlink'];
+
+async function remote<T>(path: string, p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof RemoteError) throw new TreeError(err.errno, path);
+    throw err;
+  }
+}
+
+export class SocketClient implements TreeClient {
+  readonly kind = 'socket';
+
+  private constructor(
+    readonly location: string,
+    private readonly conn: SocketConnection,
+  ) {
+    conn.ref(false);
+  }
+
+  static async connect(path: string): Promise<SocketClient> {
+    return new SocketClient(path, await SocketConnection.open(path));
+  }
+
+  /** Requests keep the process alive while they are outstanding, not the idle connection. */
+  private async call<T>(path: string, p: () => Promise<T>): Promise<T> {
+    this.conn.ref(true);
+    try {
+      return await remote(path, p());
+    } finally {
+      this.conn.ref(false);
+    }
+  }
+
+  async readFile(path: string): Promise<Uint8Array> {
+    try {
+      return await this.call(path, async () => (await this.conn.call(Op.READ_FILE, (w) => w.str(path))).bytes());
+    } catch (err) {
+      if (!(err instanceof TreeError && err.code === 'EFBIG')) throw err;
+    }
+    // Too big for one reply: read it in pieces through a handle.
+    const chunks: Uint8Array[] = [];
+    for await (const c of this.reads(path, this.conn, undefined, 1024 * 1024, true)) chunks.push(c);
+    return Buffer.concat(chunks);
+  }
+
+  writeFile(path: string, data: string | Uint8Array, options: { append?: boolean } = {}): Promise<number> {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    const flags = O_WRONLY | (options.append ? O_APPEND : O_TRUNC);
+    return this.call(path, async () =>
+      (await this.conn.call(Op.WRITE_FILE, (w) => w.str(path).u32(flags).bytes(bytes))).u32(),
+    );
+  }
+
+  readdir(path: string): Promise<TreeDirEntry[]> {
+    return this.call(path, async () => {
+      const r = await this.conn.call(Op.LIST, (w) => w.str(path));
+      const n = r.u32();
+      const out: TreeDirEntry[] = [];
+      for (let i = 0; i < n; i++) out.push({ name: r.str(), kind: KINDS[r.u8()] ?? 'file' });
+      return out;
+    });
+  }
+
+  stat(path: string): Promise<TreeStat> {
+    return this.call(path, async () => {
+      const a = (await this.conn.call(Op.STAT, (w) => w.str(path))).attr();
+      return { ino: a.ino, kind: a.kind, mode: a.mode, uid: a.uid, gid: a.gid, size: a.size, mtimeMs: a.mtimeMs };
+    });
+  }
+
+  mkdir(path: string, mode = 0o755): Promise<void> {
+    return this.call(path, async () => {
+      await this.conn.call(Op.MKDIR_PATH, (w) => w.str(path).u32(mode));
+    });
+  }
+
+  rmdir(path: string): Promise<void> {
+    return this.call(path, async () => {
+      await this.conn.call(Op.RMDIR_PATH, (w) => w.str(path));
+    });
+  }
+
+  /**
+   * A connection of its own: the server parks each READ until data comes, and aborting simply ends that
+   * connection, which interrupts the parked read and releases the file on the server, once.
+   */
+  async *stream(path: string, options: StreamOptions = {}): AsyncIterable<Uint8Array> {
+    if (options.signal?.aborted) return;
+    const conn = await remote(
+      path,
+      SocketConnection.open(this.location).catch(() => Promise.reject(new RemoteError(constants.errno.ENODEV))),
+    );
+    yield* this.reads(path, conn, options.signal, options.chunkSize ?? 64 * 1024, false);
+  }
+
+  /** Reads through a handle until end of file, the signal, or an error; `shared`: leave the connection open. */
+  private async *reads(
+    path: string,
+    conn: SocketConnection,
+    signal: AbortSignal | undefined,
+    size: number,
+    shared: boolean,
+  ): AsyncIterable<Uint8Array> {
+    const onAbort = () => conn.close();
+    signal?.addEventListener('abort', onAbort);
+    conn.ref(true);
+    let fh: number | undefined;
+    try {
+      fh = (
+        await remote(
+          path,
+          conn.call(Op.OPEN_PATH, (w) => w.str(path).u32(0)),
+        )
+      ).open().fh;
+      let offset = 0;
+      for (;;) {
+        const at = offset;
+        const h = fh;
+        let chunk: Uint8Array;
+        try {
+          chunk = (
+            await remote(
+              path,
+              conn.call(Op.READ, (w) => w.f64(h).f64(at).u32(size)),
+            )
+          ).bytes();
+        } catch (err) {
+          if (signal?.aborted) return;
+          throw err;
+        }
+        if (chunk.length === 0) return;
+        offset += chunk.length;
+        yield chunk;
+        if (signal?.aborted) return;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (shared) {
+        const h = fh;
+        if (h !== undefined) await conn.call(Op.RELEASE, (w) => w.f64(h)).catch(() => {});
+        conn.ref(false);
+      } else conn.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.conn.close();
+  }
+}

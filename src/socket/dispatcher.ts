@@ -1,0 +1,775 @@
+/**
+ * The socket transport's request loop, run in the thread that hosts the tree (beside the FUSE loop, or alone): it
+ * decodes each request body from the socket thread, calls the `Vfs`, and sends the reply back. Everything a file does
+ * is the tree's: this file only checks that a connection uses what it owns (its inodes, its handles) and releases
+ * all of it, once, when the connection ends.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { errnoOf, FsError } from '../kernfs/errors.js';
+import { O_ACCMODE, O_RDONLY } from '../kernfs/mode.js';
+import {
+  type AttrChanges,
+  type Credentials,
+  type DirEntry,
+  type Entry,
+  isPromise,
+  type MaybePromise,
+  type OpContext,
+  type OpenResult,
+  ROOT_INO,
+  type Vfs,
+} from '../kernfs/vfs.js';
+import type { FromDispatcher, ToDispatcher } from './messages.js';
+import { BadFrame, NOTIFY_ID, NOTIFY_POLL, Op, PROTOCOL_VERSION, Reader, SetattrField, Writer } from './protocol.js';
+
+/** Largest file READ_FILE returns in one reply; bigger files are read with OPEN_PATH + READ. */
+const READ_FILE_CAP = 8 * 1024 * 1024;
+const READ_CHUNK = 128 * 1024;
+
+type Result = (w: Writer) => void;
+const NOTHING: Result = () => {};
+
+/** One client: what it holds, so that it uses only that and gives all of it back when it goes. */
+class Conn {
+  hello = false;
+  gone = false;
+  readonly lookups = new Map<number, number>();
+  readonly files = new Map<number, number>(); // fh → inode whose lookup the handle holds (0: none)
+  readonly dirs = new Set<number>();
+  readonly inflight = new Set<AbortController>();
+  constructor(readonly id: number) {}
+}
+
+export class SocketDispatcher {
+  private readonly conns = new Map<number, Conn>();
+  private readonly ctx: OpContext;
+  /** Replies made during one drain go out in one message per connection. */
+  private outbox = new Map<number, Uint8Array[]>();
+  private flushing = false;
+
+  constructor(
+    private readonly vfs: Vfs,
+    private readonly port: MessagePort,
+    cred: Credentials,
+  ) {
+    this.ctx = { cred };
+  }
+
+  /** Handles one message from the socket thread. */
+  handle(m: ToDispatcher): void {
+    if (m.t === 'gone') {
+      const conn = this.conns.get(m.c);
+      if (conn) this.release(conn);
+      return;
+    }
+    let conn = this.conns.get(m.c);
+    if (!conn) {
+      conn = new Conn(m.c);
+      this.conns.set(m.c, conn);
+    }
+    for (const body of m.bodies) {
+      if (conn.gone) break;
+      try {
+        this.request(conn, body);
+      } catch (err) {
+        // Only a frame we cannot parse gets here: that connection ends, nothing else does.
+        this.send({ t: 'close', c: conn.id, why: (err as Error).message });
+        this.release(conn);
+      }
+    }
+    this.flush();
+  }
+
+  /** Every connection's holdings, released (the tree's thread is stopping). */
+  closeAll(): void {
+    for (const conn of [...this.conns.values()]) this.release(conn);
+  }
+
+  private send(m: FromDispatcher): void {
+    this.port.postMessage(m);
+  }
+
+  private queue(conn: Conn, frame: Uint8Array): void {
+    if (conn.gone) return;
+    const list = this.outbox.get(conn.id);
+    if (list) list.push(frame);
+    else this.outbox.set(conn.id, [frame]);
+    if (!this.flushing) {
+      // A reply made later (a settled Promise) goes out at the end of the current microtask run.
+      this.flushing = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushing = false;
+    if (this.outbox.size === 0) return;
+    const out = this.outbox;
+    this.outbox = new Map();
+    for (const [c, frames] of out) this.send({ t: 'out', c, frames });
+  }
+
+  private reply(conn: Conn, id: number, result: Result): void {
+    const w = new Writer().u32(id).i32(0);
+    result(w);
+    this.queue(conn, w.frame());
+  }
+
+  private fail(conn: Conn, id: number, err: unknown): void {
+    this.queue(conn, new Writer().u32(id).i32(errnoOf(err)).frame());
+  }
+
+  /** Answers now, or when the Promise settles (the request is parked; others go on meanwhile). */
+  private answer<T>(conn: Conn, id: number, value: () => MaybePromise<T>, encode: (v: T) => Result): void {
+    let v: MaybePromise<T>;
+    try {
+      v = value();
+    } catch (err) {
+      this.fail(conn, id, err);
+      return;
+    }
+    if (!isPromise(v)) {
+      this.reply(conn, id, encode(v));
+      return;
+    }
+    v.then(
+      (r) => {
+        if (!conn.gone) this.reply(conn, id, encode(r));
+      },
+      (err) => {
+        if (!conn.gone) this.fail(conn, id, err);
+      },
+    );
+  }
+
+  /** `answer` for an op that may park: its context's signal aborts if the connection goes first. */
+  private parked<T>(
+    conn: Conn,
+    id: number,
+    value: (ctx: OpContext) => MaybePromise<T>,
+    encode: (v: T) => Result,
+  ): void {
+    const p = this.parkable(conn);
+    this.answer(
+      conn,
+      id,
+      () => {
+        let v: MaybePromise<T>;
+        try {
+          v = value(p.ctx);
+        } finally {
+          p.done();
+        }
+        if (isPromise(v)) {
+          conn.inflight.add(p.ac);
+          v.then(p.done, p.done);
+        }
+        return v;
+      },
+      encode,
+    );
+  }
+
+  /** A context whose signal aborts when the connection goes: for ops that may park. */
+  private parkable(conn: Conn): { ctx: OpContext; ac: AbortController; done: () => void } {
+    const ac = new AbortController();
+    conn.inflight.add(ac);
+    return { ctx: { cred: this.ctx.cred, signal: ac.signal }, ac, done: () => conn.inflight.delete(ac) };
+  }
+
+  private request(conn: Conn, body: Uint8Array): void {
+    const r = new Reader(body);
+    const id = r.u32();
+    const op = r.u8();
+    if (id === NOTIFY_ID) throw new BadFrame('request id 0');
+    if (!conn.hello) {
+      if (op !== Op.HELLO) throw new BadFrame('the first request must be HELLO');
+      const version = r.u32();
+      if (version !== PROTOCOL_VERSION) {
+        this.fail(conn, id, new FsError('EPROTO'));
+        throw new BadFrame(`protocol version ${version} (this server speaks ${PROTOCOL_VERSION})`);
+      }
+      conn.hello = true;
+      this.reply(conn, id, (w) => w.u32(PROTOCOL_VERSION));
+      return;
+    }
+    try {
+      this.operation(conn, id, op, r);
+    } catch (err) {
+      if (err instanceof BadFrame) throw err;
+      this.fail(conn, id, err); // e.g. EBADF for a handle this connection does not hold
+    }
+  }
+
+  private operation(conn: Conn, id: number, op: number, r: Reader): void {
+    const vfs = this.vfs;
+    const ctx = this.ctx;
+    switch (op) {
+      case Op.LOOKUP: {
+        const parent = this.ino(conn, r);
+        const name = r.str();
+        this.entryReply(conn, id, () => vfs.lookup(parent, name, ctx));
+        return;
+      }
+      case Op.FORGET: {
+        const ino = r.num();
+        const n = r.num();
+        const held = conn.lookups.get(ino) ?? 0;
+        const k = Math.min(n, held);
+        if (k > 0) {
+          this.drop(conn, ino, k);
+          vfs.forget(ino, k);
+        }
+        this.reply(conn, id, NOTHING);
+        return;
+      }
+      case Op.GETATTR: {
+        const ino = this.ino(conn, r);
+        this.answer(
+          conn,
+          id,
+          () => vfs.getattr(ino, ctx),
+          (a) => (w) => w.attr(a),
+        );
+        return;
+      }
+      case Op.SETATTR: {
+        const ino = this.ino(conn, r);
+        const mask = r.u16();
+        const mode = r.u32();
+        const uid = r.u32();
+        const gid = r.u32();
+        const size = r.f64();
+        const atime = r.f64();
+        const mtime = r.f64();
+        const fh = r.f64();
+        const c: AttrChanges = {};
+        if (mask & SetattrField.MODE) c.mode = mode;
+        if (mask & SetattrField.UID) c.uid = uid;
+        if (mask & SetattrField.GID) c.gid = gid;
+        if (mask & SetattrField.SIZE) c.size = size;
+        if (mask & SetattrField.ATIME) c.atimeMs = mask & SetattrField.ATIME_NOW ? 'now' : atime;
+        if (mask & SetattrField.MTIME) c.mtimeMs = mask & SetattrField.MTIME_NOW ? 'now' : mtime;
+        const handle = mask & SetattrField.FH ? this.fh(conn, fh) : undefined;
+        this.answer(
+          conn,
+          id,
+          () => vfs.setattr(ino, c, ctx, handle),
+          (a) => (w) => w.attr(a),
+        );
+        return;
+      }
+      case Op.ACCESS: {
+        const ino = this.ino(conn, r);
+        const mask = r.u32();
+        this.answer(
+          conn,
+          id,
+          () => vfs.access(ino, mask, ctx),
+          () => NOTHING,
+        );
+        return;
+      }
+      case Op.READLINK: {
+        const ino = this.ino(conn, r);
+        this.answer(
+          conn,
+          id,
+          () => vfs.readlink(ino, ctx),
+          (s) => (w) => w.str(s),
+        );
+        return;
+      }
+      case Op.OPEN: {
+        const ino = this.ino(conn, r);
+        const flags = r.u32();
+        this.openReply(conn, id, 0, (c) => vfs.open(ino, flags, c));
+        return;
+      }
+      case Op.READ: {
+        const fh = this.fh(conn, r.num());
+        const offset = r.num();
+        const size = Math.min(r.u32(), READ_CHUNK * 8);
+        this.parked(
+          conn,
+          id,
+          (c) => vfs.read(fh, offset, size, c),
+          (data) => (w) => w.bytes(data),
+        );
+        return;
+      }
+      case Op.WRITE: {
+        const fh = this.fh(conn, r.num());
+        const offset = r.num();
+        const data = r.bytes();
+        this.parked(
+          conn,
+          id,
+          (c) => vfs.write(fh, offset, data, c),
+          (n) => (w) => w.u32(n),
+        );
+        return;
+      }
+      case Op.FLUSH: {
+        const fh = this.fh(conn, r.num());
+        this.answer(
+          conn,
+          id,
+          () => vfs.flush(fh, ctx),
+          () => NOTHING,
+        );
+        return;
+      }
+      case Op.RELEASE: {
+        const fh = this.fh(conn, r.num());
+        this.releaseFile(conn, fh);
+        this.reply(conn, id, NOTHING);
+        return;
+      }
+      case Op.POLL: {
+        const fh = this.fh(conn, r.num());
+        const arm = r.u8() !== 0;
+        const wake = arm
+          ? () => {
+              if (conn.files.has(fh))
+                this.queue(conn, new Writer().u32(NOTIFY_ID).i32(0).u8(NOTIFY_POLL).f64(fh).frame());
+            }
+          : undefined;
+        this.answer(
+          conn,
+          id,
+          () => vfs.poll(fh, wake, ctx),
+          (mask) => (w) => w.u32(mask),
+        );
+        return;
+      }
+      case Op.OPENDIR: {
+        const ino = this.ino(conn, r);
+        this.answer(
+          conn,
+          id,
+          () => vfs.opendir(ino, ctx),
+          (dh) => {
+            if (conn.gone) vfs.releasedir(dh);
+            else conn.dirs.add(dh);
+            return (w) => w.f64(dh);
+          },
+        );
+        return;
+      }
+      case Op.READDIR: {
+        const dh = this.dh(conn, r.num());
+        const cookie = r.num();
+        const max = Math.max(1, Math.min(r.u32(), 4096));
+        const list: DirEntry[] = [];
+        this.answer(
+          conn,
+          id,
+          () => vfs.readdir(dh, cookie, (e) => list.length < max && list.push(e) > 0, ctx),
+          () => (w) => {
+            w.u32(list.length);
+            for (const e of list) w.dirent(e);
+          },
+        );
+        return;
+      }
+      case Op.RELEASEDIR: {
+        const dh = this.dh(conn, r.num());
+        conn.dirs.delete(dh);
+        vfs.releasedir(dh);
+        this.reply(conn, id, NOTHING);
+        return;
+      }
+      case Op.MKDIR: {
+        const parent = this.ino(conn, r);
+        const name = r.str();
+        const mode = r.u32();
+        this.entryReply(conn, id, () => vfs.mkdir(parent, name, mode, ctx));
+        return;
+      }
+      case Op.RMDIR: {
+        const parent = this.ino(conn, r);
+        const name = r.str();
+        this.answer(
+          conn,
+          id,
+          () => vfs.rmdir(parent, name, ctx),
+          () => NOTHING,
+        );
+        return;
+      }
+      case Op.UNLINK: {
+        const parent = this.ino(conn, r);
+        const name = r.str();
+        this.answer(
+          conn,
+          id,
+          () => vfs.unlink(parent, name, ctx),
+          () => NOTHING,
+        );
+        return;
+      }
+      case Op.RENAME: {
+        const parent = this.ino(conn, r);
+        const name = r.str();
+        const newParent = this.ino(conn, r);
+        const newName = r.str();
+        const flags = r.u32();
+        this.answer(
+          conn,
+          id,
+          () => vfs.rename(parent, name, newParent, newName, flags, ctx),
+          () => NOTHING,
+        );
+        return;
+      }
+      case Op.CREATE: {
+        const parent = this.ino(conn, r);
+        const name = r.str();
+        const mode = r.u32();
+        const flags = r.u32();
+        this.answer(
+          conn,
+          id,
+          () => vfs.create(parent, name, mode, flags, ctx),
+          (c) => {
+            this.hold(conn, c.entry);
+            this.holdFile(conn, c.open, 0);
+            return (w) => w.entry(c.entry).open(c.open);
+          },
+        );
+        return;
+      }
+      case Op.MKNOD: {
+        const parent = this.ino(conn, r);
+        const name = r.str();
+        const mode = r.u32();
+        const rdev = r.u32();
+        this.entryReply(conn, id, () => vfs.mknod(parent, name, mode, rdev, ctx));
+        return;
+      }
+      case Op.SYMLINK: {
+        const parent = this.ino(conn, r);
+        const name = r.str();
+        const target = r.str();
+        this.entryReply(conn, id, () => vfs.symlink(parent, name, target, ctx));
+        return;
+      }
+      case Op.LINK: {
+        const ino = this.ino(conn, r);
+        const newParent = this.ino(conn, r);
+        const newName = r.str();
+        this.entryReply(conn, id, () => vfs.link(ino, newParent, newName, ctx));
+        return;
+      }
+      case Op.STATFS: {
+        const ino = this.ino(conn, r);
+        this.answer(
+          conn,
+          id,
+          () => vfs.statfs(ino, ctx),
+          (s) => (w) => w.statfs(s),
+        );
+        return;
+      }
+      case Op.READ_FILE: {
+        const path = r.str();
+        this.pathOp(conn, id, path, false, async (ino, c) => {
+          const data = await this.readWhole(ino, c);
+          return (w) => w.bytes(data);
+        });
+        return;
+      }
+      case Op.WRITE_FILE: {
+        const path = r.str();
+        const flags = r.u32();
+        const data = r.bytes();
+        this.pathOp(conn, id, path, false, async (ino, c) => {
+          const o = await vfs.open(ino, flags, c);
+          try {
+            const n = await vfs.write(o.fh, 0, data, c);
+            await vfs.flush(o.fh, c);
+            return (w) => w.u32(n);
+          } finally {
+            vfs.release(o.fh);
+          }
+        });
+        return;
+      }
+      case Op.LIST: {
+        const path = r.str();
+        this.pathOp(conn, id, path, false, async (ino, c) => {
+          const dh = await vfs.opendir(ino, c);
+          const names: { name: string; kind: DirEntry['kind'] }[] = [];
+          try {
+            let cookie = 0;
+            for (;;) {
+              let last = 0;
+              await vfs.readdir(
+                dh,
+                cookie,
+                (e) => {
+                  if (e.name !== '.' && e.name !== '..') names.push({ name: e.name, kind: e.kind });
+                  last = e.next;
+                  return true;
+                },
+                c,
+              );
+              if (last === 0) break;
+              cookie = last;
+            }
+          } finally {
+            vfs.releasedir(dh);
+          }
+          return (w) => {
+            w.u32(names.length);
+            for (const e of names) w.str(e.name).u8(e.kind === 'dir' ? 0 : e.kind === 'file' ? 1 : 2);
+          };
+        });
+        return;
+      }
+      case Op.STAT: {
+        const path = r.str();
+        this.pathOp(conn, id, path, false, async (ino, c) => {
+          const a = await vfs.getattr(ino, c);
+          return (w) => w.attr(a);
+        });
+        return;
+      }
+      case Op.MKDIR_PATH: {
+        const path = r.str();
+        const mode = r.u32();
+        this.pathOp(conn, id, path, true, async (parent, c, name) => {
+          const e = await vfs.mkdir(parent, name, mode, c);
+          vfs.forget(e.ino, 1);
+          return NOTHING;
+        });
+        return;
+      }
+      case Op.RMDIR_PATH: {
+        const path = r.str();
+        this.pathOp(conn, id, path, true, async (parent, c, name) => {
+          await vfs.rmdir(parent, name, c);
+          return NOTHING;
+        });
+        return;
+      }
+      case Op.OPEN_PATH: {
+        const path = r.str();
+        const flags = r.u32();
+        // The handle keeps the file's lookup until RELEASE (as the kernel keeps an open file's inode).
+        const parts = splitPath(path);
+        const p = this.parkable(conn);
+        this.walk(parts, parts.length, p.ctx).then(
+          (ino) => {
+            if (conn.gone) {
+              if (ino !== ROOT_INO) vfs.forget(ino, 1);
+              return;
+            }
+            this.openReply(
+              conn,
+              id,
+              ino,
+              (c) => vfs.open(ino, flags, c),
+              () => {
+                if (ino !== ROOT_INO) vfs.forget(ino, 1);
+              },
+            );
+            p.done();
+          },
+          (err) => {
+            p.done();
+            if (!conn.gone) this.fail(conn, id, err);
+          },
+        );
+        return;
+      }
+      default:
+        throw new BadFrame(`unknown op ${op}`);
+    }
+  }
+
+  /** An inode argument: the root, or one this connection holds a lookup of. */
+  private ino(conn: Conn, r: Reader): number {
+    const ino = r.num();
+    if (ino !== ROOT_INO && !conn.lookups.has(ino)) throw new BadFrame(`inode ${ino} was not looked up`);
+    return ino;
+  }
+
+  private fh(conn: Conn, fh: number): number {
+    if (!conn.files.has(fh)) throw new FsError('EBADF');
+    return fh;
+  }
+
+  private dh(conn: Conn, dh: number): number {
+    if (!conn.dirs.has(dh)) throw new FsError('EBADF');
+    return dh;
+  }
+
+  private hold(conn: Conn, e: Entry): void {
+    if (conn.gone) {
+      this.vfs.forget(e.ino, 1);
+      return;
+    }
+    conn.lookups.set(e.ino, (conn.lookups.get(e.ino) ?? 0) + 1);
+  }
+
+  private drop(conn: Conn, ino: number, n: number): void {
+    const left = (conn.lookups.get(ino) ?? 0) - n;
+    if (left > 0) conn.lookups.set(ino, left);
+    else conn.lookups.delete(ino);
+  }
+
+  private holdFile(conn: Conn, o: OpenResult, ino: number): void {
+    if (conn.gone) {
+      this.vfs.release(o.fh);
+      if (ino !== 0 && ino !== ROOT_INO) this.vfs.forget(ino, 1);
+      return;
+    }
+    conn.files.set(o.fh, ino);
+  }
+
+  private releaseFile(conn: Conn, fh: number): void {
+    const ino = conn.files.get(fh);
+    if (ino === undefined) return;
+    conn.files.delete(fh);
+    this.vfs.release(fh);
+    if (ino !== 0 && ino !== ROOT_INO) this.vfs.forget(ino, 1);
+  }
+
+  private entryReply(conn: Conn, id: number, value: () => MaybePromise<Entry>): void {
+    this.answer(conn, id, value, (e) => {
+      this.hold(conn, e);
+      return (w) => w.entry(e);
+    });
+  }
+
+  private openReply(
+    conn: Conn,
+    id: number,
+    pathIno: number,
+    value: (ctx: OpContext) => MaybePromise<OpenResult>,
+    onError?: () => void,
+  ): void {
+    const p = this.parkable(conn);
+    let v: MaybePromise<OpenResult>;
+    try {
+      v = value(p.ctx);
+    } catch (err) {
+      p.done();
+      onError?.();
+      this.fail(conn, id, err);
+      return;
+    }
+    const settle = (o: OpenResult) => {
+      p.done();
+      this.holdFile(conn, o, pathIno);
+      if (!conn.gone) this.reply(conn, id, (w) => w.open(o));
+    };
+    if (!isPromise(v)) settle(v);
+    else
+      v.then(settle, (err) => {
+        p.done();
+        onError?.();
+        if (!conn.gone) this.fail(conn, id, err);
+      });
+  }
+
+  /** Lookups of the first `n` parts from the root; the last one's lookup is kept (the caller forgets it). */
+  private async walk(parts: string[], n: number, ctx: OpContext): Promise<number> {
+    let ino = ROOT_INO;
+    try {
+      for (let i = 0; i < n; i++) {
+        const e = await this.vfs.lookup(ino, parts[i], ctx);
+        if (ino !== ROOT_INO) this.vfs.forget(ino, 1);
+        ino = e.ino;
+      }
+    } catch (err) {
+      if (ino !== ROOT_INO) this.vfs.forget(ino, 1);
+      throw err;
+    }
+    return ino;
+  }
+
+  /**
+   * A path op: walks to the target (or, with `parentOnly`, to its parent, passing the last name), runs `body`, and
+   * forgets what the walk looked up, whatever happens.
+   */
+  private pathOp(
+    conn: Conn,
+    id: number,
+    path: string,
+    parentOnly: boolean,
+    body: (ino: number, ctx: OpContext, name: string) => Promise<Result>,
+  ): void {
+    const parts = splitPath(path);
+    if (parentOnly && parts.length === 0) {
+      this.fail(conn, id, new FsError('EBUSY')); // the root itself
+      return;
+    }
+    const p = this.parkable(conn);
+    const n = parentOnly ? parts.length - 1 : parts.length;
+    this.walk(parts, n, p.ctx)
+      .then(async (ino) => {
+        try {
+          return await body(ino, p.ctx, parts[parts.length - 1] ?? '');
+        } finally {
+          if (ino !== ROOT_INO) this.vfs.forget(ino, 1);
+        }
+      })
+      .then(
+        (result) => {
+          p.done();
+          if (!conn.gone) this.reply(conn, id, result);
+        },
+        (err) => {
+          p.done();
+          if (!conn.gone) this.fail(conn, id, err);
+        },
+      );
+  }
+
+  private async readWhole(ino: number, ctx: OpContext): Promise<Uint8Array> {
+    const o = await this.vfs.open(ino, O_RDONLY & O_ACCMODE, ctx);
+    try {
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      for (;;) {
+        const chunk = await this.vfs.read(o.fh, total, READ_CHUNK, ctx);
+        if (chunk.length === 0) break;
+        chunks.push(chunk);
+        total += chunk.length;
+        if (total > READ_FILE_CAP) throw new FsError('EFBIG');
+      }
+      return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    } finally {
+      this.vfs.release(o.fh);
+    }
+  }
+
+  /** The connection is gone: its parked requests are interrupted and everything it held is released, once. */
+  private release(conn: Conn): void {
+    if (conn.gone) return;
+    conn.gone = true;
+    this.conns.delete(conn.id);
+    this.outbox.delete(conn.id);
+    for (const ac of conn.inflight) ac.abort();
+    conn.inflight.clear();
+    for (const fh of [...conn.files.keys()]) this.releaseFile(conn, fh);
+    for (const dh of conn.dirs) this.vfs.releasedir(dh);
+    conn.dirs.clear();
+    for (const [ino, n] of conn.lookups) this.vfs.forget(ino, n);
+    conn.lookups.clear();
+  }
+}
+
+/** Path components from the root: empty parts and `.` dropped, `..` pops but never above the root. */
+function splitPath(path: string): string[] {
+  const parts: string[] = [];
+  for (const p of path.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') parts.pop();
+    else parts.push(p);
+  }
+  return parts;
+}

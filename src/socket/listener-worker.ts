@@ -1,0 +1,133 @@
+/**
+ * The socket thread: accepts connections on the unix socket, cuts the byte streams into frames, hands request
+ * bodies to the tree's thread (and rings its doorbell), and writes the replies back. It never touches the tree, so a
+ * slow or hostile client costs this thread a closed connection at most.
+ */
+import { mkdtempSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { chmod, chown } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
+import { basename, dirname, join } from 'node:path';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import type { FromDispatcher, ToDispatcher } from './messages.js';
+import { BadFrame, FrameSplitter } from './protocol.js';
+
+export interface ListenerData {
+  readonly path: string;
+  /** Permission bits of the socket file: who may connect (the kernel checks them at connect(2)). */
+  readonly mode: number;
+  /** Group of the socket file, or -1 to leave it. */
+  readonly gid: number;
+  readonly bell: { readonly buffer: SharedArrayBuffer; readonly index: number };
+}
+
+/** Messages from the thread that started the listener. */
+export type ToListener = { t: 'attach'; port: MessagePort } | { t: 'stop' };
+export type FromListener = { t: 'listening' } | { t: 'failed'; message: string } | { t: 'stopped' };
+
+/** Replies a client leaves unread before this thread stops reading its requests, and then drops it. */
+const PAUSE_AT = 8 * 1024 * 1024;
+const DROP_AT = 64 * 1024 * 1024;
+
+const data = workerData as ListenerData;
+const control = parentPort!;
+const words = new Int32Array(data.bell.buffer);
+const conns = new Map<number, Socket>();
+let nextConn = 1;
+let tree: MessagePort | undefined;
+
+/** Wakes the tree's thread (see src/fuse/doorbell.ts: the same two operations). */
+function ring(): void {
+  Atomics.add(words, data.bell.index, 1);
+  Atomics.notify(words, data.bell.index);
+}
+
+function toTree(m: ToDispatcher): void {
+  tree?.postMessage(m);
+  ring();
+}
+
+function fromTree(m: FromDispatcher): void {
+  const sock = conns.get(m.c);
+  if (!sock) return;
+  if (m.t === 'close') {
+    sock.destroy();
+    return;
+  }
+  sock.cork();
+  for (const f of m.frames) sock.write(f);
+  sock.uncork();
+  if (sock.writableLength > DROP_AT) sock.destroy();
+  else if (sock.writableLength > PAUSE_AT) sock.pause(); // resumed on 'drain'
+}
+
+const server = createServer({ allowHalfOpen: false }, (sock) => {
+  const c = nextConn++;
+  conns.set(c, sock);
+  const frames = new FrameSplitter();
+  sock.on('data', (chunk: Buffer) => {
+    let bodies: Buffer[];
+    try {
+      bodies = frames.push(chunk);
+    } catch (err) {
+      if (err instanceof BadFrame) sock.destroy();
+      return;
+    }
+    if (bodies.length > 0) toTree({ t: 'req', c, bodies });
+  });
+  sock.on('drain', () => sock.resume());
+  sock.on('error', () => {}); // ECONNRESET and the like: 'close' follows
+  sock.on('close', () => {
+    conns.delete(c);
+    toTree({ t: 'gone', c });
+  });
+});
+
+/**
+ * Listen on a fresh name in a private directory beside the final path, set the file's mode and group there, then
+ * rename it into place: nobody can connect before the permissions are right.
+ */
+async function listen(): Promise<void> {
+  const dir = mkdtempSync(join(dirname(data.path), `.${basename(data.path)}-`));
+  const temp = join(dir, 's');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(temp, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    await chmod(temp, data.mode);
+    if (data.gid >= 0) await chown(temp, process.getuid?.() ?? 0, data.gid);
+    rmSync(data.path, { force: true }); // a socket left by a process that died with this pid
+    renameSync(temp, data.path);
+  } finally {
+    rmSync(temp, { force: true });
+    rmdirSync(dir);
+  }
+}
+
+control.on('message', (m: ToListener) => {
+  if (m.t === 'attach') {
+    tree?.close();
+    tree = m.port;
+    tree.on('message', fromTree);
+    // Connections made before this tree attached (a FUSE attempt that failed) start over with it.
+    for (const sock of conns.values()) sock.destroy();
+    return;
+  }
+  server.close();
+  for (const sock of conns.values()) sock.destroy();
+  rmSync(data.path, { force: true });
+  tree?.close();
+  control.postMessage({ t: 'stopped' } satisfies FromListener);
+  control.close();
+});
+
+listen().then(
+  () => control.postMessage({ t: 'listening' } satisfies FromListener),
+  (err: unknown) => {
+    control.postMessage({ t: 'failed', message: (err as Error).message } satisfies FromListener);
+    control.close();
+  },
+);
