@@ -1,7 +1,8 @@
 /**
- * The emit path of one thread: for each live instance where the event is enabled and tracing is on, take a
- * timestamp of the instance's clock, encode into this thread's ring of that instance, apply the filter hook,
- * commit, and ring the doorbell if a reader waits. Never throws.
+ * The emit path of one thread: for each live instance where the event is enabled or triggered, run the control
+ * hook if the (instance, event) has a filter or triggers; then, tracing being on, take a timestamp of the
+ * instance's clock, encode into this thread's ring of that instance, commit, and ring the doorbell if a reader
+ * waits. Never throws.
  */
 import { monoNs, readClock } from './clocks.js';
 import { compileEncoder, EncodeHelpers, type Encoder, safeEncoder } from './encoder.js';
@@ -17,7 +18,6 @@ import {
   I_WAITERS,
   IE_ENABLED,
   IE_FILTER,
-  IE_SOFT_DISABLED,
   IE_TRIGGER,
   INST_WORDS,
   MAX_CPUS,
@@ -59,62 +59,19 @@ export function setFastFilter(ev: CompiledEvent, instance: number, f: FastFilter
 }
 
 /**
- * A record predicate installed by the filter language: gets the ring bytes and the payload start; false discards
- * the record (as the kernel discards a filtered event after reserving it).
- */
-export type RecordFilter = (bytes: Uint8Array, at: number) => boolean;
-/** Returns the filter of (instance, event) for the given filter generation, or undefined for "no filter". */
-export type FilterProvider = (instance: number, id: number, generation: number) => RecordFilter | undefined;
-
-/**
- * Runs the triggers of (instance, event) on a record, in the emitting thread, after the record was committed or
- * discarded (soft-disabled events and filtered-out records are still seen by their triggers, as in the kernel).
- * `bytes[at…]` is a copy of the record from common_type; the trigger may emit events itself.
- */
-export type RecordTrigger = (bytes: Uint8Array, at: number) => void;
-export type TriggerProvider = (instance: number, id: number, generation: number) => RecordTrigger | undefined;
-
-/**
  * The control plane's hook (src/trace/control), run on the JS values before anything is encoded whenever the
- * (instance, event) state has IE_FILTER or IE_TRIGGER: it fires triggers and decides whether to record. Returns
- * HOOK_DONE (handled: nothing more for this instance — dropped, or recorded itself through `recordInto`),
- * HOOK_RECORD (record it as a plain enabled event: the emit path's own inlined encoder, tracing_on still checked)
- * or HOOK_DECLINE (not the hook's: the path below with the record providers).
+ * (instance, event) state has IE_FILTER or IE_TRIGGER: it fires the triggers and decides whether to record. True:
+ * record it as a plain enabled event through the caller's own path (its inlined encoder; tracing_on still checked);
+ * false: nothing more for this instance (dropped, or recorded by the hook itself through `recordInto`).
  */
-export type ControlHook = (instance: number, ev: CompiledEvent, state: number, values: unknown) => number;
-export const HOOK_DECLINE = 0;
-export const HOOK_DONE = 1;
-/** Recording through the caller's generated path rather than `recordInto` saves ~30 ns (docs/CONTROL.md). */
-export const HOOK_RECORD = 2;
+export type ControlHook = (instance: number, ev: CompiledEvent, state: number, values: unknown) => boolean;
 
 /** Installs this thread's control hook (done by src/trace/control when ntrace is imported). */
 export function setControlHook(h: ControlHook | undefined): void {
   T.control = h;
 }
 
-let filterProvider: FilterProvider | undefined;
-let triggerProvider: TriggerProvider | undefined;
-
-/**
- * Installs the filter provider of this thread (the control languages call this in every emitting thread). It is
- * asked again whenever the (instance, event) control generation moves (bumpFilterGeneration).
- */
-export function setFilterProvider(p: FilterProvider | undefined): void {
-  filterProvider = p;
-  if (thread) thread.forget();
-}
-
-/** Installs the trigger provider of this thread; same generation rule as filters. */
-export function setTriggerProvider(p: TriggerProvider | undefined): void {
-  triggerProvider = p;
-  if (thread) thread.forget();
-}
-
 const pid = process.pid;
-const MAX_TRIGGER_DEPTH = 4;
-/** State bits that send a record through ThreadEmitter.finish; UNUSUAL_NONE is the plain "enabled" case. */
-const UNUSUAL = IE_ENABLED | IE_TRIGGER | IE_FILTER | IE_SOFT_DISABLED;
-const UNUSUAL_NONE = IE_ENABLED;
 /** State bits that send an emit to the control hook, before the tracing_on check (traceon must still fire). */
 const CONTROLLED = IE_FILTER | IE_TRIGGER;
 
@@ -158,10 +115,7 @@ const T = {
   wake(s: SharedState, ib: number): void {
     if (Atomics.exchange(s.instances, ib + I_WAITERS, 0) !== 0) ringDoorbell(s);
   },
-  error(s: SharedState): void {
-    if (T.thread) for (const w of T.thread.rings) w?.abort();
-    Atomics.add(s.header, H_INTERNAL_ERRORS, 1);
-  },
+  error: internalError,
 };
 
 /**
@@ -185,18 +139,13 @@ return function emit(v) {
     const live = t.live;
     for (let k = 0; k < live.length; k++) {
       const i = live[k];
-      let st = ie[i * ${MAX_EVENTS} + ${ev.id}];
+      const st = ie[i * ${MAX_EVENTS} + ${ev.id}];
       if ((st & ${IE_ENABLED | IE_TRIGGER}) === 0) continue;
       if ((st & ${CONTROLLED}) !== 0) {
         const ff = (st & ${IE_TRIGGER}) === 0 ? fast[i] : undefined;
         if (ff !== undefined && ff.gen === gens[i * ${MAX_EVENTS} + ${ev.id}]) {
-          if ((st & ${IE_SOFT_DISABLED}) !== 0 || !ff.match(v, ff.ctx)) continue;
-          st = ${IE_ENABLED};
-        } else if (T.control !== undefined) {
-          const h = T.control(i, ev, st, v);
-          if (h === ${HOOK_DONE}) continue;
-          if (h === ${HOOK_RECORD}) st = ${IE_ENABLED};
-        }
+          if (!ff.match(v, ff.ctx)) continue;
+        } else if (T.control === undefined ? (st & ${IE_ENABLED}) === 0 : !T.control(i, ev, st, v)) continue;
       }
       const ib = i * ${INST_WORDS};
       if (inst[ib + ${I_TRACING_ON}] === 0) continue;
@@ -208,7 +157,6 @@ return function emit(v) {
       let at;
       try { at = encode(v, w, ts); } catch { w.abort(); at = slow(v, w, ts); }
       if (at < 0) continue;
-      if ((st & ${UNUSUAL}) !== ${UNUSUAL_NONE}) { t.finish(i, ${ev.id}, st, w, at); continue; }
       w.commit();
       if (inst[ib + ${I_WAITERS}] !== 0) T.wake(s, ib);
     }
@@ -225,78 +173,6 @@ class ThreadEmitter {
   configGen = -1;
   live: number[] = [];
   readonly rings: Array<RingWriter | undefined> = new Array(MAX_INSTANCES).fill(undefined);
-  private readonly filters = new Map<number, { gen: number; f: RecordFilter | undefined }>();
-  private readonly triggers = new Map<number, { gen: number; f: RecordTrigger | undefined }>();
-
-  /** Drops cached filters and triggers (the providers changed). */
-  forget(): void {
-    this.filters.clear();
-    this.triggers.clear();
-  }
-
-  trigger(i: number, id: number): RecordTrigger | undefined {
-    return triggerProvider ? this.cached(this.triggers, triggerProvider, i, id) : undefined;
-  }
-
-  /** The provider's answer for (instance, event), asked again only when the event's control generation moved. */
-  private cached<F>(
-    cache: Map<number, { gen: number; f: F | undefined }>,
-    provider: (instance: number, id: number, generation: number) => F | undefined,
-    i: number,
-    id: number,
-  ): F | undefined {
-    const k = i * MAX_EVENTS + id;
-    const gen = Atomics.load(this.s.instFilterGen, k);
-    const c = cache.get(k);
-    if (c && c.gen === gen) return c.f;
-    let f: F | undefined;
-    try {
-      f = provider(i, id, gen);
-    } catch {
-      f = undefined;
-    }
-    cache.set(k, { gen, f });
-    return f;
-  }
-
-  /** Nesting depth of trigger calls (a trigger may emit events; like the kernel, nesting is bounded). */
-  private depth = 0;
-
-  /**
-   * The unusual cases of one record, after it was encoded: keep it (recording enabled, not soft-disabled, passing
-   * the filter) or drop it, then run the triggers on a copy — after the record is settled, so a trigger that emits
-   * (a synthetic event) finds no half-written record in this thread's ring.
-   */
-  finish(i: number, id: number, st: number, w: RingWriter, at: number): void {
-    let keep = (st & IE_ENABLED) !== 0 && (st & IE_SOFT_DISABLED) === 0;
-    if (keep && (st & IE_FILTER) !== 0) {
-      const f = this.filter(i, id);
-      if (f !== undefined) {
-        try {
-          keep = f(w.u8, at);
-        } catch {
-          Atomics.add(this.s.header, H_INTERNAL_ERRORS, 1);
-        }
-      }
-    }
-    const trig = (st & IE_TRIGGER) !== 0 && this.depth < MAX_TRIGGER_DEPTH ? this.trigger(i, id) : undefined;
-    const copy = trig !== undefined ? w.u8.slice(at, at + w.pendingLength(at)) : undefined;
-    if (keep) {
-      w.commit();
-      const ib = i * INST_WORDS;
-      if (this.s.instances[ib + I_WAITERS] !== 0 && Atomics.exchange(this.s.instances, ib + I_WAITERS, 0) !== 0)
-        ringDoorbell(this.s);
-    } else w.abort();
-    if (trig === undefined || copy === undefined) return;
-    this.depth++;
-    try {
-      trig(copy, 0);
-    } catch {
-      Atomics.add(this.s.header, H_INTERNAL_ERRORS, 1);
-    } finally {
-      this.depth--;
-    }
-  }
 
   constructor(s: SharedState, cpu: number) {
     this.s = s;
@@ -329,10 +205,6 @@ class ThreadEmitter {
     this.rings[i] = w;
     return w;
   }
-
-  filter(i: number, id: number): RecordFilter | undefined {
-    return filterProvider ? this.cached(this.filters, filterProvider, i, id) : undefined;
-  }
 }
 
 let thread: ThreadEmitter | undefined;
@@ -346,85 +218,97 @@ function threadEmitter(s: SharedState): ThreadEmitter | undefined {
   return thread;
 }
 
+/** This thread's emitter, refreshed if the instances changed; undefined if the thread got no CPU slot. */
+function currentThread(s: SharedState): ThreadEmitter | undefined {
+  const t = thread ?? threadEmitter(s);
+  if (t !== undefined && t.configGen !== s.header[H_CONFIG_GEN]) t.refresh();
+  return t;
+}
+
+/**
+ * The tail every record takes outside the generated path: tracing_on, this thread's ring of instance `i`, a
+ * timestamp of the instance's clock, `write` (reserve and fill: the payload index, or -1 for nothing; `slow` is
+ * tried after a throw), commit, and the doorbell if a reader waits. Returns whether a record was committed.
+ */
+function commitRecord(
+  s: SharedState,
+  t: ThreadEmitter,
+  i: number,
+  write: Encoder,
+  slow: Encoder | undefined,
+  values: unknown,
+): boolean {
+  const ib = i * INST_WORDS;
+  const inst = s.instances;
+  if (inst[ib + I_TRACING_ON] === 0) return false;
+  const w = t.rings[i] ?? t.attach(i);
+  if (w === undefined) return false;
+  const c = inst[ib + I_CLOCK];
+  const ts = c === 0 ? monoNs() : readClock(s, c);
+  let at: number;
+  try {
+    at = write(values, w, ts);
+  } catch {
+    w.abort();
+    if (slow === undefined) return false;
+    at = slow(values, w, ts);
+  }
+  if (at < 0) return false;
+  w.commit();
+  if (inst[ib + I_WAITERS] !== 0 && Atomics.exchange(inst, ib + I_WAITERS, 0) !== 0) ringDoorbell(s);
+  return true;
+}
+
+/** What the generic paths do when something unexpected throws: nothing half-written stays, the error is counted. */
+function internalError(s: SharedState): void {
+  if (thread) for (const w of thread.rings) w?.abort();
+  Atomics.add(s.header, H_INTERNAL_ERRORS, 1);
+}
+
+/** One instance's part of an emit: its state, the control hook when it has a filter or triggers, the record. */
+function emitOne(s: SharedState, t: ThreadEmitter, ev: CompiledEvent, i: number, values: unknown): void {
+  const st = s.instEvent[i * MAX_EVENTS + ev.id];
+  if ((st & (IE_ENABLED | IE_TRIGGER)) === 0) return;
+  if ((st & CONTROLLED) !== 0 && (T.control === undefined ? (st & IE_ENABLED) === 0 : !T.control(i, ev, st, values)))
+    return;
+  commitRecord(s, t, i, ev.encode, ev.slow, values);
+}
+
 /** Emits one record of `ev` (whose combined flag is non-zero) into every instance recording it. */
 export function emitRecord(s: SharedState, ev: CompiledEvent, values: unknown): void {
   try {
-    const t = thread ?? threadEmitter(s);
+    const t = currentThread(s);
     if (t === undefined) return;
-    if (t.configGen !== s.header[H_CONFIG_GEN]) t.refresh();
-    const live = t.live;
-    const ie = s.instEvent;
-    const inst = s.instances;
-    let clock = -1;
-    let ts = 0;
-    for (let k = 0; k < live.length; k++) {
-      const i = live[k];
-      let st = ie[i * MAX_EVENTS + ev.id];
-      if ((st & (IE_ENABLED | IE_TRIGGER)) === 0) continue;
-      if ((st & CONTROLLED) !== 0 && T.control !== undefined) {
-        const h = T.control(i, ev, st, values);
-        if (h === HOOK_DONE) continue;
-        if (h === HOOK_RECORD) st = IE_ENABLED;
-      }
-      const ib = i * INST_WORDS;
-      if (inst[ib + I_TRACING_ON] === 0) continue;
-      const w = t.rings[i] ?? t.attach(i);
-      if (w === undefined) continue;
-      const c = inst[ib + I_CLOCK];
-      if (c !== clock) {
-        ts = c === 0 ? monoNs() : readClock(s, c);
-        clock = c;
-      }
-      let at: number;
-      try {
-        at = ev.encode(values, w, ts);
-      } catch {
-        w.abort();
-        at = ev.slow(values, w, ts);
-      }
-      if (at < 0) continue;
-      if ((st & UNUSUAL) !== UNUSUAL_NONE) {
-        t.finish(i, ev.id, st, w, at);
-        continue;
-      }
-      w.commit();
-      if (inst[ib + I_WAITERS] !== 0 && Atomics.exchange(inst, ib + I_WAITERS, 0) !== 0) ringDoorbell(s);
-    }
+    for (const i of t.live) emitOne(s, t, ev, i, values);
   } catch {
-    if (thread) for (const w of thread.rings) w?.abort();
-    Atomics.add(s.header, H_INTERNAL_ERRORS, 1);
+    internalError(s);
   }
 }
 
 /**
- * Records `values` of `ev` in instance `i` from this thread, without filter or trigger hooks (the control hook
- * decided already). Honors tracing_on. Returns whether a record was committed.
+ * Emits `values` of `ev` as the application would, but in instance `i` only (the `inject` file): its enable state,
+ * filter and triggers apply as for any emit from this thread.
+ */
+export function emitIn(s: SharedState, ev: CompiledEvent, i: number, values: unknown): void {
+  try {
+    const t = currentThread(s);
+    if (t === undefined || !isLiveInstance(s, i)) return;
+    emitOne(s, t, ev, i, values);
+  } catch {
+    internalError(s);
+  }
+}
+
+/**
+ * Records `values` of `ev` in instance `i` from this thread, without the control hook (it decided already).
+ * Honors tracing_on. Returns whether a record was committed.
  */
 export function recordInto(s: SharedState, ev: CompiledEvent, i: number, values: unknown): boolean {
   try {
-    const t = thread ?? threadEmitter(s);
-    if (t === undefined) return false;
-    if (t.configGen !== s.header[H_CONFIG_GEN]) t.refresh();
-    const ib = i * INST_WORDS;
-    if (s.instances[ib + I_TRACING_ON] === 0) return false;
-    const w = t.rings[i] ?? t.attach(i);
-    if (w === undefined) return false;
-    const c = s.instances[ib + I_CLOCK];
-    const ts = c === 0 ? monoNs() : readClock(s, c);
-    let at: number;
-    try {
-      at = ev.encode(values, w, ts);
-    } catch {
-      w.abort();
-      at = ev.slow(values, w, ts);
-    }
-    if (at < 0) return false;
-    w.commit();
-    if (s.instances[ib + I_WAITERS] !== 0 && Atomics.exchange(s.instances, ib + I_WAITERS, 0) !== 0) ringDoorbell(s);
-    return true;
+    const t = currentThread(s);
+    return t !== undefined && commitRecord(s, t, i, ev.encode, ev.slow, values);
   } catch {
-    if (thread) for (const w of thread.rings) w?.abort();
-    Atomics.add(s.header, H_INTERNAL_ERRORS, 1);
+    internalError(s);
     return false;
   }
 }
@@ -436,27 +320,14 @@ export function recordInto(s: SharedState, ev: CompiledEvent, i: number, values:
  */
 export function emitInto(s: SharedState, i: number, write: (w: RingWriter, ts: number) => number): boolean {
   try {
-    const t = thread ?? threadEmitter(s);
-    if (t === undefined || !isLiveInstance(s, i)) return false;
-    if (t.configGen !== s.header[H_CONFIG_GEN]) t.refresh();
-    const ib = i * INST_WORDS;
-    if (s.instances[ib + I_TRACING_ON] === 0) return false;
-    const w = t.rings[i] ?? t.attach(i);
-    if (w === undefined) return false;
-    const c = s.instances[ib + I_CLOCK];
-    let at: number;
-    try {
-      at = write(w, c === 0 ? monoNs() : readClock(s, c));
-    } catch {
-      w.abort();
-      return false;
-    }
-    if (at < 0) return false;
-    w.commit();
-    if (s.instances[ib + I_WAITERS] !== 0 && Atomics.exchange(s.instances, ib + I_WAITERS, 0) !== 0) ringDoorbell(s);
-    return true;
+    const t = currentThread(s);
+    return (
+      t !== undefined &&
+      isLiveInstance(s, i) &&
+      commitRecord(s, t, i, (_v, w, ts) => write(w, ts), undefined, undefined)
+    );
   } catch {
-    Atomics.add(s.header, H_INTERNAL_ERRORS, 1);
+    internalError(s);
     return false;
   }
 }

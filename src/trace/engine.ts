@@ -31,14 +31,6 @@ export type { CpuStats } from './buffers.js';
 export { FTRACE_KERNEL_STACK_ID, FTRACE_PRINT_ID, FTRACE_RAW_DATA_ID } from './builtin-events.js';
 export { CLOCK_NAMES, type ClockName, clockInNs } from './clocks.js';
 export {
-  type FilterProvider,
-  type RecordFilter,
-  type RecordTrigger,
-  setFilterProvider,
-  setTriggerProvider,
-  type TriggerProvider,
-} from './emitter.js';
-export {
   DEFAULT_BUFFER_KB,
   InstanceError,
   OPTION_NAMES,
@@ -51,7 +43,6 @@ export {
   attachSharedState,
   IE_ENABLED,
   IE_FILTER,
-  IE_SOFT_DISABLED,
   IE_SOFT_MODE,
   IE_TRIGGER,
   isAttached,

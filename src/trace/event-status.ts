@@ -13,7 +13,6 @@ import {
   EV_REMOVED,
   EV_REMOVING,
   IE_ENABLED,
-  IE_SOFT_DISABLED,
   IE_SOFT_MODE,
   IE_TRIGGER,
   MAX_EVENTS,
@@ -22,7 +21,7 @@ import {
 } from './shared-state.js';
 
 /** (instance, event) bits that make an event busy: recording, soft mode (a trigger holds it), a trigger. */
-export const BUSY_BITS = IE_ENABLED | IE_SOFT_MODE | IE_SOFT_DISABLED | IE_TRIGGER;
+export const BUSY_BITS = IE_ENABLED | IE_SOFT_MODE | IE_TRIGGER;
 
 /** Live for every reader: an id being removed stays live until the removal is decided. */
 export function isLiveStatus(st: number): boolean {

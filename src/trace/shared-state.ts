@@ -80,9 +80,11 @@ export const SOFT_TRIGGER = 1 << 0;
 
 // ---- per-(instance, event) state word bits ----
 export const IE_ENABLED = 1 << 0;
-/** Reserved for the control languages: kernel SOFT_MODE / SOFT_DISABLED, trigger and filter presence. */
+/**
+ * For the control plane: the kernel's SOFT_MODE, trigger and filter presence. The kernel's SOFT_DISABLED is
+ * "soft mode and not IE_ENABLED" (IE_ENABLED means recording); bit 2 is unused.
+ */
 export const IE_SOFT_MODE = 1 << 1;
-export const IE_SOFT_DISABLED = 1 << 2;
 export const IE_TRIGGER = 1 << 3;
 export const IE_FILTER = 1 << 4;
 

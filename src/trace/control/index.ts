@@ -7,7 +7,6 @@ export {
   clearEventControl,
   dropInstance,
   hasTrigger,
-  readEnable,
   readEventFilter,
   readHist,
   readSystemFilter,

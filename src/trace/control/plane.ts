@@ -39,7 +39,7 @@ import {
 } from '../languages/filter/event-filter.js';
 import { HistTrigger, type HistTriggerData, readHistFile } from '../languages/hist/hist-trigger.js';
 import { HistTable } from '../languages/hist/table.js';
-import { type EnableFlags, enableDisable, enableText } from '../languages/trigger/soft-enable.js';
+import { type EnableFlags, enableDisable } from '../languages/trigger/soft-enable.js';
 import { TriggerSet } from '../languages/trigger/trigger-set.js';
 import type { TriggerControl } from '../languages/trigger/types.js';
 import type { EventDescriptor } from '../record.js';
@@ -251,12 +251,6 @@ export function writeEnable(instance: number, id: number, on: boolean): number {
     applyFlags(instance, id, ec, f);
     return 0;
   });
-}
-
-/** The `enable` file: `0`, `1`, `0*` or `1*` (with the newline). */
-export function readEnable(instance: number, id: number): string {
-  const ec = current(instance, id);
-  return `${enableText(flagsOf(instance, id, ec ?? ({ smRef: 0 } as EventControl)))}\n`;
 }
 
 // ---------- filters ----------

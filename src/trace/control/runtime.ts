@@ -9,22 +9,13 @@
  */
 
 import { context } from '../context.js';
-import {
-  type CompiledEvent,
-  type FastFilter,
-  HOOK_DECLINE,
-  HOOK_DONE,
-  HOOK_RECORD,
-  recordInto,
-  setFastFilter,
-} from '../emitter.js';
+import { type CompiledEvent, type FastFilter, recordInto, setFastFilter } from '../emitter.js';
 import {
   eventState,
   findEvent,
   getEvent,
   IE_ENABLED,
   IE_FILTER,
-  IE_SOFT_DISABLED,
   isTracingOn,
   MAX_EVENTS,
   MAX_INSTANCES,
@@ -36,8 +27,7 @@ import type { CompiledFilter } from '../languages/filter/compile.js';
 import type { EmitContext, Values } from '../languages/filter/evaluate.js';
 import { compileEventFilter } from '../languages/filter/event-filter.js';
 import { HistTrigger } from '../languages/hist/hist-trigger.js';
-import type { TriggerCommand } from '../languages/trigger/trigger-set.js';
-import { captureFrames } from '../languages/trigger/trigger-set.js';
+import { type Firing, fireTriggers, type TriggerActions, toFiring } from '../languages/trigger/fire.js';
 import { currentCpu } from '../threads.js';
 import { parseBlob } from './blob.js';
 import { histPool } from './pool.js';
@@ -46,21 +36,14 @@ import { snapshotFromTrigger } from './snapshot.js';
 
 const NULL_LOG = { add() {} };
 
-interface Fire {
-  readonly cmd: TriggerCommand;
-  readonly cell: number;
-  readonly filter: CompiledFilter | undefined;
-  /** enable_event/disable_event/enable_hist/disable_hist target id (0 = gone). */
-  readonly target: number;
-  readonly hist: HistTrigger | undefined;
-}
-
 interface Loaded {
   readonly gen: number;
   /** No blob: the engine's own path handles the record. */
   readonly none: boolean;
   readonly filter: CompiledFilter | undefined;
-  readonly triggers: readonly Fire[];
+  readonly triggers: readonly Firing[];
+  /** The hist triggers' tables, for enable_hist/disable_hist targeting this event. */
+  readonly hists: readonly HistTrigger[];
   readonly conditional: boolean;
   /** Filter only: what the emit path applies itself from the next emit on (setFastFilter). */
   readonly fast: FastFilter | undefined;
@@ -71,6 +54,7 @@ const NONE = (gen: number): Loaded => ({
   none: true,
   filter: undefined,
   triggers: [],
+  hists: [],
   conditional: false,
   fast: undefined,
 });
@@ -89,28 +73,24 @@ function load(r: ControlRoot, instance: number, id: number, gen: number): Loaded
     const f = compileEventFilter(ev, blob.filter, NULL_LOG);
     if (f.ok) filter = f.filter;
   }
-  const triggers: Fire[] = [];
+  const triggers: Firing[] = [];
+  const hists: HistTrigger[] = [];
   const pool = histPool();
   for (const t of blob.triggers) {
-    let tf: CompiledFilter | undefined;
     let hist: HistTrigger | undefined;
-    if (t.filter !== undefined) {
-      const f = compileEventFilter(ev, t.filter, NULL_LOG);
-      if (f.ok) tf = f.filter;
-    }
     if (t.cmd === 'hist') {
       if (!t.hist || !r.poolOk) continue;
       hist = HistTrigger.fromSpec(ev, { spec: t.hist.spec, shape: t.hist.shape, sab: pool.sabs[t.hist.slot] });
-      tf = hist.filter;
+      hists.push(hist);
     }
     const target = t.target ? (findEvent(t.target.system, t.target.event)?.id ?? 0) : 0;
-    triggers.push({ cmd: t.cmd, cell: t.cell, filter: tf, target, hist });
+    triggers.push(toFiring(ev, t, r.cells, t.cell, target, hist));
   }
   const c = context();
   ctx.cpu = currentCpu(c.s);
   ctx.comm = c.names.name(ctx.cpu);
   const fast = filter !== undefined && triggers.length === 0 ? { gen, match: filter.matchValues, ctx } : undefined;
-  return { gen, none: false, filter, triggers, conditional: blob.conditional, fast };
+  return { gen, none: false, filter, triggers, hists, conditional: blob.conditional, fast };
 }
 
 function loaded(r: ControlRoot, instance: number, id: number): Loaded {
@@ -132,96 +112,67 @@ function reload(r: ControlRoot, instance: number, id: number, gen: number): Load
   return c;
 }
 
-/** Uses up one firing of a count cell; false when it reached 0 (-1 in the cell = unlimited). */
-function take(r: ControlRoot, cell: number): boolean {
-  if (cell < 0) return true;
-  const cells = r.cells;
-  for (;;) {
-    const c = Atomics.load(cells, cell);
-    if (c === 0n) return false;
-    if (c === -1n) return true;
-    if (Atomics.compareExchange(cells, cell, c, c - 1n) === c) return true;
+/** The actions of fired triggers in one instance (one object per instance: nothing is allocated per emit). */
+function actionsOf(r: ControlRoot, instance: number): TriggerActions {
+  actions ??= new Array<TriggerActions | undefined>(MAX_INSTANCES).fill(undefined);
+  let a = actions[instance];
+  if (a === undefined) {
+    a = {
+      isTracingOn: () => isTracingOn(instance),
+      setTracingOn: (on) => setTracingOn(instance, on),
+      snapshot: () => snapshotFromTrigger(instance),
+      stacktrace: (frames) => writeStack(instance, frames),
+      // The target is in soft mode; recording (IE_ENABLED) is what the kernel's SOFT_DISABLED negates.
+      isRecording: (target) => (eventState(instance, target) & IE_ENABLED) !== 0,
+      setRecording: (target, on) => void setEventEnabled(instance, target, on),
+      setHistPaused(target, paused) {
+        for (const h of loaded(r, instance, target).hists) h.setPaused(paused);
+      },
+    };
+    actions[instance] = a;
   }
+  return a;
 }
 
-function fire(r: ControlRoot, instance: number, c: Loaded, v: Values): void {
-  for (const t of c.triggers) {
-    try {
-      if (t.filter && !t.filter.matchValues(v, ctx)) continue;
-      switch (t.cmd) {
-        case 'traceon':
-          if (!isTracingOn(instance) && take(r, t.cell)) setTracingOn(instance, true);
-          break;
-        case 'traceoff':
-          if (isTracingOn(instance) && take(r, t.cell)) setTracingOn(instance, false);
-          break;
-        case 'snapshot':
-          if (take(r, t.cell)) snapshotFromTrigger(instance);
-          break;
-        case 'stacktrace':
-          if (take(r, t.cell)) writeStack(instance, captureFrames());
-          break;
-        case 'enable_event':
-        case 'disable_event': {
-          if (t.target === 0) break;
-          // The target is in soft mode; recording (IE_ENABLED) is what the kernel's SOFT_DISABLED negates.
-          const enable = t.cmd === 'enable_event';
-          const recording = (eventState(instance, t.target) & IE_ENABLED) !== 0;
-          // Only a change of state uses up the count.
-          if (enable === recording) break;
-          if (take(r, t.cell)) setEventEnabled(instance, t.target, enable);
-          break;
-        }
-        case 'enable_hist':
-        case 'disable_hist':
-          if (t.target === 0 || !take(r, t.cell)) break;
-          for (const h of loaded(r, instance, t.target).triggers) h.hist?.setPaused(t.cmd === 'disable_hist');
-          break;
-        case 'hist':
-          t.hist?.update(v, ctx);
-          break;
-      }
-    } catch {
-      // A trigger never throws into the application.
-    }
-  }
-}
-
+let actions: Array<TriggerActions | undefined> | undefined;
 let depth = 0;
 const EMPTY = {};
 
-/** The engine's control hook (installed in every thread by install.ts): HOOK_DONE, HOOK_RECORD or HOOK_DECLINE. */
-export function controlHook(instance: number, ev: CompiledEvent, state: number, values: unknown): number {
+/**
+ * The engine's control hook (installed in every thread by install.ts): true when the caller records the emit itself
+ * (as a plain enabled event), false when nothing more is to be done for this instance.
+ */
+export function controlHook(instance: number, ev: CompiledEvent, state: number, values: unknown): boolean {
   if (ctrlRoot === undefined) ctrlRoot = findRoot();
   const r = ctrlRoot;
-  if (r === undefined || depth > 2) return HOOK_DECLINE;
+  // No control state to apply (none published, or nested deeper than a trigger can): a plain event.
+  if (r === undefined || depth > 2) return (state & IE_ENABLED) !== 0;
   const c = loaded(r, instance, ev.id);
-  if (c.none) return HOOK_DECLINE;
+  if (c.none) return (state & IE_ENABLED) !== 0;
   if (c.triggers.length === 0) {
     // Filter only (the common case): the state word the engine passed is current, the predicate never throws.
     // From the next emit on, the emit path applies it itself (until the generation moves: an entry of an older
     // generation is never used, so nothing has to remove it).
     if (c.fast !== undefined) setFastFilter(ev, instance, c.fast);
-    if ((state & IE_ENABLED) === 0 || (state & IE_SOFT_DISABLED) !== 0) return HOOK_DONE;
-    if (c.filter !== undefined && (state & IE_FILTER) !== 0 && !c.filter.matchValues(values as Values, ctx))
-      return HOOK_DONE;
+    if ((state & IE_ENABLED) === 0) return false;
     // The engine's generated path records it (its encoder inlined): recordInto would cost ~30 ns more.
-    return HOOK_RECORD;
+    return c.filter === undefined || (state & IE_FILTER) === 0 || c.filter.matchValues(values as Values, ctx);
   }
-  let out = HOOK_DONE;
+  let out = false;
   depth++;
   try {
     const v = (typeof values === 'object' && values !== null ? values : EMPTY) as Values;
-    if (!c.conditional) fire(r, instance, c, v);
+    const a = actionsOf(r, instance);
+    if (!c.conditional) fireTriggers(c.triggers, v, ctx, a);
     // Re-read: an unconditional trigger may just have changed it (traceoff keeps its own event out).
     const st = r.s.instEvent[instance * MAX_EVENTS + ev.id];
-    let rec = (st & IE_ENABLED) !== 0 && (st & IE_SOFT_DISABLED) === 0;
+    let rec = (st & IE_ENABLED) !== 0;
     if (rec && (st & IE_FILTER) !== 0 && c.filter !== undefined && !c.filter.matchValues(v, ctx)) rec = false;
     if (c.conditional) {
       // The record must be in the buffer before the conditional triggers run (a snapshot swap takes it along).
       if (rec) recordInto(r.s, ev, instance, values);
-      fire(r, instance, c, v);
-    } else if (rec) out = HOOK_RECORD;
+      fireTriggers(c.triggers, v, ctx, a);
+    } else out = rec;
   } catch {
     // Never into the application.
   } finally {

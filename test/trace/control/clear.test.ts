@@ -9,7 +9,6 @@ import { defineEvent } from '../../../src/index.js';
 import {
   clearEventControl,
   hasTrigger,
-  readEnable,
   readTrigger,
   setEventFilter,
   writeTrigger,
@@ -24,6 +23,7 @@ import {
   isTracingOn,
 } from '../../../src/trace/engine.js';
 import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
+import { enableFile } from './support.js';
 
 const fields = { status: 'u16' } as const;
 const src = defineEvent('ctlclr', 'src', fields);
@@ -36,8 +36,8 @@ test('clearEventControl removes traceoff and enable_event together, and their st
   assert.equal(writeTrigger(inst, src.id, 'traceoff', log), 0);
   assert.equal(writeTrigger(inst, src.id, 'enable_event:ctlclr:dst', log), 0);
   assert.equal(setEventFilter(inst, src.id, 'status >= 500', log), 0);
-  assert.equal(readEnable(inst, src.id), '0*\n');
-  assert.equal(readEnable(inst, dst.id), '0*\n');
+  assert.equal(enableFile(inst, src.id), '0*\n');
+  assert.equal(enableFile(inst, dst.id), '0*\n');
 
   assert.equal(clearEventControl(inst, src.id), 0);
   assert.equal(hasTrigger(inst, src.id), false);
@@ -47,8 +47,8 @@ test('clearEventControl removes traceoff and enable_event together, and their st
   assert.equal(st & IE_FILTER, 0, 'IE_FILTER cleared');
   assert.equal(st & IE_SOFT_MODE, 0, 'the event leaves soft mode');
   assert.equal(eventState(inst, dst.id) & IE_SOFT_MODE, 0, 'the enable_event target leaves soft mode');
-  assert.equal(readEnable(inst, src.id), '0\n');
-  assert.equal(readEnable(inst, dst.id), '0\n');
+  assert.equal(enableFile(inst, src.id), '0\n');
+  assert.equal(enableFile(inst, dst.id), '0\n');
   // Nothing fires any more: the traceoff is gone for the emitting thread too.
   src.emit({ status: 1 });
   assert.equal(isTracingOn(inst), true);

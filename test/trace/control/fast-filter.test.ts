@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readEnable, setEventFilter, writeEnable, writeTrigger } from '../../../src/trace/control/index.js';
+import { setEventFilter, writeEnable, writeTrigger } from '../../../src/trace/control/index.js';
 import {
   createInstance,
   destroyInstance,
@@ -15,7 +15,7 @@ import {
   setTracingOn,
 } from '../../../src/trace/engine.js';
 import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
-import { Agent, defineStatusEvents, recordsOf, STATUS_FIELDS } from './support.js';
+import { Agent, defineStatusEvents, enableFile, recordsOf, STATUS_FIELDS } from './support.js';
 
 const [req, src] = defineStatusEvents('ctlfast', 'req', 'src');
 const log = new CollectingErrorLog();
@@ -95,14 +95,14 @@ test('a soft-disabled event with a filter records nothing, even when the filter 
   spin(200);
   req.emit({ status: 500, n: 1 });
   assert.equal(writeTrigger(inst, src.id, 'enable_event:ctlfast:req', log), 0);
-  assert.equal(readEnable(inst, req.id), '1*\n');
+  assert.equal(enableFile(inst, req.id), '1*\n');
   assert.equal(writeEnable(inst, req.id, false), 0);
-  assert.equal(readEnable(inst, req.id), '0*\n');
+  assert.equal(enableFile(inst, req.id), '0*\n');
   spin(500);
   assert.deepEqual(statuses(inst), [500]);
   // The trigger switches it back on: the (still hot) filter applies again.
   src.emit({ status: 1, n: 0 });
-  assert.equal(readEnable(inst, req.id), '1*\n');
+  assert.equal(enableFile(inst, req.id), '1*\n');
   req.emit({ status: 200, n: 2 });
   req.emit({ status: 502, n: 3 });
   assert.deepEqual(statuses(inst), [500, 502]);

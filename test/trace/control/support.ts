@@ -6,6 +6,8 @@ import type { TestContext } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { defineEvent } from '../../../src/index.js';
 import { createInstance, destroyInstance, getEvent, TraceIterator } from '../../../src/trace/engine.js';
+import { eventEnableText } from '../../../src/tracefs/eventfs.js';
+import type { TraceInstance } from '../../../src/tracefs/state.js';
 import { type Decoded, decode } from '../engine/support.js';
 
 export class Agent {
@@ -97,4 +99,9 @@ export const STATUS_FIELDS = { status: 'u16', n: 'u32' } as const;
 /** Events `names` of `system`, all with STATUS_FIELDS, defined in this thread. */
 export function defineStatusEvents(system: string, ...names: string[]) {
   return names.map((name) => defineEvent(system, name, STATUS_FIELDS));
+}
+
+/** The event's `enable` file as tracefs shows it (`0`, `1`, `0*`, `1*`), from the engine's state bits. */
+export function enableFile(instance: number, id: number): string {
+  return eventEnableText({ index: instance } as TraceInstance, id);
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readEnable, setEventFilter, writeTrigger } from '../../../src/trace/control/index.js';
+import { setEventFilter, writeTrigger } from '../../../src/trace/control/index.js';
 import {
   createInstance,
   destroyInstance,
@@ -14,7 +14,7 @@ import {
   setTracingOn,
 } from '../../../src/trace/engine.js';
 import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
-import { defineStatusEvents, recordsOf } from './support.js';
+import { defineStatusEvents, enableFile, recordsOf } from './support.js';
 
 const [a, b] = defineStatusEvents('ctlrec', 'a', 'b');
 const log = new CollectingErrorLog();
@@ -24,13 +24,13 @@ test('an enabled event with an unconditional trigger is recorded, through its fi
   t.after(() => destroyInstance(inst));
   setEventEnabled(inst, a.id, true);
   assert.equal(writeTrigger(inst, a.id, 'enable_event:ctlrec:b', log), 0);
-  assert.equal(readEnable(inst, b.id), '0*\n');
+  assert.equal(enableFile(inst, b.id), '0*\n');
   for (let n = 1; n <= 3; n++) a.emit({ status: 200, n });
   assert.deepEqual(
     recordsOf(inst, a.id).map((r) => r.n),
     [1, 2, 3],
   );
-  assert.equal(readEnable(inst, b.id), '1*\n', 'the trigger fired');
+  assert.equal(enableFile(inst, b.id), '1*\n', 'the trigger fired');
   assert.equal(setEventFilter(inst, a.id, 'status == 500', log), 0);
   a.emit({ status: 200, n: 4 });
   a.emit({ status: 500, n: 5 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readEnable, readTrigger, writeEnable, writeTrigger } from '../../../src/trace/control/index.js';
+import { readTrigger, writeEnable, writeTrigger } from '../../../src/trace/control/index.js';
 import {
   createInstance,
   destroyInstance,
@@ -12,7 +12,7 @@ import {
   TOP_INSTANCE,
 } from '../../../src/trace/engine.js';
 import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
-import { Agent, defineStatusEvents, instanceWithAgent, recordsOf, STATUS_FIELDS } from './support.js';
+import { Agent, defineStatusEvents, enableFile, instanceWithAgent, recordsOf, STATUS_FIELDS } from './support.js';
 
 const [a, b] = defineStatusEvents('ctlt', 'a', 'b');
 const log = new CollectingErrorLog();
@@ -62,13 +62,13 @@ test('enable_event / disable_event: soft mode 0* and 1*, recording follows the t
   t.after(() => destroyInstance(inst));
   setEventEnabled(inst, a.id, true);
   assert.equal(writeTrigger(inst, a.id, 'enable_event:ctlt:b:1 if status == 7', log), 0);
-  assert.equal(readEnable(inst, b.id), '0*\n');
+  assert.equal(enableFile(inst, b.id), '0*\n');
   b.emit({ status: 0, n: 1 });
   assert.equal(recordsOf(inst, b.id).length, 0, 'soft disabled: not recorded');
   a.emit({ status: 6, n: 0 });
-  assert.equal(readEnable(inst, b.id), '0*\n');
+  assert.equal(enableFile(inst, b.id), '0*\n');
   a.emit({ status: 7, n: 0 });
-  assert.equal(readEnable(inst, b.id), '1*\n');
+  assert.equal(enableFile(inst, b.id), '1*\n');
   b.emit({ status: 0, n: 2 });
   assert.deepEqual(
     recordsOf(inst, b.id).map((r) => r.n),
@@ -77,21 +77,21 @@ test('enable_event / disable_event: soft mode 0* and 1*, recording follows the t
   assert.equal(readTrigger(inst, a.id), 'enable_event:ctlt:b:count=0 if status == 7\n');
   // Removing the trigger leaves a target it switched on enabled, as the kernel does.
   assert.equal(writeTrigger(inst, a.id, '!enable_event:ctlt:b', log), 0);
-  assert.equal(readEnable(inst, b.id), '1\n');
+  assert.equal(enableFile(inst, b.id), '1\n');
   // disable_event on an enabled event: soft mode, still recording until it fires.
   assert.equal(writeTrigger(inst, a.id, 'disable_event:ctlt:b', log), 0);
-  assert.equal(readEnable(inst, b.id), '1*\n');
+  assert.equal(enableFile(inst, b.id), '1*\n');
   a.emit({ status: 0, n: 0 });
-  assert.equal(readEnable(inst, b.id), '0*\n');
+  assert.equal(enableFile(inst, b.id), '0*\n');
   b.emit({ status: 0, n: 3 });
   assert.equal(recordsOf(inst, b.id).length, 1);
   // Writing 1 to `enable` clears the soft-disable; writing 0 keeps the event live for the trigger (0*).
   assert.equal(writeEnable(inst, b.id, true), 0);
-  assert.equal(readEnable(inst, b.id), '1*\n');
+  assert.equal(enableFile(inst, b.id), '1*\n');
   assert.equal(writeEnable(inst, b.id, false), 0);
-  assert.equal(readEnable(inst, b.id), '0*\n');
+  assert.equal(enableFile(inst, b.id), '0*\n');
   assert.equal(writeTrigger(inst, a.id, '!disable_event:ctlt:b', log), 0);
-  assert.equal(readEnable(inst, b.id), '0\n');
+  assert.equal(enableFile(inst, b.id), '0\n');
   assert.equal(b.enabled, false);
 });
 
@@ -106,7 +106,7 @@ test(':N counts are used up exactly once per firing across two emitting threads;
   });
   for (const w of [w1, w2]) await w.define('ctlt', 'a', STATUS_FIELDS);
   assert.equal(writeTrigger(inst, a.id, 'stacktrace:25', log), 0);
-  assert.equal(readEnable(inst, a.id), '0*\n');
+  assert.equal(enableFile(inst, a.id), '0*\n');
   await Promise.all([
     w1.emit('ctlt', 'a', [{ status: 1, n: 1 }], 200),
     w2.emit('ctlt', 'a', [{ status: 1, n: 2 }], 200),

@@ -130,11 +130,11 @@ test(`fuzz triggers (${PER_LANGUAGE} inputs)`, () => {
     const errno = set.write(input, inst, NULL_ERROR_LOG);
     checkErrno(errno, seed, input);
     assert.equal(typeof set.read(), 'string');
-    set.fire(randomValues(rng), ctx, inst);
+    inst.fire(set, randomValues(rng), ctx);
     const again = () => {
       const fresh = new TriggerSet(allTypes, reg.factory);
       fresh.write(input, inst, NULL_ERROR_LOG);
-      fresh.fire({}, ctx, inst);
+      inst.fire(fresh, {}, ctx);
       fresh.clear(inst);
     };
     return { input, again };
@@ -156,7 +156,7 @@ test(`fuzz hist triggers (${PER_LANGUAGE} inputs)`, () => {
     const input = mutate(rng, HIST_CORPUS);
     const errno = set.write(input, inst, NULL_ERROR_LOG);
     checkErrno(errno, seed, input);
-    set.fire({ parent_pid: rng.int(10), child_pid: rng.int(1000), parent_comm: 'p' }, ctx, inst);
+    inst.fire(set, { parent_pid: rng.int(10), child_pid: rng.int(1000), parent_comm: 'p' }, ctx);
     if (i % 8 === 0) assert.equal(typeof readHistFile(set.histTriggers()), 'string');
     const again = () => {
       const fresh = new TriggerSet(forkEvent, reg.factory);

@@ -23,7 +23,7 @@ function setup(events: EventDescriptor[] = [forkEvent]) {
   const w = (s: string, ev = events[0]) => sets.get(ev)!.write(s, inst, log);
   const hist = (ev = events[0]) => readHistFile(sets.get(ev)!.histTriggers());
   const emit = (v: Record<string, unknown>, ev = events[0], ctx = { pid: 4321, cpu: 0, comm: 'bash' }) =>
-    sets.get(ev)!.fire(v, ctx, inst);
+    inst.fire(sets.get(ev)!, v, ctx);
   return { inst, reg, log, set, sets, w, hist, emit };
 }
 
@@ -252,7 +252,7 @@ test('big tables get fewer writer regions instead of failing; memory is committe
   const t = set.histTriggers()[0] as HistTrigger;
   assert.ok(t.table.sab.byteLength <= 512 * 1024 * 1024);
   assert.ok(t.table.shape.regions >= 1 && t.table.shape.regions < 64, `regions ${t.table.shape.regions}`);
-  set.fire({ url: '/a' }, { pid: 1, cpu: 0, comm: 'x' }, inst);
+  inst.fire(set, { url: '/a' }, { pid: 1, cpu: 0, comm: 'x' });
   assert.match(readHistFile(set.histTriggers()), /\{ url: \/a {49}\} hitcount: {10}1\n/);
   assert.ok(process.memoryUsage().rss - rss0 < 128 * 1024 * 1024, 'untouched regions are not resident');
   set.clear(inst);

@@ -4,8 +4,8 @@
  * disable_event share one per target event; several hist triggers may coexist), `!cmd` removes (and succeeds when
  * there is nothing to remove), read-back newest first with `:unlimited` / `:count=N` and ` if <filter>`.
  *
- * Counts live in SharedArrayBuffer cells so that every emitting thread decrements the same counter; `toSpecs()` /
- * `TriggerSet.fromSpecs()` hand a set to another thread (the control state stays with the writer).
+ * Each trigger's count lives in a SharedArrayBuffer cell; `toSpecs()` hands the set to the control plane, which
+ * publishes it for the emitting threads (fire.ts fires them there).
  */
 import type { EventDescriptor } from '../../record.js';
 import { isDigit, kstrtoull, strim } from '../cstring.js';
@@ -14,7 +14,7 @@ import type { ErrorLogSink } from '../error-log.js';
 import type { CompiledFilter } from '../filter/compile.js';
 import type { EmitContext, Values } from '../filter/evaluate.js';
 import { compileEventFilter } from '../filter/event-filter.js';
-import type { TriggerActions, TriggerControl } from './types.js';
+import type { TriggerControl } from './types.js';
 
 export type TriggerCommand =
   | 'traceon'
@@ -109,44 +109,9 @@ function newCount(v: bigint): BigInt64Array {
   return a;
 }
 
-/** Decrements a count cell unless it is unlimited (-1); returns false when it was already 0. */
-function takeCount(cell: BigInt64Array): boolean {
-  for (;;) {
-    const c = Atomics.load(cell, 0);
-    if (c === 0n) return false;
-    if (c === -1n) return true;
-    if (Atomics.compareExchange(cell, 0, c, c - 1n) === c) return true;
-  }
-}
-
 function countSuffix(cell: BigInt64Array): string {
   const c = Atomics.load(cell, 0);
   return c === -1n ? ':unlimited' : `:count=${c}`;
-}
-
-/** The current JS stack, innermost first, one frame string each (`fn (file:line:col)`), without ntrace's own frames. */
-export function captureFrames(): string[] {
-  const saved = Error.stackTraceLimit;
-  Error.stackTraceLimit = 32;
-  const raw = new Error().stack ?? '';
-  Error.stackTraceLimit = saved;
-  const lines = raw.split('\n').slice(1);
-  const out: string[] = [];
-  for (const l of lines) {
-    const f = l.trim().replace(/^at /, '');
-    // ntrace's own frames (emit path, triggers) are not the application's stack.
-    if (/[\\/]src[\\/]trace[\\/]/.test(f)) continue;
-    out.push(f);
-    if (out.length >= 16) break;
-  }
-  return out;
-}
-
-/** Frames of the current JS stack in the kernel's ` => frame` form, without ntrace's own frames. */
-export function captureStack(): string {
-  return captureFrames()
-    .map((f) => ` => ${f}`)
-    .join('\n');
 }
 
 export class TriggerSet {
@@ -382,54 +347,7 @@ export class TriggerSet {
     if (hadAny && keep.length === 0) control.softEnable(this.event.system, this.event.name, false);
   }
 
-  /**
-   * Runs the triggers for one emit (emitting thread). Call it before writing the record when `conditional` is
-   * false, after it otherwise. Never throws.
-   */
-  fire(values: Values, ctx: EmitContext, actions: TriggerActions): void {
-    for (const t of this.triggers) {
-      try {
-        if (t.filter && !t.filter.matchValues(values, ctx)) continue;
-        switch (t.cmd) {
-          case 'traceon':
-            if (actions.isTracingOn()) break;
-            if (takeCount(t.count)) actions.traceOn();
-            break;
-          case 'traceoff':
-            if (!actions.isTracingOn()) break;
-            if (takeCount(t.count)) actions.traceOff();
-            break;
-          case 'snapshot':
-            if (takeCount(t.count)) actions.snapshot();
-            break;
-          case 'stacktrace':
-            if (takeCount(t.count)) actions.stacktrace(captureStack());
-            break;
-          case 'enable_event':
-          case 'disable_event': {
-            const { system, event } = t.target!;
-            const enable = t.cmd === 'enable_event';
-            // Only a change of state uses up the count.
-            if (enable === !actions.isSoftDisabled(system, event)) break;
-            if (takeCount(t.count)) actions.setSoftDisabled(system, event, !enable);
-            break;
-          }
-          case 'enable_hist':
-          case 'disable_hist':
-            // Pauses or resumes every hist trigger of the target; every firing uses up the count.
-            if (takeCount(t.count)) actions.setHistPaused(t.target!.system, t.target!.event, t.cmd === 'disable_hist');
-            break;
-          case 'hist':
-            t.hist!.update(values, ctx);
-            break;
-        }
-      } catch {
-        // A trigger never throws into the application.
-      }
-    }
-  }
-
-  /** Plain data for rebuilding the set in another thread (hist triggers carry their own shareable spec). */
+  /** Plain data for publishing the set to emitting threads (hist triggers carry their own shareable spec). */
   toSpecs(): TriggerSpec[] {
     return this.triggers.map((t) => ({
       cmd: t.cmd,
@@ -438,39 +356,6 @@ export class TriggerSet {
       target: t.target,
       hist: t.hist?.spec,
     }));
-  }
-
-  /**
-   * The firing side of a set in another thread: same triggers, same count cells. `histFromSpec` rebuilds hist
-   * triggers (attaching to the same shared tables).
-   */
-  static fromSpecs(
-    event: EventDescriptor,
-    specs: readonly TriggerSpec[],
-    histFromSpec?: (spec: unknown) => HistTriggerHandle,
-  ): TriggerSet {
-    const set = new TriggerSet(event);
-    for (const s of specs) {
-      let filter: CompiledFilter | undefined;
-      let hist: HistTriggerHandle | undefined;
-      if (s.filterText !== undefined) {
-        const r = compileEventFilter(event, s.filterText, { add() {} });
-        if (r.ok) filter = r.filter;
-      }
-      if (s.cmd === 'hist' && histFromSpec) {
-        hist = histFromSpec(s.hist);
-        filter = hist.filter;
-      }
-      set.triggers.push({
-        cmd: s.cmd,
-        count: new BigInt64Array(s.count),
-        filterText: s.filterText,
-        filter,
-        target: s.target,
-        hist,
-      });
-    }
-    return set;
   }
 }
 
