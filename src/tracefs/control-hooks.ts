@@ -2,14 +2,13 @@
  * The `filter`, `trigger`, `hist` and `inject` files delegate to these hooks, the one place where the control
  * languages are wired. The default hooks hand everything to the control plane (`src/trace/control/`,
  * docs/CONTROL.md): filters and triggers set here are applied by every emitting thread through shared memory, and
- * `hist` tables are read from shared memory; `inject` is parsed by the inject language and emitted from this thread.
+ * `hist` tables are read from shared memory; `inject` is parsed by the inject language and emitted by the control
+ * plane from this thread.
  */
 import { constants } from 'node:os';
 import { type ErrnoName, FsError } from '../kernfs/index.js';
 import * as control from '../trace/control/index.js';
-import { defineEvent, type TraceEvent } from '../trace/event.js';
 import { parseInject } from '../trace/languages/inject/parse.js';
-import type { EventDescriptor } from '../trace/record.js';
 import type { EventData, SystemData } from './state.js';
 
 export interface ControlHooks {
@@ -43,23 +42,6 @@ export function check(errno: number): void {
   if (errno) throw new FsError(errnoNames.get(errno) ?? 'EINVAL');
 }
 
-const tracepoints = new Map<number, TraceEvent | null>();
-
-/** This thread's handle on an event defined elsewhere (an identical definition returns the same tracepoint). */
-function tracepointOf(desc: EventDescriptor): TraceEvent | undefined {
-  let tp = tracepoints.get(desc.id);
-  if (tp === undefined) {
-    try {
-      const fields = Object.fromEntries(desc.fields.map((f) => [f.name, f.type]));
-      tp = defineEvent(desc.system, desc.name, fields, desc.print !== undefined ? { print: desc.print } : {});
-    } catch {
-      tp = null;
-    }
-    tracepoints.set(desc.id, tp);
-  }
-  return tp ?? undefined;
-}
-
 export const defaultControlHooks: ControlHooks = {
   readEventFilter: (ev) => control.readEventFilter(ev.inst.index, ev.desc.id),
   writeEventFilter: (ev, text) => check(control.setEventFilter(ev.inst.index, ev.desc.id, text, ev.inst.errorLog)),
@@ -73,8 +55,8 @@ export const defaultControlHooks: ControlHooks = {
   writeInject(ev, text) {
     const r = parseInject(ev.desc, text);
     if (!r.ok) check(r.errno);
-    // Emitted from this thread as the application would (into every instance recording the event).
-    else tracepointOf(ev.desc)?.emit(r.inject.values as never);
+    // Emitted from this thread as the application would, into the instance that owns the file only.
+    else control.injectEvent(ev.inst.index, ev.desc.id, r.inject.values);
   },
   writeEnable: (ev, on) => check(control.writeEnable(ev.inst.index, ev.desc.id, on)),
   eventGone: (instance, id) => void control.clearEventControl(instance, id),

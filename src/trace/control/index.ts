@@ -3,6 +3,8 @@
  * control thread (the filesystem thread) and applied by every emitting thread through shared memory. Knows no
  * filesystem. docs/CONTROL.md describes the design; `install.js` installs the emitting side.
  */
+
+export { injectEvent } from './inject.js';
 export {
   clearEventControl,
   dropInstance,
