@@ -143,3 +143,24 @@ t(lambda: os.read(fd, 4096))
   assert.deepEqual(out, ['4096 True True', 'EAGAIN']);
   assert.doesNotMatch(ok(`cat ${d}/per_cpu/${cpu}/trace`), /r: n=/, 'consumed');
 });
+
+test('per_cpu trace_pipe_raw: a read larger than a page returns as many whole pages as fit', async (t) => {
+  const sys = uniqueSystem('rawmany');
+  const ev = defineEvent(sys, 'r', { n: 'u32' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  ok(`echo 1 > ${d}/events/${sys}/r/enable`);
+  for (let i = 0; i < 3000; i++) ev.emit({ n: i });
+  const cpu = ok(`grep -l '^entries: 3000$' ${d}/per_cpu/cpu*/stats`).trim().split('/').at(-2);
+  assert.ok(cpu, 'the main thread has a CPU with the 3000 records');
+  const out = py(`
+import struct
+fd = os.open('${d}/per_cpu/${cpu}/trace_pipe_raw', os.O_RDONLY | os.O_NONBLOCK)
+one = os.read(fd, 6000)
+many = os.read(fd, 65536)
+pages = [many[i:i + 4096] for i in range(0, len(many), 4096)]
+print(len(one), len(many) % 4096, len(pages) > 1, all(struct.unpack_from('<QQ', p, 0)[0] > 0 and struct.unpack_from('<QQ', p, 0)[1] & 0xfffff > 0 for p in pages))
+t(lambda: os.read(fd, 65536))
+`);
+  assert.deepEqual(out, ['4096 0 True True', 'EAGAIN']);
+});
