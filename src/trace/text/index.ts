@@ -5,7 +5,6 @@ export { DEFAULT_SUBBUF_DATA_SIZE, headerEventText, headerPageText, SUBBUF_HEADE
 export { availableEventsText, savedCmdlinesText } from './lists.js';
 export {
   type NextRecord,
-  PIPE_READ_MAX,
   type PipeItem,
   TextFileReader,
   TracePipeText,

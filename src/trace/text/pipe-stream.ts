@@ -20,11 +20,10 @@ export interface PipeItem {
 /** Returns the next record (consuming it), or undefined when none is available right now. */
 export type NextRecord = () => TraceRecord | PipeItem | undefined;
 
-/** The kernel formats trace_pipe output through one page-sized trace_seq: at most this many bytes per read. */
-export const PIPE_READ_MAX = 4095;
-
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const NEWLINE = 0x0a;
 
 function isPipeItem(x: TraceRecord | PipeItem): x is PipeItem {
   return 'record' in x;
@@ -35,8 +34,8 @@ export class TracePipeText {
   readonly #options: () => TraceTextOptions;
   /** Bytes of an already consumed line that a short read did not take. */
   #pending: Uint8Array = EMPTY;
-  /** A whole line that did not fit in the last read's page. */
-  #held: Uint8Array | undefined;
+  /** Whole lines, already consumed, that did not fit in the last read. */
+  #held = '';
 
   /** `options` may be a function so that `trace_options` changes apply to an open trace_pipe. */
   constructor(next: NextRecord, options: TraceTextOptions | (() => TraceTextOptions) = DEFAULT_TRACE_TEXT_OPTIONS) {
@@ -46,13 +45,16 @@ export class TracePipeText {
 
   /** True when bytes are waiting without asking the source (a read will not block). */
   get hasBuffered(): boolean {
-    return this.#pending.length > 0 || this.#held !== undefined;
+    return this.#pending.length > 0 || this.#held.length > 0;
   }
 
   /**
-   * Up to `max` bytes of text. Returns an empty array when no record is available now: the caller decides whether
-   * to block (wait for data and call again) or answer EAGAIN. Like the kernel, a read that finds a partly returned
-   * line gives the rest of that line only, and one read never formats more than a page of lines.
+   * Up to `max` bytes of text: as many whole lines as fit. Returns an empty array when no record is available now:
+   * the caller decides whether to block (wait for data and call again) or answer EAGAIN. Like the kernel, a read
+   * that finds a partly returned line gives the rest of that line only, and a line is cut only when it alone is
+   * longer than the read. Unlike the kernel, which formats at most a page per read(2), a large read gets as many
+   * lines as it has room for: through FUSE each read is a round trip. The lines are formatted into one string and
+   * encoded once.
    */
   read(max: number): Uint8Array {
     if (!(max > 0)) return EMPTY;
@@ -61,49 +63,45 @@ export class TracePipeText {
       this.#pending = this.#pending.subarray(out.length);
       return out;
     }
-    const cap = Math.min(max, PIPE_READ_MAX);
-    const chunks: Uint8Array[] = [];
-    let used = 0;
-    // Asked once per read, at its first record, not once per line: a read is at most a page of lines.
+    let text = this.#held;
+    this.#held = '';
+    // Asked once per read, at its first record, not once per line.
     let options: TraceTextOptions | undefined;
-    while (used < cap) {
-      let line = this.#held;
-      this.#held = undefined;
-      if (!line) {
-        let item: TraceRecord | PipeItem | undefined;
-        try {
-          item = this.#next();
-        } catch {
-          item = undefined;
-        }
-        if (!item) break;
-        options ??= this.#options();
-        const text = isPipeItem(item) ? traceLine(item.record, options, item.lostEvents) : traceLine(item, options);
-        line = encoder.encode(text);
+    // Characters count bytes for ASCII text; longer UTF-8 is cut to whole lines after encoding.
+    while (text.length < max) {
+      let item: TraceRecord | PipeItem | undefined;
+      try {
+        item = this.#next();
+      } catch {
+        item = undefined;
       }
-      if (used > 0 && used + line.length > PIPE_READ_MAX) {
+      if (!item) break;
+      options ??= this.#options();
+      const line = isPipeItem(item) ? traceLine(item.record, options, item.lostEvents) : traceLine(item, options);
+      if (text.length > 0 && text.length + line.length > max) {
         this.#held = line;
         break;
       }
-      chunks.push(line);
-      used += line.length;
+      text += line;
     }
-    if (used === 0) return EMPTY;
-    const all = chunks.length === 1 ? chunks[0] : concat(chunks, used);
-    const out = all.subarray(0, Math.min(max, all.length));
-    this.#pending = all.subarray(out.length);
-    return out;
+    if (text.length === 0) return EMPTY;
+    return this.#fit(encoder.encode(text), max);
   }
-}
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
+  /** The whole lines of `bytes` that fit in `max`; the rest waits (or, for a line longer than `max`, is cut). */
+  #fit(bytes: Uint8Array, max: number): Uint8Array {
+    if (bytes.length <= max) return bytes;
+    const cut = bytes.lastIndexOf(NEWLINE, max - 1) + 1;
+    if (cut > 0) {
+      this.#held = decoder.decode(bytes.subarray(cut)) + this.#held;
+      return bytes.subarray(0, cut);
+    }
+    // The first line alone is longer than the read: its rest comes alone, by the next reads.
+    const eol = bytes.indexOf(NEWLINE) + 1 || bytes.length;
+    this.#pending = bytes.subarray(max, eol);
+    if (eol < bytes.length) this.#held = decoder.decode(bytes.subarray(eol)) + this.#held;
+    return bytes.subarray(0, max);
   }
-  return out;
 }
 
 /**
@@ -157,31 +155,36 @@ export class TextFileReader {
     this.#end = 0;
   }
 
-  #pull(): boolean {
+  /** Appends a chunk of at least `want` characters (fewer at the end), encoded once. False when nothing was left. */
+  #pull(want: number): boolean {
     if (this.#done) return false;
+    let text = '';
     try {
       this.#it ??= this.#make()[Symbol.iterator]();
-      const r = this.#it.next();
-      if (r.done) {
-        this.#done = true;
-        return false;
+      while (text.length < want) {
+        const r = this.#it.next();
+        if (r.done) {
+          this.#done = true;
+          break;
+        }
+        text += r.value;
       }
-      const bytes = encoder.encode(r.value);
-      this.#chunks.push(bytes);
-      this.#end += bytes.length;
-      return true;
     } catch {
       // A generator that throws ends the file where it is: readers never see an exception.
       this.#done = true;
-      return false;
     }
+    if (text.length === 0) return false;
+    const bytes = encoder.encode(text);
+    this.#chunks.push(bytes);
+    this.#end += bytes.length;
+    return true;
   }
 
   /** Up to `size` bytes at `offset`; empty at or past the end. */
   read(offset: number, size: number): Uint8Array {
     if (!(size > 0) || !(offset >= 0)) return EMPTY;
     if (offset < this.#start) this.#restart();
-    while (this.#end < offset + size && this.#pull()) {}
+    while (this.#end < offset + size && this.#pull(offset + size - this.#end)) {}
     // Drop whole chunks that end at or before `offset`.
     while (this.#chunks.length > 0 && this.#start + this.#chunks[0].length <= offset) {
       this.#start += this.#chunks[0].length;

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TraceRecord } from '../../../src/trace/record.js';
-import {
-  PIPE_READ_MAX,
-  type PipeItem,
-  TextFileReader,
-  TracePipeText,
-  traceFileText,
-} from '../../../src/trace/text/pipe-stream.js';
+import { type PipeItem, TextFileReader, TracePipeText, traceFileText } from '../../../src/trace/text/pipe-stream.js';
 import { DEFAULT_TRACE_TEXT_OPTIONS, traceLine } from '../../../src/trace/text/trace-line.js';
 import { encodeRecord, makeEvent, makeRecord } from './support.js';
 
@@ -31,7 +25,7 @@ test('trace_pipe: reads of any size return the same bytes as the lines, continui
     for (;;) {
       const b = pipe.read(size);
       if (b.length === 0) break;
-      assert.ok(b.length <= Math.min(size, PIPE_READ_MAX), `read ${b.length} > ${size}`);
+      assert.ok(b.length <= size, `read ${b.length} > ${size}`);
       parts.push(b.slice());
     }
     assert.equal(decoder.decode(Buffer.concat(parts)), want, `read size ${size}`);
@@ -60,12 +54,25 @@ test('trace_pipe: empty source returns nothing, then data as it arrives; lost ev
   assert.equal(pipe.read(4096).length, 0);
 });
 
-test('trace_pipe: one read never formats more than a page of whole lines; long lines still come out whole', () => {
+test('trace_pipe: a read returns as many whole lines as fit; long lines still come out whole', () => {
   const records = Array.from({ length: 200 }, (_, i) => rec(i));
+  const all = records.map((r) => traceLine(r)).join('');
+  assert.equal(decoder.decode(new TracePipeText(source(records)).read(1 << 20)), all, 'one large read takes them all');
   const pipe = new TracePipeText(source(records));
-  const b = pipe.read(1 << 20);
-  assert.ok(b.length <= PIPE_READ_MAX && b.length > PIPE_READ_MAX - 200);
-  assert.ok(decoder.decode(b).endsWith('\n'), 'a full-page read ends on a line boundary');
+  const b = pipe.read(4096);
+  const head = decoder.decode(b);
+  assert.ok(head.endsWith('\n') && b.length > 4096 - 200, 'a read ends on a line boundary, nearly full');
+  assert.equal(head + decoder.decode(pipe.read(1 << 20)), all);
+  // Multi-byte text: the lines are cut after encoding, still at line boundaries.
+  const wide = Array.from({ length: 100 }, (_, i) => rec(i, `é€😀 ${i}`));
+  const wideAll = wide.map((r) => traceLine(r)).join('');
+  const wpipe = new TracePipeText(source(wide));
+  const parts: string[] = [];
+  for (let w = wpipe.read(1000); w.length > 0; w = wpipe.read(1000)) {
+    assert.ok(w.length <= 1000 && w[w.length - 1] === 0x0a, 'whole lines within the read size');
+    parts.push(decoder.decode(w));
+  }
+  assert.equal(parts.join(''), wideAll);
   const big = rec(1, 'x'.repeat(10000));
   const pipe2 = new TracePipeText(source([big, rec(2)]));
   let text = '';
