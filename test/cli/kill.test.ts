@@ -149,7 +149,10 @@ function check(t: { diagnostic(s: string): void }, outcomes: Outcome[]): void {
     outcomes.flatMap((o) => (o.wrongDeath ? [o.wrongDeath] : [])),
     [],
   );
-  assert.ok(times.length >= SHUTDOWN_KILLS + 3, `only ${times.length} kills came while mounted: the spread missed the mount`);
+  assert.ok(
+    times.length >= SHUTDOWN_KILLS + 3,
+    `only ${times.length} kills came while mounted: the spread missed the mount`,
+  );
   assert.ok(outcomes.filter((o) => !o.mounted).length >= 5, 'no kill came before the mount existed');
 }
 
