@@ -8,10 +8,15 @@
  * encoding: a rejected record must cost less than a recorded one), and a hist trigger on an event that does not
  * record (soft mode). Method as bench/emit: each case its own function, 15 interleaved rounds of ~40 ms, fastest
  * round's ns/op, loop overhead included (bench/support/timing.ts).
+ *
+ * Checks after the timing (each can fail the run: exit code 1): every emit of the recording cases was recorded
+ * (entries + overruns = emits, the filter passing every one), the rejecting filter recorded nothing, the hist
+ * table counted every emit of its event, and the engine counted no internal error.
  */
 import { defineEvent } from '../../src/index.js';
-import { setEventFilter, writeTrigger } from '../../src/trace/control/index.js';
-import { clearBuffer, createInstance, setBufferSizeKb, setEventEnabled } from '../../src/trace/engine.js';
+import { readHist, setEventFilter, writeTrigger } from '../../src/trace/control/index.js';
+import { createInstance, setBufferSizeKb, setEventEnabled } from '../../src/trace/engine.js';
+import { counted, failOnChecks, RecordCount, recordChecks } from '../support/records.js';
 import { fastest, round } from '../support/stats.js';
 import { calibrate, runRounds, type TimedCase } from '../support/timing.js';
 
@@ -109,13 +114,34 @@ const allCases: TimedCase[] = [
   },
 ];
 
-const cases = only ? allCases.filter((c) => only.has(c.name)) : allCases;
+/** Emits by what should come of them: recorded (no control, filter passes), rejected, counted by the hist. */
+const recorded = { emits: 0 };
+const rejected = { emits: 0 };
+const histed = { emits: 0 };
+const counters: Record<string, { emits: number }> = {
+  'enabled.no-control': recorded,
+  'enabled.filter-passes': recorded,
+  'enabled.filter-rejects': rejected,
+  'hist-trigger.only': histed,
+};
+const cases = (only ? allCases.filter((c) => only.has(c.name)) : allCases).map((c) =>
+  counters[c.name] ? counted(c, counters[c.name]) : c,
+);
 
+const records = new RecordCount(inst);
 for (const c of cases) calibrate(c, ROUND_MS);
-runRounds(cases, ROUNDS, { before: () => clearBuffer(inst) });
+runRounds(cases, ROUNDS, { before: () => records.clear() });
 
-const result: Record<string, number> = {};
+const result: Record<string, number | boolean> = {};
 for (const c of cases) result[c.name] = round(fastest(c.samples), 2);
+Object.assign(result, recordChecks('recorded', recorded.emits, records.written()));
+if (recorded.emits === 0) delete result['check.recorded.records_match']; // --only without a recording case
+result['check.hist.emits'] = histed.emits;
+result['check.hist.hits'] = Number(/Hits: (\d+)/.exec(readHist(inst, hist.id))?.[1] ?? -1);
+if (histed.emits > 0) result['check.hist.hits_match'] = result['check.hist.hits'] === histed.emits;
 if (json) console.log(JSON.stringify(result));
-else for (const [k, v] of Object.entries(result)) console.log(`${k.padEnd(26)} ${v.toFixed(2)} ns/op`);
+else
+  for (const [k, v] of Object.entries(result))
+    console.log(`${k.padEnd(40)} ${typeof v === 'number' && !k.startsWith('check.') ? `${v.toFixed(2)} ns/op` : v}`);
 if (sink === 0.5) console.log('');
+failOnChecks(result);

@@ -8,8 +8,12 @@
  * loop index; results feed a local accumulator that ends in a sink the program prints, and every ntrace emit writes
  * shared memory, which the JIT cannot drop. Cases run in 15 interleaved rounds of ~40 ms (machine noise hits all
  * alike); the figure is the fastest round's ns/op — on a shared machine noise only adds time — loop overhead
- * included (the `loop` case shows it). A check after the rounds turns the event on from another thread while the
- * disabled loop runs and finds records: the flag is read on every iteration, not hoisted out of the loop.
+ * included (the `loop` case shows it).
+ *
+ * Checks after the timing (each can fail the run: exit code 1): the `enabled` flag is read on every iteration — one
+ * long call of an optimised loop with no function call in its body sees the event turned on by another thread
+ * during that call, and records from that same call; every emit of the timed cases and of the storm was recorded
+ * (entries + overruns = emits); the engine counted no internal error.
  */
 import diagnostics_channel from 'node:diagnostics_channel';
 import { availableParallelism } from 'node:os';
@@ -20,13 +24,13 @@ import pino from 'pino';
 import { defineEvent } from '../../src/index.js';
 import {
   bufferTotals,
-  clearBuffer,
   createInstance,
   destroyInstance,
   setBufferSizeKb,
   setEventEnabled,
   TOP_INSTANCE,
 } from '../../src/trace/engine.js';
+import { counted, failOnChecks, RecordCount, recordChecks } from '../support/records.js';
 import { fastest } from '../support/stats.js';
 import { calibrate, nsPerOp, runRounds, type TimedCase } from '../support/timing.js';
 import { STORM_FIELDS } from './storm-event.js';
@@ -63,6 +67,9 @@ const exporter = {
 const sdkTracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter as never)] }).getTracer(
   'bench',
 );
+
+/** Emits of the timed cases that record into the top-level buffer. */
+const top = { emits: 0 };
 
 const cases: TimedCase[] = [
   {
@@ -205,28 +212,65 @@ const cases: TimedCase[] = [
   },
 ];
 
-/** Flips `off` on from another thread while the guarded loop runs: records must appear (the read is not hoisted). */
-async function flagIsReadEachIteration(): Promise<boolean> {
+/**
+ * The loop of the flag check: while the event is off its body makes no call (the `enabled` getter is inlined), so
+ * nothing in it forces the flag to be read again but the loop itself. Returns the iteration at which it saw the
+ * event on (0 or `n`: it did not see it turn on during this call), after emitting CHECK_RECORDS records from
+ * this same call.
+ */
+function spinUntilEnabled(n: number): number {
+  let i = 0;
+  let x = 0;
+  for (; i < n; i++) {
+    if (off.enabled) break;
+    x ^= i;
+  }
+  sink += x;
+  if (i === 0 || i === n) return i;
+  for (let k = 0; k < CHECK_RECORDS; k++) off.emit({ a: i, b: k, c: 0, s: 'seen' });
+  return i;
+}
+const CHECK_RECORDS = 100;
+/** ~1–2 s at the optimised loop's ~0.5–1 ns per iteration: the other thread turns the event on well before. */
+const CHECK_ITERATIONS = 2_000_000_000;
+
+/**
+ * Turns `off` on from another thread, 50 ms into one long call of the optimised check loop: the check holds when
+ * that call saw the flag off, then on, and its records are in the buffer.
+ */
+async function flagIsReadEachIteration(): Promise<Record<string, boolean | number>> {
   const inst = createInstance('bench-check');
   try {
+    // Optimised before the long call (TurboFan), with the event off; the ns per iteration shows it.
+    for (let k = 0; k < 200; k++) spinUntilEnabled(100_000);
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < 50; k++) spinUntilEnabled(100_000);
+    const warmNs = Number(process.hrtime.bigint() - t0) / (50 * 100_000);
     const go = new Int32Array(new SharedArrayBuffer(4));
     const w = new Worker(
-      `const { workerData } = require('node:worker_threads');
-       Atomics.wait(workerData.go, 0, 0);
-       Atomics.wait(workerData.go, 0, 1, 20); // let the loop run a little while first
-       import(workerData.engine).then((e) => { e.setEventEnabled(workerData.inst, workerData.id, true); });`,
+      `const { workerData, parentPort } = require('node:worker_threads');
+       import(workerData.engine).then((e) => {
+         parentPort.postMessage('ready');
+         Atomics.wait(workerData.go, 0, 0);
+         Atomics.wait(workerData.go, 0, 1, 50); // 50 ms into the call
+         e.setEventEnabled(workerData.inst, workerData.id, true);
+       });`,
       {
         eval: true,
         workerData: { go, inst, id: off.id, engine: new URL('../../src/trace/engine.js', import.meta.url).href },
       },
     );
+    await new Promise((r) => w.once('message', r));
     Atomics.store(go, 0, 1);
     Atomics.notify(go, 0);
-    const c = cases[1];
-    const until = Date.now() + 2000;
-    while (Date.now() < until && bufferTotals(inst).entries === 0) c.run(1_000_000);
+    const seenAt = spinUntilEnabled(CHECK_ITERATIONS);
     await w.terminate();
-    return bufferTotals(inst).entries > 0;
+    const records = bufferTotals(inst).written;
+    return {
+      'check.flag_loop_ns_per_iteration': Number(warmNs.toFixed(2)),
+      'check.flag_seen_at_iteration': seenAt,
+      'check.flag_read_each_iteration': seenAt > 0 && seenAt < CHECK_ITERATIONS && records === CHECK_RECORDS,
+    };
   } finally {
     setEventEnabled(inst, off.id, false);
     destroyInstance(inst);
@@ -256,35 +300,42 @@ async function storm(workers: number, perWorker: number): Promise<{ wall: number
 }
 
 async function main(): Promise<void> {
+  const topRecords = new RecordCount(TOP_INSTANCE);
+  for (const [k, c] of cases.entries()) if (c.name.includes('ntrace.enabled')) cases[k] = counted(c, top);
   for (const c of cases) {
     calibrate(c, ROUND_MS);
     nsPerOp(c, c.iterations!); // warm-up
   }
   runRounds(cases, ROUNDS, {
     after: (c) => {
-      if (c.name.includes('ntrace.enabled')) clearBuffer(TOP_INSTANCE);
+      if (c.name.includes('ntrace.enabled')) topRecords.clear();
     },
   });
   const result: Record<string, number | boolean | string> = {};
   for (const c of cases) result[c.name] = Number(fastest(c.samples).toFixed(2));
 
-  const checked = await flagIsReadEachIteration();
-  result['check.flag_read_each_iteration'] = checked;
+  Object.assign(result, recordChecks('timed', top.emits, topRecords.written()));
+  Object.assign(result, await flagIsReadEachIteration());
 
   const stormEvent = defineEvent('bench', 'storm', STORM_FIELDS);
   setEventEnabled(TOP_INSTANCE, stormEvent.id, true);
   const perWorker = 2_000_000;
+  const stormRecords = new RecordCount(TOP_INSTANCE);
+  let stormEmits = 200_000;
   await storm(1, 200_000); // warm-up: worker start-up and JIT
   for (const n of [1, 2, 4]) {
     // Fastest of 3 runs, for the same reason as the rounds above.
     let r = await storm(n, perWorker);
+    stormEmits += n * perWorker;
     for (let k = 0; k < 2; k++) {
       const again = await storm(n, perWorker);
+      stormEmits += n * perWorker;
       if (again.wall < r.wall) r = again;
     }
     result[`ntrace.storm.${n}_workers.wall_ns_per_record`] = Number(r.wall.toFixed(2));
     result[`ntrace.storm.${n}_workers.thread_ns_per_record`] = Number(r.perThread.toFixed(2));
   }
+  Object.assign(result, recordChecks('storm', stormEmits, stormRecords.written()));
   result.cpus = availableParallelism();
   result.node = process.version;
 
@@ -294,6 +345,7 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(result)) console.log(`  ${k.padEnd(46)} ${v}`);
   }
   if (!json) console.log(`  (sink ${sink})`); // the accumulators' results are observable
+  failOnChecks(result);
 }
 
 await main();
