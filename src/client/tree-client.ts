@@ -6,7 +6,7 @@
  * never leaves the root. Every failure is a `TreeError` carrying the errno the tree answered, exactly as a syscall on
  * a mount would have returned it.
  */
-import { constants } from 'node:os';
+import { errnoName, errno as errnoTable, isErrnoName } from '../errno.js';
 
 export type TreeNodeKind = 'dir' | 'file' | 'symlink';
 
@@ -59,8 +59,6 @@ export interface TreeClient {
   close(): Promise<void>;
 }
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
-
 /** A failure the tree answered (or the transport met), as an errno. */
 export class TreeError extends Error {
   /** Positive errno, e.g. 22 for EINVAL. */
@@ -69,7 +67,7 @@ export class TreeError extends Error {
   readonly code: string;
 
   constructor(errno: number, path: string, message?: string) {
-    const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
+    const code = errnoName(errno) ?? `E${errno}`;
     super(message ?? `${code}: ${path}`);
     this.name = 'TreeError';
     this.errno = errno;
@@ -80,9 +78,7 @@ export class TreeError extends Error {
   static from(err: unknown, path: string): TreeError {
     const e = err as NodeJS.ErrnoException;
     if (err instanceof TreeError) return err;
-    if (typeof e?.code === 'string' && e.code in constants.errno) {
-      return new TreeError(constants.errno[e.code as keyof typeof constants.errno], path);
-    }
+    if (isErrnoName(e?.code)) return new TreeError(errnoTable[e.code], path);
     throw err;
   }
 }

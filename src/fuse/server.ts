@@ -6,6 +6,7 @@
  */
 import { readSync, writeSync, writevSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { EINTR, EIO, ENOENT, ENOSYS, EPROTO } from '../errno.js';
 import { errnoOf } from '../kernfs/errors.js';
 import type {
   Attributes,
@@ -137,12 +138,6 @@ interface Listing {
 }
 
 type Created = { entry: Entry; open: OpenResult };
-
-const EINTR = 4;
-const EIO = 5;
-const ENOENT = 2;
-const ENOSYS = 38;
-const EPROTO = 71;
 
 /** Writes the answer to request `unique` from its op's result; `arg` is passed through (READ: the size asked). */
 type Reply<T> = (unique: number, value: T, arg: number) => void;

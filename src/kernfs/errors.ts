@@ -1,7 +1,6 @@
-import { constants } from 'node:os';
+import { EIO, type ErrnoName, errno, errnoName, isErrnoName } from '../errno.js';
 
-/** The errno names the filesystem layers use. Numbers come from the running platform. */
-export type ErrnoName = keyof typeof constants.errno;
+export type { ErrnoName } from '../errno.js';
 
 /**
  * A failed filesystem operation, carrying the errno the caller (a transport, ultimately a syscall) must see.
@@ -15,7 +14,7 @@ export class FsError extends Error {
     super(message ?? code);
     this.name = 'FsError';
     this.code = code;
-    this.errno = constants.errno[code];
+    this.errno = errno[code];
   }
 }
 
@@ -24,10 +23,14 @@ export function fail(code: ErrnoName, message?: string): never {
   throw new FsError(code, message);
 }
 
+/** Throws the FsError of a positive errno answered by lower code (0: nothing to throw; an unnamed number: EINVAL). */
+export function checkErrno(n: number): void {
+  if (n) throw new FsError(errnoName(n) ?? 'EINVAL');
+}
+
 /** The positive errno for any thrown value: FsError keeps its own, Node system errors map by code, the rest is EIO. */
 export function errnoOf(err: unknown): number {
   if (err instanceof FsError) return err.errno;
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && code in constants.errno) return constants.errno[code as ErrnoName];
-  return constants.errno.EIO;
+  return isErrnoName(code) ? errno[code] : EIO;
 }

@@ -1,5 +1,5 @@
 /** kernfs: a transport-independent pseudo-filesystem core with eventfs-style template directories. */
-export { type ErrnoName, errnoOf, FsError, fail } from './errors.js';
+export { checkErrno, type ErrnoName, errnoOf, FsError, fail } from './errors.js';
 export {
   createKernfs,
   Kernfs,

@@ -27,7 +27,7 @@ import {
   setEventEnabled,
   updateEventState,
 } from '../engine.js';
-import { EINVAL } from '../languages/errno.js';
+import { EINVAL, ENODEV, ENOMEM } from '../languages/errno.js';
 import type { ErrorLogSink } from '../languages/error-log.js';
 import {
   type FilterState,
@@ -59,9 +59,6 @@ import {
   writeBlob,
 } from './shared-control.js';
 import { allocateSnapshot } from './snapshot.js';
-
-const ENODEV = 19;
-const ENOMEM = 12;
 
 interface EventControl {
   filter: FilterState;

@@ -1,18 +1,10 @@
 /**
- * The errno values the control languages answer with (positive numbers, as `-errno` would be returned by the kernel).
- * Only the ones the kernel's filter/trigger/hist/inject code paths can produce appear here.
+ * The errnos the control languages answer with (positive numbers, as `-errno` would be returned by the kernel): only
+ * the ones the kernel's filter/trigger/hist/inject code paths can produce. Numbers from the project's table.
  */
-export const EPERM = 1;
-export const ENOENT = 2;
-export const ESRCH = 3;
-export const ENOMEM = 12;
-export const EBUSY = 16;
-export const EEXIST = 17;
-export const ENODEV = 19;
-export const EINVAL = 22;
-export const ENOSPC = 28;
-export const ERANGE = 34;
-export const E2BIG = 7;
+import { E2BIG, EBUSY, EEXIST, EINVAL, ENODEV, ENOENT, ENOMEM, ENOSPC, EPERM, ERANGE, ESRCH } from '../../errno.js';
+
+export { E2BIG, EBUSY, EEXIST, EINVAL, ENODEV, ENOENT, ENOMEM, ENOSPC, EPERM, ERANGE, ESRCH };
 
 /** Every errno a language parser may return; the fuzz tests check answers against this set. */
 export const LANGUAGE_ERRNOS: ReadonlySet<number> = new Set([
