@@ -1,24 +1,16 @@
-/** ntrace's public API: typed tracepoints for Node.js applications. */
-// Filters and triggers set through the filesystem apply to this thread's emits (see docs/CONTROL.md).
-import './trace/control/install.js';
-
+/** ntrace's public API: typed tracepoints for Node.js applications, and `mount()` to serve them as tracefs. */
+// Filters and triggers set through the filesystem apply to this thread's emits: src/trace/index.ts installs the
+// control plane's hook when loaded (docs/CONTROL.md).
 export {
   type DefineEventOptions,
+  DuplicateEventError,
   defineEvent,
+  EventBusyError,
   type EventValues,
   type FieldDeclarations,
+  type FieldType,
   type FieldValue,
+  setThreadName,
   TraceEvent,
-} from './trace/event.js';
-export type { FieldType } from './trace/layout.js';
-export { DuplicateEventError, EventBusyError } from './trace/registry.js';
-export { attachSharedState, type SharedHandles, sharedHandles } from './trace/shared-state.js';
-export { setThreadName } from './trace/threads.js';
-export {
-  type MountOptions,
-  mount,
-  mountProblem,
-  type ReconfigureOptions,
-  type TracefsMount,
-  type TreeStats,
-} from './tracefs/index.js';
+} from './trace/index.js';
+export { type MountOptions, mount, mountProblem, type ReconfigureOptions, type TracefsMount } from './tracefs/index.js';

@@ -1,17 +1,35 @@
 /**
  * eventfs: `events/`, `events/SYSTEM/` and `events/SYSTEM/EVENT/` are kernfs template directories sharing three
- * frozen tables. A file exists only as a table row until the kernel looks it up; its callbacks read the engine's
- * shared memory (enable state) or the small per-event object (control files).
+ * frozen tables. A file exists only as a table row until the kernel looks it up; its ops read the engine's shared
+ * memory (enable state) or hand the control files to the control plane (src/trace/control, docs/CONTROL.md), which
+ * every emitting thread applies.
  */
-import type { DirNode, FileOps, Kernfs, OpenedFile, TemplateFileSpec, TemplateTable } from '../kernfs/index.js';
-import { eventState, IE_ENABLED, IE_SOFT_MODE } from '../trace/engine.js';
-import type { EventDescriptor } from '../trace/record.js';
-import { formatFileText, headerEventText, headerPageText } from '../trace/text/index.js';
-import { busyOps } from './busy.js';
-import type { ControlHooks } from './control-hooks.js';
+import { checkErrno, type DirNode, type Kernfs, type OpenedFile, type TemplateTable } from '../kernfs/index.js';
+import {
+  clearEventControl,
+  type EventDescriptor,
+  eventState,
+  formatFileText,
+  headerEventText,
+  headerPageText,
+  IE_ENABLED,
+  IE_SOFT_MODE,
+  injectEvent,
+  parseInject,
+  readEventFilter,
+  readHist,
+  readSystemFilter,
+  readTrigger,
+  setEventFilter,
+  setSystemFilter,
+  truncateTriggers,
+  writeEnable,
+  writeTrigger,
+} from '../trace/index.js';
 import { MODE_EVENTFS_DIR, MODE_RO, MODE_RW, MODE_WO } from './modes.js';
 import { isWriteTrunc, parseBoolean, writtenText } from './parse.js';
 import { EventData, EventsDirData, isFtraceInternal, SystemData, type TraceInstance } from './state.js';
+import { fileTable } from './table.js';
 
 function dirData<T>(file: OpenedFile): T {
   return file.node.parent!.priv as T;
@@ -43,164 +61,188 @@ export function aggregateEnableText(inst: TraceInstance, events: Iterable<EventD
 
 /** Turns recording of `events` on or off (ftrace's own events are not switchable), as their enable files do. */
 export function setEnabled(inst: TraceInstance, events: Iterable<EventData>, on: boolean): void {
-  for (const ev of events) if (!isFtraceInternal(ev.desc)) inst.hooks.writeEnable(ev, on);
+  for (const ev of events) if (!isFtraceInternal(ev.desc)) checkErrno(writeEnable(inst.index, ev.desc.id, on));
 }
 
 function* allEvents(inst: TraceInstance): Iterable<EventData> {
   for (const sys of inst.systems.values()) yield* sys.events.values();
 }
 
-const eventEnableOps = busyOps((f) => eventOf(f).inst, {
-  show: (file) => {
-    const ev = eventOf(file);
-    return eventEnableText(ev.inst, ev.desc.id);
-  },
-  write(file, data) {
-    const ev = eventOf(file);
-    ev.inst.hooks.writeEnable(ev, parseBoolean(data));
-    return undefined;
-  },
-});
-
-const systemEnableOps = busyOps((f) => systemOf(f).inst, {
-  show: (file) => {
-    const sys = systemOf(file);
-    return aggregateEnableText(sys.inst, sys.events.values());
-  },
-  write(file, data) {
-    const sys = systemOf(file);
-    setEnabled(sys.inst, sys.events.values(), parseBoolean(data));
-    return undefined;
-  },
-});
-
-const topEnableOps = busyOps((f) => eventsOf(f).inst, {
-  show: (file) => {
-    const inst = eventsOf(file).inst;
-    return aggregateEnableText(inst, allEvents(inst));
-  },
-  write(file, data) {
-    const inst = eventsOf(file).inst;
-    setEnabled(inst, allEvents(inst), parseBoolean(data));
-    return undefined;
-  },
-});
-
-// ---- control files (delegated to the hooks) -------------------------------------------------------------------
-
-function controlOps(hooks: ControlHooks) {
-  const eventFilter = busyOps((f) => eventOf(f).inst, {
-    show: (file) => hooks.readEventFilter(eventOf(file)),
-    write(file, data) {
-      hooks.writeEventFilter(eventOf(file), writtenText(data));
-      return undefined;
-    },
-  });
-  const systemFilter = busyOps((f) => systemOf(f).inst, {
-    show: (file) => hooks.readSystemFilter(systemOf(file)),
-    write(file, data) {
-      hooks.writeSystemFilter(systemOf(file), writtenText(data));
-      return undefined;
-    },
-  });
-  const trigger: FileOps = Object.freeze({
-    open(file: OpenedFile) {
-      if (isWriteTrunc(file)) hooks.clearTriggers(eventOf(file));
-    },
-    show: (file: OpenedFile) => hooks.readTrigger(eventOf(file)),
-    write(file: OpenedFile, data: Uint8Array) {
-      hooks.writeTrigger(eventOf(file), writtenText(data));
-      return undefined;
-    },
-  });
-  const hist: FileOps = Object.freeze({ show: (file: OpenedFile) => hooks.readHist(eventOf(file)) });
-  const inject: FileOps = Object.freeze({
-    write(file: OpenedFile, data: Uint8Array) {
-      hooks.writeInject(eventOf(file), writtenText(data));
-      return undefined;
-    },
-  });
-  return { eventFilter, systemFilter, trigger, hist, inject };
-}
-
-const formatOps: FileOps = Object.freeze({ show: (file: OpenedFile) => formatFileText(eventOf(file).desc) });
-const idOps: FileOps = Object.freeze({ show: (file: OpenedFile) => `${eventOf(file).desc.id}\n` });
-const headerPageOps = busyOps((f) => eventsOf(f).inst, { show: () => headerPageText() });
-const headerEventOps: FileOps = Object.freeze({ show: () => headerEventText() });
-
 // ---- the three tables ---------------------------------------------------------------------------------------------
+// Each row is a whole file, as in the kernel's event_inode.c / trace_events.c callbacks. ftrace's own events have
+// only `format` and `id`, like the kernel's; a system of nothing but those has no files.
 
-function spec(mode: number, ops: FileOps): TemplateFileSpec {
-  return Object.freeze({ mode, ops });
-}
+const switchable = (ev: EventData): boolean => !isFtraceInternal(ev.desc);
+const switchableSystem = (sys: SystemData): boolean => sys.name !== 'ftrace';
 
-export interface EventfsTables {
-  readonly events: TemplateTable<EventsDirData>;
-  readonly system: TemplateTable<SystemData>;
-  readonly event: TemplateTable<EventData>;
-}
+/** `events/`. */
+export const EVENTS_TABLE: TemplateTable<EventsDirData> = fileTable<EventsDirData>([
+  {
+    name: 'enable',
+    mode: MODE_RW,
+    busy: true,
+    ops: {
+      show: (file) => {
+        const inst = eventsOf(file).inst;
+        return aggregateEnableText(inst, allEvents(inst));
+      },
+      write(file, data) {
+        const inst = eventsOf(file).inst;
+        setEnabled(inst, allEvents(inst), parseBoolean(data));
+        return undefined;
+      },
+    },
+  },
+  { name: 'header_page', mode: MODE_RO, busy: true, ops: { show: () => headerPageText() } },
+  { name: 'header_event', mode: MODE_RO, ops: { show: () => headerEventText() } },
+]);
 
-/** The three tables, built once per mount (the control hooks are the only thing that varies). */
-export function eventfsTables(hooks: ControlHooks): EventfsTables {
-  const c = controlOps(hooks);
-  const topEnable = spec(MODE_RW, topEnableOps);
-  const headerPage = spec(MODE_RO, headerPageOps);
-  const headerEvent = spec(MODE_RO, headerEventOps);
-  const sysEnable = spec(MODE_RW, systemEnableOps);
-  const sysFilter = spec(MODE_RW, c.systemFilter);
-  const evEnable = spec(MODE_RW, eventEnableOps);
-  const evFilter = spec(MODE_RW, c.eventFilter);
-  const evTrigger = spec(MODE_RW, c.trigger);
-  const evFormat = spec(MODE_RO, formatOps);
-  const evId = spec(MODE_RO, idOps);
-  const evHist = spec(MODE_RO, c.hist);
-  const evInject = spec(MODE_WO, c.inject);
-  // ftrace's own events have only `format` and `id`, like the kernel's; a system of nothing but those has no files.
-  const switchable = (s: TemplateFileSpec) => (_: string, ev: EventData) => (isFtraceInternal(ev.desc) ? null : s);
-  const sysSwitchable = (s: TemplateFileSpec) => (_: string, sys: SystemData) => (sys.name === 'ftrace' ? null : s);
-  return {
-    events: Object.freeze([
-      { name: 'enable', callback: () => topEnable },
-      { name: 'header_page', callback: () => headerPage },
-      { name: 'header_event', callback: () => headerEvent },
-    ]),
-    system: Object.freeze([
-      { name: 'enable', callback: sysSwitchable(sysEnable) },
-      { name: 'filter', callback: sysSwitchable(sysFilter) },
-    ]),
-    event: Object.freeze([
-      { name: 'enable', callback: switchable(evEnable) },
-      { name: 'filter', callback: switchable(evFilter) },
-      { name: 'trigger', callback: switchable(evTrigger) },
-      { name: 'format', callback: () => evFormat },
-      { name: 'id', callback: () => evId },
-      { name: 'hist', callback: switchable(evHist) },
-      { name: 'inject', callback: switchable(evInject) },
-    ]),
-  };
-}
+/** `events/SYSTEM/`. */
+export const SYSTEM_TABLE: TemplateTable<SystemData> = fileTable<SystemData>([
+  {
+    name: 'enable',
+    mode: MODE_RW,
+    busy: true,
+    when: switchableSystem,
+    ops: {
+      show: (file) => {
+        const sys = systemOf(file);
+        return aggregateEnableText(sys.inst, sys.events.values());
+      },
+      write(file, data) {
+        const sys = systemOf(file);
+        setEnabled(sys.inst, sys.events.values(), parseBoolean(data));
+        return undefined;
+      },
+    },
+  },
+  {
+    name: 'filter',
+    mode: MODE_RW,
+    busy: true,
+    when: switchableSystem,
+    ops: {
+      show: (file) => {
+        const sys = systemOf(file);
+        return readSystemFilter(sys.inst.index, sys.name);
+      },
+      write(file, data) {
+        const sys = systemOf(file);
+        checkErrno(setSystemFilter(sys.inst.index, sys.name, writtenText(data), sys.inst.errorLog));
+        return undefined;
+      },
+    },
+  },
+]);
+
+/** `events/SYSTEM/EVENT/`. */
+export const EVENT_TABLE: TemplateTable<EventData> = fileTable<EventData>([
+  {
+    name: 'enable',
+    mode: MODE_RW,
+    busy: true,
+    when: switchable,
+    ops: {
+      show: (file) => {
+        const ev = eventOf(file);
+        return eventEnableText(ev.inst, ev.desc.id);
+      },
+      write(file, data) {
+        const ev = eventOf(file);
+        checkErrno(writeEnable(ev.inst.index, ev.desc.id, parseBoolean(data)));
+        return undefined;
+      },
+    },
+  },
+  {
+    name: 'filter',
+    mode: MODE_RW,
+    busy: true,
+    when: switchable,
+    ops: {
+      show: (file) => {
+        const ev = eventOf(file);
+        return readEventFilter(ev.inst.index, ev.desc.id);
+      },
+      write(file, data) {
+        const ev = eventOf(file);
+        checkErrno(setEventFilter(ev.inst.index, ev.desc.id, writtenText(data), ev.inst.errorLog));
+        return undefined;
+      },
+    },
+  },
+  {
+    name: 'trigger',
+    mode: MODE_RW,
+    when: switchable,
+    ops: {
+      // O_TRUNC: the hist triggers go too, as in the kernel.
+      open(file) {
+        const ev = eventOf(file);
+        if (isWriteTrunc(file)) checkErrno(truncateTriggers(ev.inst.index, ev.desc.id));
+      },
+      show: (file) => {
+        const ev = eventOf(file);
+        return readTrigger(ev.inst.index, ev.desc.id);
+      },
+      write(file, data) {
+        const ev = eventOf(file);
+        checkErrno(writeTrigger(ev.inst.index, ev.desc.id, writtenText(data), ev.inst.errorLog));
+        return undefined;
+      },
+    },
+  },
+  { name: 'format', mode: MODE_RO, ops: { show: (file) => formatFileText(eventOf(file).desc) } },
+  { name: 'id', mode: MODE_RO, ops: { show: (file) => `${eventOf(file).desc.id}\n` } },
+  {
+    name: 'hist',
+    mode: MODE_RO,
+    when: switchable,
+    ops: {
+      show: (file) => {
+        const ev = eventOf(file);
+        return readHist(ev.inst.index, ev.desc.id);
+      },
+    },
+  },
+  {
+    name: 'inject',
+    mode: MODE_WO,
+    when: switchable,
+    ops: {
+      write(file, data) {
+        const ev = eventOf(file);
+        const r = parseInject(ev.desc, writtenText(data));
+        if (!r.ok) checkErrno(r.errno);
+        // Emitted from this thread as the application would, into the instance that owns the file only.
+        else injectEvent(ev.inst.index, ev.desc.id, r.inject.values);
+        return undefined;
+      },
+    },
+  },
+]);
 
 // ---- building and pruning -------------------------------------------------------------------------------------
 
 /** Creates `events/` under the instance directory. */
-export function createEventsDir(tree: Kernfs, tables: EventfsTables, inst: TraceInstance): void {
-  inst.eventsDir = tree.createTemplateDir(inst.dir, 'events', tables.events, new EventsDirData(inst), {
+export function createEventsDir(tree: Kernfs, inst: TraceInstance): void {
+  inst.eventsDir = tree.createTemplateDir(inst.dir, 'events', EVENTS_TABLE, new EventsDirData(inst), {
     mode: MODE_EVENTFS_DIR,
   });
 }
 
 /** Adds the directory of one event (and its system's, the first time) to an instance. */
-export function addEvent(tree: Kernfs, tables: EventfsTables, inst: TraceInstance, desc: EventDescriptor): void {
+export function addEvent(tree: Kernfs, inst: TraceInstance, desc: EventDescriptor): void {
   if (inst.events.has(desc.id)) return;
   let sys = inst.systems.get(desc.system);
   if (!sys) {
     sys = new SystemData(inst, desc.system);
-    sys.dir = tree.createTemplateDir(inst.eventsDir, desc.system, tables.system, sys, { mode: MODE_EVENTFS_DIR });
+    sys.dir = tree.createTemplateDir(inst.eventsDir, desc.system, SYSTEM_TABLE, sys, { mode: MODE_EVENTFS_DIR });
     inst.systems.set(desc.system, sys);
   }
   if (sys.events.has(desc.name)) return;
   const ev = new EventData(sys, desc);
-  ev.dir = tree.createTemplateDir(sys.dir, desc.name, tables.event, ev, { mode: MODE_EVENTFS_DIR });
+  ev.dir = tree.createTemplateDir(sys.dir, desc.name, EVENT_TABLE, ev, { mode: MODE_EVENTFS_DIR });
   sys.events.set(desc.name, ev);
   inst.events.set(desc.id, ev);
 }
@@ -210,7 +252,8 @@ export function removeEvent(tree: Kernfs, inst: TraceInstance, id: number): void
   const ev = inst.events.get(id);
   if (!ev) return;
   inst.events.delete(id);
-  inst.hooks.eventGone(inst.index, id);
+  // Its filter and triggers go with it.
+  clearEventControl(inst.index, id);
   const sys = ev.system;
   sys.events.delete(ev.desc.name);
   removeQuietly(tree, ev.dir);

@@ -1,12 +1,13 @@
 /**
  * The files of a trace instance (the mount root, or `instances/NAME`), of `per_cpu/cpuN/` and of `options/`: each
- * file's whole behaviour is one table entry (name, mode, ops). The root creates its files from the table; instance
- * directories and the per-CPU and options directories are kernfs template directories over it.
+ * file's whole behaviour is one table row (`{ name, mode, ops, busy?, when? }`, see table.ts). The root creates its
+ * files from the table; instance directories and the per-CPU and options directories are kernfs template
+ * directories over it.
  */
 import { readFileSync } from 'node:fs';
-import { type FileOps, FsError, type OpenedFile, type TemplateFileSpec, type TemplateTable } from '../kernfs/index.js';
-import { snapshotText, writeSnapshot } from '../trace/control/index.js';
+import { checkErrno, type FileOps, FsError, type OpenedFile, type TemplateTable } from '../kernfs/index.js';
 import {
+  availableEventsText,
   bufferSizeKb,
   bufferTotalSizeKb,
   bufferTotals,
@@ -22,23 +23,20 @@ import {
   isTracingOn,
   listEvents,
   MARKER_MAX,
+  savedCmdlinesText,
   setBufferSizeKb,
   setClock,
   setOption,
   setTracingOn,
-  TraceIterator,
-  writeMarker,
-  writeMarkerRaw,
-} from '../trace/engine.js';
-import {
-  availableEventsText,
-  savedCmdlinesText,
+  snapshotText,
   statsText,
   TextFileReader,
+  TraceIterator,
   traceFileText,
-} from '../trace/text/index.js';
-import { busyOps } from './busy.js';
-import { check } from './control-hooks.js';
+  writeMarker,
+  writeMarkerRaw,
+  writeSnapshot,
+} from '../trace/index.js';
 import { setEnabled } from './eventfs.js';
 import { MODE_MARKER, MODE_RO, MODE_RW, MODE_WO } from './modes.js';
 import { isWriteTrunc, parseBoolean, parseUnsigned, strippedWord } from './parse.js';
@@ -46,7 +44,9 @@ import { pipeOps, textOptionsOf } from './pipe.js';
 import { rawPipeOps } from './raw-pipe.js';
 import { readmeText } from './readme.js';
 import { setEventText, writeSetEvent } from './set-event.js';
-import { CpuDirData, isFtraceInternal, type TraceInstance } from './state.js';
+import type { CpuDirData } from './state.js';
+import { instanceOf, isFtraceInternal, type TraceInstance } from './state.js';
+import { fileTable } from './table.js';
 
 /** What closing `free_buffer` does: the kernel's tracing_free_buffer_release. */
 function freeBuffers(inst: TraceInstance): void {
@@ -61,18 +61,9 @@ function freeBuffers(inst: TraceInstance): void {
 /** buffer_size_kb after free_buffer: the kernel's two-page minimum, 2 × 4080 bytes >> 10. */
 const FREED_BUFFER_KB = 7;
 
-/** One file of an instance: everything it is and does. `topOnly` files exist only at the top level, as in the kernel. */
-export interface InstanceFile {
-  readonly name: string;
-  readonly mode: number;
-  readonly ops: FileOps;
-  readonly topOnly?: boolean;
-}
-
-/** The instance a top-level or instance file belongs to (root files carry it as priv, template files via their dir). */
-export function instOf(file: OpenedFile): TraceInstance {
-  return (file.node.priv ?? file.node.parent!.priv) as TraceInstance;
-}
+const instOf = instanceOf;
+/** Files that exist only at the top level, as in the kernel. */
+const topOnly = (inst: TraceInstance): boolean => inst.isTop;
 const cpuDirOf = (file: OpenedFile): CpuDirData => file.node.parent!.priv as CpuDirData;
 
 function instanceError(err: unknown): never {
@@ -141,8 +132,8 @@ function traceOps(locate: (file: OpenedFile) => { inst: TraceInstance; cpu: numb
     const { inst, cpu } = locate(file);
     return traceText(inst, cpu);
   });
-  return busyOps((f) => locate(f).inst, {
-    open(file) {
+  return Object.freeze({
+    open(file: OpenedFile) {
       const { inst, cpu } = locate(file);
       if (isWriteTrunc(file)) clearBuffer(inst.index, cpu);
       gen.prepare(file);
@@ -150,7 +141,7 @@ function traceOps(locate: (file: OpenedFile) => { inst: TraceInstance; cpu: numb
     read: gen.read,
     // Writes are accepted and ignored; clearing is O_TRUNC's job (`echo > trace`).
     write: () => undefined,
-  });
+  } satisfies FileOps);
 }
 
 const whole = (file: OpenedFile) => ({ inst: instOf(file), cpu: undefined });
@@ -161,14 +152,14 @@ const oneCpu = (file: OpenedFile) => {
 
 function bufferSizeOps(): FileOps {
   return Object.freeze({
-    show: (file: OpenedFile) => `${bufferSizeKb(locateInst(file).index)}\n`,
+    show: (file: OpenedFile) => `${bufferSizeKb(instanceOf(file).index)}\n`,
     write(file: OpenedFile, data: Uint8Array) {
       const kb = parseUnsigned(data);
       if (kb === 0n) throw new FsError('EINVAL');
       // The kernel parses any unsigned long and fails only when allocating: a size beyond our cap is ENOMEM.
       if (kb > 1n << 30n) throw new FsError('ENOMEM');
       try {
-        setBufferSizeKb(locateInst(file).index, Number(kb));
+        setBufferSizeKb(instanceOf(file).index, Number(kb));
       } catch (err) {
         instanceError(err);
       }
@@ -177,21 +168,19 @@ function bufferSizeOps(): FileOps {
   } satisfies FileOps);
 }
 
-/** The instance of a root/instance file or of a per_cpu file. */
-function locateInst(file: OpenedFile): TraceInstance {
-  const p = file.node.priv ?? file.node.parent!.priv;
-  return p instanceof CpuDirData ? p.inst : (p as TraceInstance);
-}
-
 const text = (f: (inst: TraceInstance) => string): FileOps =>
   Object.freeze({ show: (file: OpenedFile) => f(instOf(file)) });
 
-export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
-  { name: 'README', mode: MODE_RO, topOnly: true, ops: Object.freeze({ show: () => readmeText() }) },
+/**
+ * The files of the mount root and of `instances/NAME`: the root creates its files from this table (with the top
+ * instance as data), instance directories are template directories over it.
+ */
+export const INSTANCE_TABLE: TemplateTable<TraceInstance> = fileTable<TraceInstance>([
+  { name: 'README', mode: MODE_RO, when: topOnly, ops: Object.freeze({ show: () => readmeText() }) },
   {
     name: 'available_events',
     mode: MODE_RO,
-    topOnly: true,
+    when: topOnly,
     ops: Object.freeze({
       show: () => availableEventsText(listEvents().filter((e) => !isFtraceInternal(e))),
     }),
@@ -213,7 +202,8 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
   {
     name: 'error_log',
     mode: MODE_RW,
-    ops: busyOps(instOf, {
+    busy: true,
+    ops: Object.freeze({
       open(file) {
         if (isWriteTrunc(file)) instOf(file).errorLog.clear();
       },
@@ -231,7 +221,7 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
   {
     name: 'saved_cmdlines',
     mode: MODE_RO,
-    topOnly: true,
+    when: topOnly,
     ops: Object.freeze({
       show() {
         const seen = new Set<string>();
@@ -249,7 +239,8 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
   {
     name: 'set_event',
     mode: MODE_RW,
-    ops: busyOps(instOf, {
+    busy: true,
+    ops: Object.freeze({
       open(file) {
         if (isWriteTrunc(file)) {
           const inst = instOf(file);
@@ -274,14 +265,14 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
         read: gen.read,
         // 0 frees the snapshot buffer, 1 allocates it and swaps it with the live one, any other number clears it.
         write(file: OpenedFile, data: Uint8Array) {
-          check(writeSnapshot(instOf(file).index, parseUnsigned(data)));
+          checkErrno(writeSnapshot(instOf(file).index, parseUnsigned(data)));
           return undefined;
         },
       } satisfies FileOps);
     })(),
   },
   { name: 'timestamp_mode', mode: MODE_RO, ops: text(() => '[delta] absolute\n') },
-  { name: 'trace', mode: MODE_RW, ops: traceOps(whole) },
+  { name: 'trace', mode: MODE_RW, busy: true, ops: traceOps(whole) },
   {
     name: 'trace_clock',
     mode: MODE_RW,
@@ -345,11 +336,12 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
       },
     } satisfies FileOps),
   },
-  { name: 'trace_pipe', mode: MODE_RO, ops: busyOps(instOf, pipeOps(whole)) },
+  { name: 'trace_pipe', mode: MODE_RO, busy: true, ops: pipeOps(whole) },
   {
     name: 'tracing_on',
     mode: MODE_RW,
-    ops: busyOps(instOf, {
+    busy: true,
+    ops: Object.freeze({
       show: (file) => (isTracingOn(instOf(file).index) ? '1\n' : '0\n'),
       write(file, data) {
         setTracingOn(instOf(file).index, parseUnsigned(data) !== 0n);
@@ -359,54 +351,36 @@ export const INSTANCE_FILES: readonly InstanceFile[] = Object.freeze([
   },
 ]);
 
-function templateSpecs(files: readonly InstanceFile[], top: boolean): TemplateTable<unknown> {
-  return Object.freeze(
-    files
-      .filter((f) => top || !f.topOnly)
-      .map((f) => {
-        const spec: TemplateFileSpec = Object.freeze({ mode: f.mode, ops: f.ops });
-        return Object.freeze({ name: f.name, callback: () => spec });
-      }),
-  );
-}
-
-/** The table of an `instances/NAME` directory (no top-only files). */
-export const INSTANCE_TABLE: TemplateTable<TraceInstance> = templateSpecs(INSTANCE_FILES, false);
-
 /** `per_cpu/cpuN/`. */
-export const PER_CPU_TABLE: TemplateTable<CpuDirData> = templateSpecs(
-  [
-    { name: 'buffer_size_kb', mode: MODE_RW, ops: bufferSizeOps() },
-    {
-      name: 'stats',
-      mode: MODE_RO,
-      ops: busyOps((f) => cpuDirOf(f).inst, {
-        show(file) {
-          const { inst, cpu } = cpuDirOf(file);
-          return statsText(cpuStats(inst.index, cpu), instanceClockInNs(inst.index));
-        },
-      }),
+export const PER_CPU_TABLE: TemplateTable<CpuDirData> = fileTable<CpuDirData>([
+  { name: 'buffer_size_kb', mode: MODE_RW, ops: bufferSizeOps() },
+  {
+    name: 'stats',
+    mode: MODE_RO,
+    busy: true,
+    ops: {
+      show(file) {
+        const { inst, cpu } = cpuDirOf(file);
+        return statsText(cpuStats(inst.index, cpu), instanceClockInNs(inst.index));
+      },
     },
-    { name: 'trace', mode: MODE_RW, ops: traceOps(oneCpu) },
-    { name: 'trace_pipe', mode: MODE_RO, ops: pipeOps(oneCpu) },
-    { name: 'trace_pipe_raw', mode: MODE_RO, ops: rawPipeOps },
-  ],
-  true,
-);
+  },
+  { name: 'trace', mode: MODE_RW, busy: true, ops: traceOps(oneCpu) },
+  { name: 'trace_pipe', mode: MODE_RO, ops: pipeOps(oneCpu) },
+  { name: 'trace_pipe_raw', mode: MODE_RO, ops: rawPipeOps },
+]);
 
 /** `options/`: one file per supported option. */
-export const OPTIONS_TABLE: TemplateTable<TraceInstance> = Object.freeze(
-  SUPPORTED_OPTIONS.map((name) => {
-    const spec: TemplateFileSpec = Object.freeze({
-      mode: MODE_RW,
-      ops: Object.freeze({
-        show: (file: OpenedFile) => (getOption(instOf(file).index, name) ? '1\n' : '0\n'),
-        write(file: OpenedFile, data: Uint8Array) {
-          setOption(instOf(file).index, name, parseBoolean(data));
-          return undefined;
-        },
-      } satisfies FileOps),
-    });
-    return Object.freeze({ name, callback: () => spec });
-  }),
+export const OPTIONS_TABLE: TemplateTable<TraceInstance> = fileTable<TraceInstance>(
+  SUPPORTED_OPTIONS.map((name) => ({
+    name,
+    mode: MODE_RW,
+    ops: Object.freeze({
+      show: (file: OpenedFile) => (getOption(instOf(file).index, name) ? '1\n' : '0\n'),
+      write(file: OpenedFile, data: Uint8Array) {
+        setOption(instOf(file).index, name, parseBoolean(data));
+        return undefined;
+      },
+    } satisfies FileOps),
+  })),
 );

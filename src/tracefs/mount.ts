@@ -3,9 +3,6 @@
  * tree lives in one serving thread that answers both and reads the engine's shared memory, so it answers while the
  * main thread is busy. Without FUSE (no /dev/fuse, no privileges, `fuse: false`) the socket alone is served.
  */
-// The thread that mounts applies filters and triggers to its own emits, and creates the hist table pool before the
-// serving thread exists, so that thread inherits it (docs/CONTROL.md).
-import '../trace/control/install.js';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
@@ -13,7 +10,7 @@ import { type Announced, announce } from '../discovery/index.js';
 import { mountFuse } from '../fuse/index.js';
 import { hostTree } from '../socket/host.js';
 import { listenSocket, type SocketListener } from '../socket/listen.js';
-import { sharedHandles } from '../trace/engine.js';
+import { sharedHandles } from '../trace/index.js';
 import { serveControl } from './control-socket.js';
 import { MODE_ROOT_DEFAULT } from './modes.js';
 import { releaseSocketPath, socketPath } from './socket-path.js';
@@ -62,6 +59,8 @@ export interface TracefsMount {
   stats(options?: { gc?: boolean }): Promise<TreeStats>;
   /** Unmounts. Idempotent. */
   close(): Promise<void>;
+  /** `await using m = await mount(dir)`: closes at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
   /** Settles when the mount has gone (closed, or its serving thread stopped). */
   readonly closed: Promise<void>;
 }
@@ -281,6 +280,11 @@ class Mounted implements TracefsMount {
       this.host.port.ref();
       this.host.post(msg);
     });
+  }
+
+  // Symbol.asyncDispose exists from Node 20.4 (and `await using` needs it, or a transpiler's polyfill, anyway).
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   close(): Promise<void> {

@@ -3,8 +3,7 @@
  * EAGAIN and poll are consuming-file.ts's.
  */
 import type { FileOps, OpenedFile } from '../kernfs/index.js';
-import { ConsumingReader, getOption, instanceClockInNs } from '../trace/engine.js';
-import { TracePipeText, traceTextOptions } from '../trace/text/index.js';
+import { ConsumingReader, getOption, instanceClockInNs, TracePipeText, traceTextOptions } from '../trace/index.js';
 import { consumingFileOps } from './consuming-file.js';
 import type { TraceInstance } from './state.js';
 

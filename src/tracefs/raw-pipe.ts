@@ -6,7 +6,7 @@
  * consuming-file.ts's, as trace_pipe's.
  */
 import type { OpenedFile } from '../kernfs/index.js';
-import { ConsumingReader, hasData, RawPageReader } from '../trace/engine.js';
+import { ConsumingReader, hasData, RawPageReader } from '../trace/index.js';
 import { consumingFileOps } from './consuming-file.js';
 import type { CpuDirData } from './state.js';
 

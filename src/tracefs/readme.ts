@@ -1,5 +1,5 @@
 /** The README file: the kernel's mini-HOWTO style, limited to what this tracefs offers. */
-import { CLOCK_NAMES } from '../trace/engine.js';
+import { CLOCK_NAMES } from '../trace/index.js';
 
 const CLOCK_HELP: Record<string, string> = {
   local: 'Per thread clock of the process (monotonic, ns)',

@@ -4,7 +4,7 @@
  * at the end of each write even without a delimiter (`echo -n sched:x > set_event` works).
  */
 import { FsError } from '../kernfs/index.js';
-import { isEventEnabled } from '../trace/engine.js';
+import { isEventEnabled } from '../trace/index.js';
 import { setEnabled } from './eventfs.js';
 import { writtenText } from './parse.js';
 import { type EventData, isFtraceInternal, type TraceInstance } from './state.js';

@@ -4,9 +4,8 @@
  * files (filters, triggers) until the control languages publish their own state.
  */
 import type { DirNode, OpenedFile } from '../kernfs/index.js';
-import type { EventDescriptor } from '../trace/record.js';
-import { ErrorLog } from '../trace/text/index.js';
-import type { ControlHooks } from './control-hooks.js';
+import type { EventDescriptor } from '../trace/index.js';
+import { ErrorLog } from '../trace/index.js';
 
 /** A trace instance as the filesystem sees it: the top level (index 0, the mount root) or `instances/NAME`. */
 export class TraceInstance {
@@ -30,14 +29,10 @@ export class TraceInstance {
   /** per_cpu/cpuN directories made so far. */
   cpuDirs = 0;
 
-  /** Where the control files (and enable writes) go: see control-hooks.ts. */
-  readonly hooks: ControlHooks;
-
-  constructor(index: number, name: string, clock: () => bigint, hooks: ControlHooks) {
+  constructor(index: number, name: string, clock: () => bigint) {
     this.index = index;
     this.name = name;
     this.errorLog = new ErrorLog(clock);
-    this.hooks = hooks;
   }
 
   get isTop(): boolean {
@@ -80,6 +75,15 @@ export class CpuDirData {
     readonly inst: TraceInstance,
     readonly cpu: number,
   ) {}
+}
+
+/**
+ * The instance a file belongs to: root files carry it as their own data; files of a template directory (an instance,
+ * per_cpu/cpuN, events/…) reach it through their directory's data.
+ */
+export function instanceOf(file: OpenedFile): TraceInstance {
+  const data = file.node.priv ?? file.node.parent!.priv;
+  return data instanceof TraceInstance ? data : (data as { readonly inst: TraceInstance }).inst;
 }
 
 /** A parked trace_pipe read or a poll waiting for data: `check` runs at every wake-up and says when it is done. */

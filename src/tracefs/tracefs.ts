@@ -9,17 +9,17 @@ import {
   cpuCount,
   createInstance,
   destroyInstance,
+  dropInstance,
   InstanceError,
   instancesGeneration,
   listEvents,
   registryGeneration,
   TOP_INSTANCE,
-} from '../trace/engine.js';
+} from '../trace/index.js';
 import { configuredCpus } from './configured-cpus.js';
 import { serviceWaiters } from './consuming-file.js';
-import { type ControlHooks, defaultControlHooks } from './control-hooks.js';
-import { addEvent, createEventsDir, type EventfsTables, eventfsTables, removeEvent } from './eventfs.js';
-import { INSTANCE_FILES, INSTANCE_TABLE, OPTIONS_TABLE, PER_CPU_TABLE } from './instance-files.js';
+import { addEvent, createEventsDir, removeEvent } from './eventfs.js';
+import { INSTANCE_TABLE, OPTIONS_TABLE, PER_CPU_TABLE } from './instance-files.js';
 import { MODE_DIR, MODE_ROOT_DEFAULT } from './modes.js';
 import { CpuDirData, EventData, EventsDirData, SystemData, TraceInstance } from './state.js';
 
@@ -29,7 +29,6 @@ export interface TracefsOptions {
   readonly gid?: number;
   /** Permission bits of the root directory (mode=). Default 0700, as the kernel's. */
   readonly mode?: number;
-  readonly hooks?: ControlHooks;
 }
 
 const CACHE_MS = 3600_000;
@@ -47,8 +46,6 @@ export class Tracefs {
   readonly instancesDir: DirNode;
   /** Instances made by mkdir, by directory. */
   readonly instances = new Map<DirNode, TraceInstance>();
-  private readonly tables: EventfsTables;
-  private readonly hooks: ControlHooks;
   private registryGen = -1;
   private instancesGen = -1;
   private syntheticNames = 0;
@@ -56,8 +53,6 @@ export class Tracefs {
   private readonly minCpuDirs = configuredCpus();
 
   constructor(options: TracefsOptions = {}) {
-    this.hooks = options.hooks ?? defaultControlHooks;
-    this.tables = eventfsTables(this.hooks);
     this.tree = new Kernfs({
       uid: options.uid ?? 0,
       gid: options.gid ?? 0,
@@ -71,10 +66,13 @@ export class Tracefs {
       // the FUSE layer turns notifications into invalidations: the kernel may cache as long as it likes.
       cache: { entryValidMs: CACHE_MS, attrValidMs: CACHE_MS },
     });
-    this.top = new TraceInstance(TOP_INSTANCE, '', errorLogClock, this.hooks);
+    this.top = new TraceInstance(TOP_INSTANCE, '', errorLogClock);
     this.top.dir = this.tree.root;
     const root = this.tree.root;
-    for (const f of INSTANCE_FILES) this.tree.createFile(root, f.name, f.ops, { mode: f.mode, priv: this.top });
+    for (const row of INSTANCE_TABLE) {
+      const file = row.callback(row.name, this.top);
+      if (file) this.tree.createFile(root, row.name, file.ops, { mode: file.mode, priv: this.top });
+    }
     this.populate(this.top);
     this.instancesDir = this.tree.createDir(root, 'instances', { mode: MODE_DIR });
     this.refresh();
@@ -82,10 +80,10 @@ export class Tracefs {
 
   /** Directories every instance has besides its files: events/, options/, per_cpu/. */
   private populate(inst: TraceInstance): void {
-    createEventsDir(this.tree, this.tables, inst);
+    createEventsDir(this.tree, inst);
     this.tree.createTemplateDir(inst.dir, 'options', OPTIONS_TABLE, inst, { mode: MODE_DIR });
     inst.perCpuDir = this.tree.createDir(inst.dir, 'per_cpu', { mode: MODE_DIR });
-    for (const desc of listEvents()) addEvent(this.tree, this.tables, inst, desc);
+    for (const desc of listEvents()) addEvent(this.tree, inst, desc);
     this.addCpuDirs(inst);
   }
 
@@ -128,7 +126,7 @@ export class Tracefs {
       const ids = new Set(live.map((e) => e.id));
       for (const inst of this.allInstances()) {
         for (const id of [...inst.events.keys()]) if (!ids.has(id)) removeEvent(this.tree, inst, id);
-        for (const desc of live) addEvent(this.tree, this.tables, inst, desc);
+        for (const desc of live) addEvent(this.tree, inst, desc);
       }
     }
     if (this.cpuDirCount() !== this.top.cpuDirs) for (const inst of this.allInstances()) this.addCpuDirs(inst);
@@ -186,7 +184,7 @@ export class Tracefs {
       if (err instanceof InstanceError) throw new FsError(err.code, err.message);
       throw err;
     }
-    const inst = new TraceInstance(index, name, errorLogClock, this.hooks);
+    const inst = new TraceInstance(index, name, errorLogClock);
     try {
       inst.dir = this.tree.createTemplateDir(parent, name, INSTANCE_TABLE, inst, { mode: MODE_DIR });
       this.populate(inst);
@@ -211,7 +209,7 @@ export class Tracefs {
     try {
       destroyInstance(inst.index);
     } catch {}
-    this.hooks.instanceGone(inst.index);
+    dropInstance(inst.index);
     return removal;
   }
 
@@ -225,7 +223,7 @@ export class Tracefs {
       try {
         destroyInstance(inst.index);
       } catch {}
-      this.hooks.instanceGone(inst.index);
+      dropInstance(inst.index);
     }
     this.instances.clear();
   }

@@ -6,7 +6,7 @@ import { getHeapStatistics } from 'node:v8';
 import type { VfsEnv } from '../fuse/index.js';
 import type { Vfs } from '../kernfs/index.js';
 import { type SocketTreeData, serveTreeOnSocket } from '../socket/serve-tree.js';
-import { attachSharedState, type SharedHandles } from '../trace/engine.js';
+import { attachSharedState, type SharedHandles } from '../trace/index.js';
 import { RefreshingVfs } from './refreshing-vfs.js';
 import { Tracefs } from './tracefs.js';
 

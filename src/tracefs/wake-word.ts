@@ -5,7 +5,7 @@
  * definition) wakes the filesystem directly.
  */
 import type { DoorbellWord } from '../fuse/index.js';
-import { allocateSharedWords, setWakeTarget } from '../trace/engine.js';
+import { allocateSharedWords, setWakeTarget } from '../trace/index.js';
 
 /** Engine words are never freed: keep the first one for every later mount. */
 let word: Int32Array | undefined;

@@ -1,0 +1,33 @@
+/**
+ * One row shape for every tracefs and eventfs table — `{ name, mode, ops, busy?, when? }` — and the one function
+ * that turns rows into a kernfs template table. A row is everything a file is.
+ */
+import type { FileOps, TemplateFileSpec, TemplateTable } from '../kernfs/index.js';
+import { countBusy } from './busy.js';
+
+export interface FileRow<D> {
+  readonly name: string;
+  /** Permission bits. */
+  readonly mode: number;
+  readonly ops: FileOps;
+  /** While the file is open, rmdir of its instance answers EBUSY (the kernel's trace_array reference). */
+  readonly busy?: boolean;
+  /** Whether the file exists in a directory of this data (default: in every one). Cheap and pure: runs per lookup. */
+  readonly when?: (data: D) => boolean;
+}
+
+export function fileTable<D>(rows: readonly FileRow<D>[]): TemplateTable<D> {
+  return Object.freeze(
+    rows.map((row) => {
+      const spec: TemplateFileSpec = Object.freeze({
+        mode: row.mode,
+        ops: row.busy ? countBusy(row.ops) : row.ops,
+      });
+      const when = row.when;
+      return Object.freeze({
+        name: row.name,
+        callback: when ? (_name: string, data: D) => (when(data) ? spec : null) : () => spec,
+      });
+    }),
+  );
+}
