@@ -125,6 +125,11 @@ export class Request {
     return this.view.getUint32(BODY + 16, true);
   }
 
+  /** fuse_read_in.flags: the file's f_flags at the time of this READ (O_NONBLOCK may differ from the open's). */
+  readFileFlags(): number {
+    return this.view.getUint32(BODY + 32, true);
+  }
+
   /** The bytes of a WRITE, copied: the buffer is reused by the next request while the op may still hold them. */
   writeData(): Uint8Array {
     const at = BODY + WRITE_IN_SIZE;

@@ -97,6 +97,7 @@ interface Parked {
 class AbortableContext implements OpContext {
   private controller: AbortController | undefined;
   private aborted = false;
+  fileFlags: number | undefined;
 
   constructor(readonly cred: Credentials) {}
 
@@ -273,6 +274,7 @@ export class FuseServer {
           const fh = req.fh();
           const size = req.size();
           const ctx = this.abortableCtx();
+          ctx.fileFlags = req.readFileFlags();
           this.answer(ctx, vfs.read(fh, this.fileOffset(fh), size, ctx), this.replyRead, size);
           return;
         }

@@ -25,6 +25,11 @@ export interface OpContext {
   readonly cred: Credentials;
   /** Present for operations that may park; aborted when the caller is interrupted or goes away. */
   readonly signal?: AbortSignal;
+  /**
+   * READ: the open file's flags as they are now (fcntl(F_SETFL) may have set or cleared O_NONBLOCK since open, as
+   * trace-cmd does on trace_pipe_raw); absent where the transport does not say, then the open flags stand.
+   */
+  readonly fileFlags?: number;
 }
 
 export type NodeKind = 'dir' | 'file' | 'symlink';

@@ -33,7 +33,8 @@ export function consumingFileOps(open: (file: OpenedFile) => Consumer): FileOps 
       const c = (file.priv as ConsumingState).consumer;
       const now = c.take(size);
       if (now) return now;
-      if (file.flags & O_NONBLOCK) throw new FsError('EAGAIN');
+      // The flags of this read, as the kernel checks f_flags at read time (fcntl may have set O_NONBLOCK).
+      if ((ctx.fileFlags ?? file.flags) & O_NONBLOCK) throw new FsError('EAGAIN');
       return new Promise<Uint8Array>((resolve, reject) => {
         const waiter: PipeWaiter = {
           file,

@@ -164,3 +164,18 @@ t(lambda: os.read(fd, 65536))
 `);
   assert.deepEqual(out, ['4096 0 True True', 'EAGAIN']);
 });
+
+test('O_NONBLOCK set by fcntl after open counts at the next read (trace-cmd opens trace_pipe_raw, then sets it)', async (t) => {
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  const out = py(`
+import fcntl
+fd = os.open('${d}/per_cpu/cpu0/trace_pipe_raw', os.O_RDONLY)
+fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+t(lambda: os.read(fd, 4096))
+fd2 = os.open('${d}/trace_pipe', os.O_RDONLY)
+fcntl.fcntl(fd2, fcntl.F_SETFL, os.O_NONBLOCK)
+t(lambda: os.read(fd2, 4096))
+`);
+  assert.deepEqual(out, ['EAGAIN', 'EAGAIN']);
+});
