@@ -2,7 +2,7 @@
  * One row shape for every tracefs and eventfs table — `{ name, mode, ops, busy?, when? }` — and the one function
  * that turns rows into a kernfs template table. A row is everything a file is.
  */
-import type { FileOps, TemplateFileSpec, TemplateTable } from '../kernfs/index.js';
+import { type FileOps, FsError, type TemplateFileSpec, type TemplateTable } from '../kernfs/index.js';
 import { countBusy } from './busy.js';
 
 export interface FileRow<D> {
@@ -21,7 +21,7 @@ export function fileTable<D>(rows: readonly FileRow<D>[]): TemplateTable<D> {
     rows.map((row) => {
       const spec: TemplateFileSpec = Object.freeze({
         mode: row.mode,
-        ops: row.busy ? countBusy(row.ops) : row.ops,
+        ops: withoutAccessCheck(row.busy ? countBusy(row.ops) : row.ops),
       });
       const when = row.when;
       return Object.freeze({
@@ -30,4 +30,20 @@ export function fileTable<D>(rows: readonly FileRow<D>[]): TemplateTable<D> {
       });
     }),
   );
+}
+
+const invalid = (): never => {
+  throw new FsError('EINVAL');
+};
+
+/**
+ * tracefs, unlike kernfs (sysfs), lets any open the mode bits allow succeed: root, whom the mode bits do not stop,
+ * may open a write-only file for reading or a read-only file for writing, and the read or write then answers
+ * EINVAL (the VFS's answer for a file without the handler). Everyone else meets the mode bits (EACCES) at open.
+ */
+function withoutAccessCheck(ops: FileOps): FileOps {
+  const readable = ops.show !== undefined || ops.read !== undefined;
+  const writable = ops.write !== undefined;
+  if (readable && writable) return ops;
+  return Object.freeze({ ...ops, ...(readable ? {} : { read: invalid }), ...(writable ? {} : { write: invalid }) });
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineEvent } from '../../src/trace/event.js';
-import { mountTracefs, py, uniqueSystem } from './helpers.js';
+import { mountTracefs, py, sh, uniqueSystem } from './helpers.js';
 
 /** Runs `checks` (one `t(lambda: ...)` a line, labelled) and returns label → answer. */
 function answers(checks: readonly (readonly [string, string])[], setup = ''): Record<string, string> {
@@ -341,4 +341,47 @@ test('filter, trigger, id and options files answer like the kernel', async (t) =
     'trace_options nooverwrite': '11',
     'trace_options overwrite': '9',
   });
+});
+
+test('root opens a file for the access it lacks, as the kernel lets it, and the read or write answers EINVAL; others get EACCES at open', async (t) => {
+  const sys = uniqueSystem('access');
+  defineEvent(sys, 'e', { v: 'u32' });
+  const m = await mountTracefs(t, { uid: 65534, gid: 65534, mode: 0o755, allowOther: true });
+  const d = m.mountpoint;
+  const e = `${d}/events/${sys}/e`;
+  // The kernel's answers (Linux 6.x tracefs, as root): open succeeds, then EINVAL (inject from its source).
+  const writeOnly = [`${d}/trace_marker`, `${d}/trace_marker_raw`, `${e}/inject`];
+  const readOnly = [
+    `${e}/format`,
+    `${e}/id`,
+    `${d}/available_events`,
+    `${d}/README`,
+    `${d}/events/header_page`,
+    `${d}/trace_pipe`,
+  ];
+  const checks: [string, string][] = [
+    ...writeOnly.map((p): [string, string] => [`read ${p}`, `os.read(os.open('${p}', os.O_RDONLY|os.O_NONBLOCK), 16)`]),
+    ...readOnly.map((p): [string, string] => [`write ${p}`, `w('${p}', b'1', os.O_WRONLY|os.O_NONBLOCK)`]),
+  ];
+  const want = Object.fromEntries(checks.map(([label]) => [label, 'EINVAL']));
+  expectAll(answers(checks), want);
+  // Non-root, even the owner of every file: the mode bits (0220 / 0200 / 0440) refuse the open itself.
+  const asOwner = (code: string) => {
+    const r = sh(`setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c "${code}"`);
+    return r.out.trim() || r.err.trim();
+  };
+  for (const p of writeOnly) {
+    assert.equal(
+      asOwner(`import os\ntry: os.open('${p}', os.O_RDONLY)\nexcept PermissionError: print('EACCES')`),
+      'EACCES',
+      p,
+    );
+  }
+  for (const p of readOnly) {
+    assert.equal(
+      asOwner(`import os\ntry: os.open('${p}', os.O_WRONLY)\nexcept PermissionError: print('EACCES')`),
+      'EACCES',
+      p,
+    );
+  }
 });
