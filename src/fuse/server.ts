@@ -6,8 +6,8 @@
  */
 import { readSync, writeSync, writevSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { EINTR, EIO, ENOENT, ENOSYS, EPROTO } from '../errno.js';
-import { errnoOf } from '../kernfs/errors.js';
+import { EINTR, EIO, ENODEV, ENOENT, ENOSYS, EPROTO } from '../errno.js';
+import { errnoOf, FsError } from '../kernfs/errors.js';
 import type {
   Attributes,
   Credentials,
@@ -144,6 +144,23 @@ type Created = { entry: Entry; open: OpenResult };
 type Reply<T> = (unique: number, value: T, arg: number) => void;
 /** Releases what a result holds when nobody can receive it any more. */
 type Drop<T> = (value: T) => void;
+
+/**
+ * A directory handle for one READDIR under zero-message opendir. It stands for the process's own opendir, which the
+ * kernel answered without us: a directory removed since then lists with EINVAL (the kernel's answer for a removed
+ * directory held open), not the ENODEV a fresh open of it meets.
+ */
+function openForListing(vfs: Vfs, ino: number, ctx: OpContext): MaybePromise<number> {
+  const removedIsInvalid = (err: unknown): never => {
+    throw errnoOf(err) === ENODEV ? new FsError('EINVAL') : err;
+  };
+  try {
+    const dh = vfs.opendir(ino, ctx);
+    return isPromise(dh) ? dh.catch(removedIsInvalid) : dh;
+  } catch (err) {
+    return removedIsInvalid(err);
+  }
+}
 
 export class FuseServer {
   private readonly req: Request;
@@ -544,7 +561,7 @@ export class FuseServer {
     if (!this.options.dirCache) result = list(fh);
     else {
       // No OPENDIR was sent (zero-message opendir): a handle for this request only.
-      const opened = this.vfs.opendir(ino, ctx);
+      const opened = openForListing(this.vfs, ino, ctx);
       const run = (dh: number): MaybePromise<Listing> => {
         let r: MaybePromise<Listing>;
         try {

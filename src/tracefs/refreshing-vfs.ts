@@ -1,24 +1,9 @@
 /**
- * The Vfs the FUSE layer serves: the kernfs tree, with a cheap check of the engine's registry before every lookup
- * and directory listing, so an event defined a moment ago is there even if its doorbell ring is still on its way.
- *
- * It also keeps kernfs's answer for a directory that was removed while a process held it open: listing it is
- * EINVAL, as in the kernel. (The FUSE layer opens a kernfs handle per READDIR, so that open meets the removed
- * directory; a placeholder handle carries the EINVAL to readdir.)
+ * The Vfs the FUSE layer serves: the kernfs tree, with a cheap check of the engine's registry before every lookup,
+ * open, read, write and directory listing, so an event defined a moment ago is there even if its doorbell ring is
+ * still on its way; and a chown that other nodes' owners follow is reported to tracefs.
  */
-import {
-  type AttrChanges,
-  type DirFiller,
-  FsError,
-  type Kernfs,
-  type MaybePromise,
-  type OpContext,
-  type Vfs,
-  type VfsChange,
-} from '../kernfs/index.js';
-
-/** Placeholder handles live far above kernfs's own handle numbers. */
-const STALE_BASE = 2 ** 52;
+import type { AttrChanges, DirFiller, Kernfs, MaybePromise, OpContext, Vfs, VfsChange } from '../kernfs/index.js';
 
 export class RefreshingVfs implements Vfs {
   constructor(
@@ -27,9 +12,6 @@ export class RefreshingVfs implements Vfs {
     /** Called after a successful chown/chgrp (other nodes' default owner may follow the changed one). */
     private readonly ownerChanged: (ino: number) => void = () => {},
   ) {}
-
-  private readonly staleDirs = new Set<number>();
-  private nextStale = STALE_BASE;
 
   private fresh(): void {
     try {
@@ -85,21 +67,12 @@ export class RefreshingVfs implements Vfs {
   }
   opendir(ino: number, ctx: OpContext) {
     this.fresh();
-    try {
-      return this.tree.opendir(ino, ctx);
-    } catch (err) {
-      if (!(err instanceof FsError) || err.code !== 'ENODEV') throw err;
-      const dh = this.nextStale++;
-      this.staleDirs.add(dh);
-      return dh;
-    }
+    return this.tree.opendir(ino, ctx);
   }
   readdir(dh: number, cookie: number, fill: DirFiller, ctx: OpContext): MaybePromise<void> {
-    if (this.staleDirs.has(dh)) throw new FsError('EINVAL');
     return this.tree.readdir(dh, cookie, fill, ctx);
   }
   releasedir(dh: number): void {
-    if (this.staleDirs.delete(dh)) return;
     this.tree.releasedir(dh);
   }
   mkdir(parent: number, name: string, mode: number, ctx: OpContext) {
