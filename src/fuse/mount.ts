@@ -2,15 +2,16 @@
  * Mount a kernfs tree over FUSE. The tree module is imported in a dedicated serving thread that answers the kernel
  * with blocking reads and writes of /dev/fuse, so the mount keeps working while this thread is busy or blocked.
  */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort, type TransferListItem, Worker } from 'node:worker_threads';
 import { Attachment } from './attachment.js';
 import { createControl, type DoorbellWord, OWN_RING, ringDoorbell } from './doorbell.js';
 import type { HelperWorkerData } from './helper-worker.js';
-import { findExecutable, type MountFlags, mountAsRoot } from './mount-command.js';
+import { type MountFlags, mountAsRoot } from './mount-command.js';
 import { OPCODE_SLOTS, Op } from './protocol.js';
+import { missingRequirements } from './requirements.js';
 import { type ServerOptions, STAT_PARKED, STAT_SLOTS, STAT_WAKES } from './server.js';
 import type { Connection, FromServer, ServerWorkerData, ToServer } from './server-worker.js';
 import { mountUnprivileged, type UnprivilegedMount } from './unprivileged.js';
@@ -82,11 +83,6 @@ const OP_NAMES = new Map<number, string>(Object.entries(Op).map(([k, v]) => [v, 
 
 export async function mountFuse(req: MountRequest): Promise<FuseMount> {
   const opts = req.options ?? {};
-  if (!existsSync('/dev/fuse')) {
-    throw new Error(
-      'cannot mount FUSE: /dev/fuse does not exist (load the fuse module, or give the container the device)',
-    );
-  }
   let st: ReturnType<typeof statSync>;
   try {
     st = statSync(req.mountpoint);
@@ -95,9 +91,8 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
   }
   if (!st.isDirectory()) throw new Error(`cannot mount FUSE at ${req.mountpoint}: not a directory`);
   const privileged = process.getuid?.() === 0 && !opts.unprivileged;
-  if (!privileged && !findExecutable('fusermount3')) {
-    throw new Error('cannot mount FUSE as a non-root user: fusermount3 not found (install the fuse3 package)');
-  }
+  const missing = missingRequirements(privileged);
+  if (missing.length > 0) throw new Error(`cannot mount FUSE at ${req.mountpoint}:\n  ${missing.join('\n  ')}`);
   const flags: MountFlags = {
     fsname: opts.fsname ?? 'ntrace',
     allowOther: opts.allowOther ?? false,

@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MountFlags } from './mount-command.js';
+import { findPython } from './requirements.js';
 
 const RELAY = `
 import errno, os, socket, subprocess, sys, threading
@@ -108,13 +109,6 @@ export interface UnprivilegedMount {
   readonly fifoDir: string;
   /** Resolves once the relay has exited (it does when the serving thread closes its FIFOs). */
   close(): Promise<void>;
-}
-
-function findPython(): string | undefined {
-  for (const p of ['/usr/bin/python3', '/usr/local/bin/python3', 'python3']) {
-    if (spawnSync(p, ['-c', 'import socket; socket.recv_fds'], { stdio: 'ignore' }).status === 0) return p;
-  }
-  return undefined;
 }
 
 export async function mountUnprivileged(mountpoint: string, flags: MountFlags): Promise<UnprivilegedMount> {

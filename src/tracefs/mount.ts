@@ -3,11 +3,11 @@
  * tree lives in one serving thread that answers both and reads the engine's shared memory, so it answers while the
  * main thread is busy. Without FUSE (no /dev/fuse, no privileges, `fuse: false`) the socket alone is served.
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { type Announced, announce } from '../discovery/index.js';
-import { mountFuse } from '../fuse/index.js';
+import { missingRequirements, mountFuse } from '../fuse/index.js';
 import { hostTree } from '../socket/host.js';
 import { listenSocket, type SocketListener } from '../socket/listen.js';
 import { sharedHandles } from '../trace/index.js';
@@ -18,9 +18,9 @@ import type { TreeData, TreeReply, TreeRequest, TreeStats } from './tree-module.
 import { acquireWakeWord, releaseWakeWord } from './wake-word.js';
 
 export interface MountOptions {
-  /** Owner of every file (tracefs's uid= mount option). Default: 0 (root), as the kernel's. */
+  /** Owner of every file (tracefs's uid= mount option). Default: the calling process's uid (root: 0, as the kernel's). */
   uid?: number;
-  /** Group of every file (gid=). Default 0. */
+  /** Group of every file (gid=). Default: the calling process's gid (root: 0). */
   gid?: number;
   /** Permission bits of the mount's root directory (mode=). Default 0o700. */
   mode?: number;
@@ -70,27 +70,10 @@ export function mountProblem(dir: string): string | undefined {
   return fuseProblem() ?? dirProblem(dir);
 }
 
-/** Why this process cannot use FUSE at all (as opposed to a problem with the directory). */
+/** Why this process cannot use FUSE at all (as opposed to a problem with the directory): one line per missing piece. */
 function fuseProblem(): string | undefined {
-  if (process.platform !== 'linux') return 'ntrace mounts need Linux (FUSE).';
-  if (!existsSync('/dev/fuse'))
-    return '/dev/fuse does not exist: load the fuse module (modprobe fuse) or, in a container, pass the device (--device /dev/fuse) and the SYS_ADMIN capability.';
-  if (process.getuid?.() !== 0) {
-    const paths = (process.env.PATH ?? '').split(':').filter((p) => p !== '');
-    const fusermount = paths.map((p) => `${p}/fusermount3`).find((p) => existsSync(p));
-    if (!fusermount)
-      return 'not running as root and fusermount3 is not installed: install the fuse3 package (apt-get install fuse3), or run as root.';
-    const fm = statSync(fusermount);
-    // fusermount3 opens /dev/fuse and mounts for us only when it is setuid root (or we may open the device).
-    if (!((fm.mode & 0o4000) !== 0 && fm.uid === 0)) {
-      try {
-        accessSync('/dev/fuse', constants.R_OK | constants.W_OK);
-      } catch {
-        return `not running as root, ${fusermount} is not setuid root and /dev/fuse is not open to this user: run as root, or make fusermount3 setuid root (chmod u+s ${fusermount}), as distributions install it.`;
-      }
-    }
-  }
-  return undefined;
+  const missing = missingRequirements(process.getuid?.() === 0);
+  return missing.length > 0 ? missing.join('\n') : undefined;
 }
 
 function dirProblem(dir: string): string | undefined {
@@ -131,8 +114,9 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
   }
   const data: TreeData = {
     engine: sharedHandles(),
-    uid: options.uid ?? 0,
-    gid: options.gid ?? 0,
+    // The calling user's, so a non-root user can use the mount it made; root's is 0, as the kernel's.
+    uid: options.uid ?? process.getuid?.() ?? 0,
+    gid: options.gid ?? process.getgid?.() ?? 0,
     mode: options.mode ?? MODE_ROOT_DEFAULT,
   };
   const doorbell = acquireWakeWord();

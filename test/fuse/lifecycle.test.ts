@@ -165,7 +165,7 @@ test('a non-root user who cannot use /dev/fuse gets a clear error', {
   assert.notEqual(r.status, 0);
   assert.match(
     String(r.stderr),
-    /cannot mount FUSE at .* through fusermount3: fusermount3: failed to open \/dev\/fuse: Permission denied/,
+    /cannot mount FUSE at .*:\n {2}\/dev\/fuse is not readable and writable by this user \(fusermount3 opens it with your rights\)/,
   );
   assert.ok(!isMountPoint(mnt));
 });
