@@ -7,7 +7,7 @@
  * - histogram updates into the shared-memory table (numeric key + val, string key) vs a JS Map.
  */
 import { compileEncoder, EncodeHelpers, safeEncoder } from '../../src/trace/encoder.js';
-import { NULL_ERROR_LOG } from '../../src/trace/languages/error-log.js';
+import { NULL_ERROR_LOG } from '../../src/trace/languages/error-sink.js';
 import { compileEventFilter } from '../../src/trace/languages/filter/event-filter.js';
 import { HistRegistry, type HistTrigger } from '../../src/trace/languages/hist/hist-trigger.js';
 import { TriggerSet } from '../../src/trace/languages/trigger/trigger-set.js';

@@ -28,7 +28,7 @@ import {
   updateEventState,
 } from '../engine.js';
 import { EINVAL, ENODEV, ENOMEM } from '../languages/errno.js';
-import type { ErrorLogSink } from '../languages/error-log.js';
+import type { ErrorLogSink } from '../languages/error-sink.js';
 import {
   type FilterState,
   readEventFilter as filterText,

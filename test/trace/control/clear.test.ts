@@ -22,7 +22,7 @@ import {
   IE_TRIGGER,
   isTracingOn,
 } from '../../../src/trace/engine.js';
-import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog } from '../../../src/trace/languages/error-sink.js';
 import { enableFile } from './support.js';
 
 const fields = { status: 'u16' } as const;

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { defineEvent } from '../../../src/index.js';
 import { readHist, setEventFilter, writeEnable, writeTrigger } from '../../../src/trace/control/index.js';
 import { createInstance, destroyInstance, setEventEnabled } from '../../../src/trace/engine.js';
-import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog } from '../../../src/trace/languages/error-sink.js';
 import { enableFile, recordsOf } from './support.js';
 
 const ev = defineEvent('hook', 'rec', { n: 'u32', s: 'string' });

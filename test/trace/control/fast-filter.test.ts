@@ -14,7 +14,7 @@ import {
   setEventEnabled,
   setTracingOn,
 } from '../../../src/trace/engine.js';
-import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog } from '../../../src/trace/languages/error-sink.js';
 import { Agent, defineStatusEvents, enableFile, recordsOf, STATUS_FIELDS } from './support.js';
 
 const [req, src] = defineStatusEvents('ctlfast', 'req', 'src');

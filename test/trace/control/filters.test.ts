@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { defineEvent } from '../../../src/index.js';
 import { readEventFilter, setEventFilter, setSystemFilter } from '../../../src/trace/control/index.js';
 import { createInstance, destroyInstance, eventState, IE_FILTER, setEventEnabled } from '../../../src/trace/engine.js';
-import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog } from '../../../src/trace/languages/error-sink.js';
 import { Agent, recordsOf } from './support.js';
 
 const fields = { method: 'string', url: 'string', status: 'u16', bytes: 'u32' } as const;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { defineEvent } from '../../../src/index.js';
 import { readHist, readTrigger, truncateTriggers, writeTrigger } from '../../../src/trace/control/index.js';
 import { createInstance, destroyInstance } from '../../../src/trace/engine.js';
-import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog } from '../../../src/trace/languages/error-sink.js';
 import { Agent } from './support.js';
 
 const fields = { url: 'string', status: 'u16', bytes: 'u32' } as const;

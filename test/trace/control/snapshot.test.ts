@@ -9,7 +9,7 @@ import {
   writeTrigger,
 } from '../../../src/trace/control/index.js';
 import { isTracingOn, setEventEnabled } from '../../../src/trace/engine.js';
-import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog } from '../../../src/trace/languages/error-sink.js';
 import { instanceWithAgent, recordsOf } from './support.js';
 
 const fields = { n: 'u32' } as const;

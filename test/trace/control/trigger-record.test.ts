@@ -13,7 +13,7 @@ import {
   setEventEnabled,
   setTracingOn,
 } from '../../../src/trace/engine.js';
-import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog } from '../../../src/trace/languages/error-sink.js';
 import { defineStatusEvents, enableFile, recordsOf } from './support.js';
 
 const [a, b] = defineStatusEvents('ctlrec', 'a', 'b');

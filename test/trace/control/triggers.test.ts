@@ -11,7 +11,7 @@ import {
   setTracingOn,
   TOP_INSTANCE,
 } from '../../../src/trace/engine.js';
-import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog } from '../../../src/trace/languages/error-sink.js';
 import { Agent, defineStatusEvents, enableFile, instanceWithAgent, recordsOf, STATUS_FIELDS } from './support.js';
 
 const [a, b] = defineStatusEvents('ctlt', 'a', 'b');

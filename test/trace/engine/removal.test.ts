@@ -24,7 +24,7 @@ import {
   TraceIterator,
   updateEventState,
 } from '../../../src/trace/engine.js';
-import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog } from '../../../src/trace/languages/error-sink.js';
 import { drain } from './support.js';
 
 /** The worker's answer for this round (spins: the worker answers within microseconds; bounded if it died). */

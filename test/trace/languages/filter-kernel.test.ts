@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog } from '../../../src/trace/languages/error-sink.js';
 import { readEventFilter, writeEventFilter } from '../../../src/trace/languages/filter/event-filter.js';
 import type { EventDescriptor } from '../../../src/trace/record.js';
 import { repoRoot } from '../../support/paths.js';

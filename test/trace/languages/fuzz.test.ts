@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { LANGUAGE_ERRNOS } from '../../../src/trace/languages/errno.js';
-import { CollectingErrorLog, NULL_ERROR_LOG } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog, NULL_ERROR_LOG } from '../../../src/trace/languages/error-sink.js';
 import { readEventFilter, writeEventFilter } from '../../../src/trace/languages/filter/event-filter.js';
 import { HistRegistry, readHistFile } from '../../../src/trace/languages/hist/hist-trigger.js';
 import { parseInject } from '../../../src/trace/languages/inject/parse.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog } from '../../../src/trace/languages/error-sink.js';
 import { HistRegistry, type HistTrigger, readHistFile } from '../../../src/trace/languages/hist/hist-trigger.js';
 import { TriggerSet } from '../../../src/trace/languages/trigger/trigger-set.js';
 import type { EventDescriptor } from '../../../src/trace/record.js';

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { CollectingErrorLog, type ErrorLogEntry } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog, type ReportedError } from '../../../src/trace/languages/error-sink.js';
 import {
   filterErrorText,
   readEventFilter,
@@ -53,7 +53,7 @@ test('random filters: same answers as the kernel', () => {
 });
 
 test('random trigger writes: same answers and read-backs as the kernel, write after write', () => {
-  const cases = load<[string, number, string | null, ErrorLogEntry[] | null][]>(
+  const cases = load<[string, number, string | null, ReportedError[] | null][]>(
     'kernel-br_fdb_add-random-triggers.json',
   );
   assert.ok(cases.length >= 500);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CollectingErrorLog } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog } from '../../../src/trace/languages/error-sink.js';
 import { AVAILABLE_TRIGGERS_TEXT, TriggerSet } from '../../../src/trace/languages/trigger/trigger-set.js';
 import { httpRequest } from './events.js';
 import { FakeInstance } from './trigger-host.js';

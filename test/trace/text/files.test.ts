@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ErrorLogSink } from '../../../src/trace/languages/error-log.js';
+import type { ErrorLogSink } from '../../../src/trace/languages/error-sink.js';
 import { logFilterError } from '../../../src/trace/languages/filter/event-filter.js';
 import { ERROR_LOG_MAX_ENTRIES, ErrorLog } from '../../../src/trace/text/error-log.js';
 import { availableEventsText, savedCmdlinesText } from '../../../src/trace/text/lists.js';

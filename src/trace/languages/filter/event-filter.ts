@@ -8,7 +8,7 @@
 import type { EventDescriptor } from '../../record.js';
 import { stripTrailing } from '../cstring.js';
 import { EINVAL } from '../errno.js';
-import type { ErrorLogSink } from '../error-log.js';
+import type { ErrorLogSink } from '../error-sink.js';
 import { cutAtNul } from '../normalize.js';
 import { type CompiledFilter, compileFilter } from './compile.js';
 import { fieldTable } from './fields.js';

@@ -8,7 +8,7 @@
  */
 import type { EventDescriptor } from '../../record.js';
 import { EINVAL, ENOMEM } from '../errno.js';
-import type { ErrorLogSink } from '../error-log.js';
+import type { ErrorLogSink } from '../error-sink.js';
 import type { CompiledFilter } from '../filter/compile.js';
 import type { EmitContext, Values } from '../filter/evaluate.js';
 import { compileEventFilter } from '../filter/event-filter.js';

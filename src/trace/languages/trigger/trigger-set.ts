@@ -10,7 +10,7 @@
 import type { EventDescriptor } from '../../record.js';
 import { isDigit, kstrtoull, strim } from '../cstring.js';
 import { EEXIST, EINVAL, ENOENT } from '../errno.js';
-import type { ErrorLogSink } from '../error-log.js';
+import type { ErrorLogSink } from '../error-sink.js';
 import type { CompiledFilter } from '../filter/compile.js';
 import type { EmitContext, Values } from '../filter/evaluate.js';
 import { compileEventFilter } from '../filter/event-filter.js';

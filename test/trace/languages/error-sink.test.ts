@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CollectingErrorLog, formatErrorLogEntry } from '../../../src/trace/languages/error-log.js';
+import { CollectingErrorLog, formatReportedError } from '../../../src/trace/languages/error-sink.js';
 import { writeEventFilter } from '../../../src/trace/languages/filter/event-filter.js';
 import { signalGenerate } from './events.js';
 
@@ -15,7 +15,7 @@ function errlogCheck(prefix: string, withCaret: string) {
   const r = writeEventFilter(signalGenerate, command, log);
   assert.notEqual(r.errno, 0);
   assert.equal(log.entries.length, 1);
-  const text = formatErrorLogEntry(log.entries[0]);
+  const text = formatReportedError(log.entries[0]);
   assert.ok(text.startsWith(`${prefix}: error: `), text);
   const lines = text.split('\n');
   assert.equal(lines[1], `  Command: ${command}`);

@@ -10,8 +10,11 @@ export interface ErrorLogSink {
 /** A sink that drops everything, for callers that have no error_log (e.g. trigger filters checked in tests). */
 export const NULL_ERROR_LOG: ErrorLogSink = { add() {} };
 
-/** One entry as the sink received it; handy for tests and for callers that buffer entries. */
-export interface ErrorLogEntry {
+/**
+ * One error as a language reported it (no timestamp yet; the `error_log` store in text/error-log.ts keeps its own
+ * `ErrorLogEntry`, stamped); handy for tests and for callers that buffer errors.
+ */
+export interface ReportedError {
   readonly location: string;
   readonly message: string;
   readonly command: string;
@@ -20,13 +23,13 @@ export interface ErrorLogEntry {
 
 /** Collects entries in memory (tests, and the tracefs layer if it wants to forward them later). */
 export class CollectingErrorLog implements ErrorLogSink {
-  readonly entries: ErrorLogEntry[] = [];
+  readonly entries: ReportedError[] = [];
   add(location: string, message: string, command: string, pos: number): void {
     this.entries.push({ location, message, command, pos });
   }
 }
 
 /** The kernel's rendering of one entry without the timestamp prefix (used by tests to compare with real output). */
-export function formatErrorLogEntry(e: ErrorLogEntry): string {
+export function formatReportedError(e: ReportedError): string {
   return `${e.location}: error: ${e.message}\n  Command: ${e.command}\n${' '.repeat(11 + e.pos)}^\n`;
 }
