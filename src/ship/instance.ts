@@ -1,0 +1,128 @@
+/**
+ * The shipper's own trace instance in the target's tree (`instances/ship-<pid>`): created at start, the chosen events
+ * enabled and filtered there, removed at the end — so shipping never touches what an operator set at the top level.
+ * Everything goes through the `TreeClient`, exactly as a user would through the files.
+ */
+import type { TreeClient } from '../client/index.js';
+import type { EventDescriptor } from '../trace/record.js';
+import { parseFormatFile } from './event-format.js';
+
+const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
+
+export class ShipInstance {
+  readonly tree: TreeClient;
+  readonly name: string;
+  readonly #selectors: readonly string[];
+  readonly #filter: string | undefined;
+  readonly #byId = new Map<number, EventDescriptor>();
+  /** `system:event` names enabled here, with the filter applied. */
+  #enabled = new Set<string>();
+  #available = '';
+  /** What the tree refused (a filter an event cannot take), for the caller to report. */
+  readonly problems: string[] = [];
+
+  constructor(tree: TreeClient, name: string, selectors: readonly string[], filter: string | undefined) {
+    this.tree = tree;
+    this.name = name;
+    this.#selectors = selectors.length > 0 ? selectors : ['*:*'];
+    this.#filter = filter;
+  }
+
+  get path(): string {
+    return `instances/${this.name}`;
+  }
+
+  async create(): Promise<void> {
+    await this.tree.mkdir(this.path);
+    await this.refresh();
+    if (this.#enabled.size === 0) throw new Error(`no event matches ${this.#selectors.join(' ')}`);
+  }
+
+  /**
+   * Enables what the selectors match (again, when the set of events changed: events defined at run time, or
+   * redefined with new fields) and sets the filter on each newly enabled event.
+   */
+  async refresh(): Promise<void> {
+    const available = text(await this.tree.readFile('available_events'));
+    if (available === this.#available) return;
+    this.#available = available;
+    for (const sel of this.#selectors) {
+      const s = sel.includes(':') ? sel : `${sel}:*`;
+      try {
+        await this.tree.writeFile(`${this.path}/set_event`, s, { append: true });
+      } catch {
+        // Nothing matched (yet): the event may be defined later.
+      }
+    }
+    const now = new Set(
+      text(await this.tree.readFile(`${this.path}/set_event`))
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
+    for (const ev of now) {
+      if (this.#enabled.has(ev) || this.#filter === undefined) continue;
+      const [sys, name] = ev.split(':');
+      try {
+        await this.tree.writeFile(`${this.path}/events/${sys}/${name}/filter`, this.#filter);
+      } catch (e) {
+        // The event lacks a field the filter names: the kernel refuses the filter, so nothing of it is shipped.
+        await this.tree.writeFile(`${this.path}/events/${sys}/${name}/enable`, '0').catch(() => {});
+        now.delete(ev);
+        this.problems.push(`${ev}: filter refused (${(e as Error).message}); not shipped`);
+      }
+    }
+    this.#enabled = now;
+  }
+
+  /** The descriptor of event id `id`, read from its format file (looked up again when unknown). */
+  async descriptor(id: number): Promise<EventDescriptor | undefined> {
+    const d = this.#byId.get(id);
+    if (d) return d;
+    await this.refresh();
+    for (const ev of this.#enabled) {
+      const [sys, name] = ev.split(':');
+      try {
+        const e = parseFormatFile(sys, text(await this.tree.readFile(`events/${sys}/${name}/format`)));
+        this.#byId.set(e.id, e);
+      } catch {
+        // Removed meanwhile: its records are skipped.
+      }
+    }
+    return this.#byId.get(id);
+  }
+
+  async cpus(): Promise<number[]> {
+    const entries = await this.tree.readdir(`${this.path}/per_cpu`);
+    return entries.map((e) => /^cpu(\d+)$/.exec(e.name)).flatMap((m) => (m ? [Number(m[1])] : []));
+  }
+
+  /**
+   * Thread names by CPU, as far as the tree tells: `saved_cmdlines` maps the process to its threads' names; with one
+   * name it is every thread's, otherwise a thread is named by its CPU (`cpuN`).
+   */
+  async threadName(cpu: number): Promise<string> {
+    try {
+      const lines = text(await this.tree.readFile('saved_cmdlines'))
+        .split('\n')
+        .filter((l) => l !== '');
+      if (lines.length === 1) return lines[0].replace(/^\d+ /, '');
+    } catch {
+      // A tree without saved_cmdlines.
+    }
+    return `cpu${cpu}`;
+  }
+
+  /** Stops recording and removes the instance (its files must be closed first). */
+  async remove(): Promise<void> {
+    await this.tree.writeFile(`${this.path}/tracing_on`, '0').catch(() => {});
+    for (let i = 0; i < 50; i++) {
+      try {
+        await this.tree.rmdir(this.path);
+        return;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'EBUSY') return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+}
