@@ -6,13 +6,17 @@
  *   ntrace remount DIR [--gid N] [--uid N] [--mode OCT]
  *   ntrace export FILE.dat|TARGET --format chrome-json [-o OUT.json] [--span SYS:START,SYS:END[,KEY…]]…
  *   ntrace record TARGET [-e SYS[:EVENT]]… [-f FILTER] [-B INSTANCE] [-o FILE.dat] [--duration S] [--v6] [-- CMD…]
+ *   ntrace ship TARGET --clickhouse URL [...]
+ *   ntrace hist --clickhouse URL 'hist:...' system:event [...]
  */
 import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
 import { runExport } from './export.js';
+import { runFleetHist } from './fleet-hist.js';
 import { runRecord } from './record.js';
 import { runRemount } from './remount.js';
 import { runServe } from './serve.js';
+import { runShip } from './ship.js';
 
 const USAGE = `usage:
   ntrace serve --events SPEC.json --mount DIR [--uid N] [--gid N] [--mode OCT] [--allow-other]
@@ -28,6 +32,12 @@ const USAGE = `usage:
                 [-e SYS[:EVENT]]… [--duration S]
       Convert a trace.dat (or record TARGET first) to the Trace Event Format for Perfetto / chrome://tracing:
       instant events with the fields as args, complete events for *_start/*_end pairs and --span pairs.
+  ntrace ship TARGET --clickhouse URL[,URL...] [--database DB] [-e SYS[:EVENT]]... [-f FILTER] [--service NAME]
+              [--cluster NAME] [--spool DIR] [--spool-max-mb N]
+      Ship events of TARGET (a mount path, socket or PID) to ClickHouse until SIGINT/SIGTERM (docs/SHIP.md).
+  ntrace hist --clickhouse URL 'hist:keys=...' SYS:EVENT [--database DB] [--since 10m] [--where FILTER]
+              [--by host] [--cluster] [--raw]
+      The kernel's hist language over the shipped rows, printed in the hist file format.
 `;
 
 /** Thrown for command-line mistakes: printed with the usage, exit status 2. */
@@ -156,6 +166,75 @@ async function main(argv: string[]): Promise<number> {
         spans: values.span ?? [],
         events: values.event ?? [],
         duration,
+      });
+    }
+    case 'ship': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          clickhouse: { type: 'string' },
+          database: { type: 'string' },
+          event: { type: 'string', short: 'e', multiple: true },
+          filter: { type: 'string', short: 'f' },
+          service: { type: 'string' },
+          cluster: { type: 'string' },
+          spool: { type: 'string' },
+          'spool-max-mb': { type: 'string' },
+          'parent-pid': { type: 'string' },
+          help: opts.help,
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (values.help) break;
+      if (positionals.length !== 1) throw new UsageError('ship needs exactly one TARGET');
+      if (!values.clickhouse) throw new UsageError('ship needs --clickhouse URL');
+      const mb = values['spool-max-mb'];
+      if (mb !== undefined && !/^[1-9][0-9]*$/.test(mb))
+        throw new UsageError(`--spool-max-mb takes a number, got '${mb}'`);
+      return runShip(
+        positionals[0],
+        {
+          clickhouse: values.clickhouse,
+          database: values.database,
+          events: values.event,
+          filter: values.filter,
+          service: values.service,
+          cluster: values.cluster,
+          spoolDir: values.spool,
+          spoolMaxBytes: mb === undefined ? undefined : Number(mb) << 20,
+        },
+        parseId('parent-pid', values['parent-pid']),
+      );
+    }
+    case 'hist': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          clickhouse: { type: 'string' },
+          database: { type: 'string' },
+          since: { type: 'string' },
+          where: { type: 'string' },
+          by: { type: 'string' },
+          cluster: { type: 'boolean' },
+          raw: { type: 'boolean' },
+          help: opts.help,
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (values.help) break;
+      if (positionals.length !== 2) throw new UsageError("hist needs 'hist:...' and SYS:EVENT");
+      if (!values.clickhouse) throw new UsageError('hist needs --clickhouse URL');
+      if (values.by !== undefined && values.by !== 'host') throw new UsageError('--by takes host');
+      return runFleetHist(positionals[0], positionals[1], {
+        clickhouse: values.clickhouse,
+        database: values.database,
+        since: values.since,
+        where: values.where,
+        by: values.by,
+        cluster: values.cluster,
+        raw: values.raw,
       });
     }
     case undefined:

@@ -6,11 +6,11 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { TreeClient } from '../client/index.js';
+import { type PageVisitor, walkPage } from '../trace/raw-page.js';
 import type { EventDescriptor } from '../trace/record.js';
 import { ClickHouse } from './clickhouse.js';
 import { Delivery, type DeliveryCounters } from './delivery.js';
 import { ShipInstance } from './instance.js';
-import { type PageVisitor, walkPage } from './pages.js';
 import { fieldsText, tsvEscape } from './rows.js';
 import { COMMON_COLUMNS, eventColumns, LOST_COLUMNS, LOST_TABLE, tableName } from './schema.js';
 import { type Batch, Spool } from './spool.js';
@@ -206,6 +206,19 @@ export class Shipper {
     }
   }
 
+  async #entriesLeft(): Promise<number> {
+    let n = 0;
+    for (const cpu of this.#streams.keys()) {
+      try {
+        const text = Buffer.from(await this.instance.tree.readFile(`${this.instance.path}/per_cpu/cpu${cpu}/stats`));
+        n += Number(/^entries: (\d+)/m.exec(text.toString())?.[1] ?? 0);
+      } catch {
+        // The tree went away: nothing more to read.
+      }
+    }
+    return n;
+  }
+
   #wall(ts: number): { sec: number; ns: string } {
     let sec = Math.floor(ts / 1e9);
     let ns = ts - sec * 1e9 + this.#offNs;
@@ -316,10 +329,10 @@ export class Shipper {
     this.#closed = true;
     clearInterval(this.#timer);
     await this.#scanning;
-    // What the ring still holds comes out first: read until a whole nap cycle of the streams brings no page.
-    for (let last = -1; last !== this.#readPages; ) {
-      last = this.#readPages;
-      await new Promise((r) => setTimeout(r, 150));
+    // What the ring still holds comes out first: until every CPU's stats say no entries are left (10 s at most).
+    for (const end = Date.now() + 10_000; Date.now() < end; ) {
+      if ((await this.#entriesLeft()) === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
     }
     this.#abort.abort();
     await Promise.all(this.#streams.values());

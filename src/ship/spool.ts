@@ -62,6 +62,7 @@ export class Spool {
   #bytes = 0;
   #rows = 0;
   #next = 0;
+  #sending: Entry | undefined;
 
   constructor(dir: string, maxBytes: number) {
     this.dir = claimSpoolDir(dir);
@@ -102,8 +103,13 @@ export class Spool {
     const bytes = head.length + b.body.length;
     const dropped: { rows: number; event: string }[] = [];
     if (bytes > this.maxBytes) return [{ rows: b.rows, event: b.event }];
-    while (this.#bytes + bytes > this.maxBytes && this.#entries.length > 0) {
-      const e = this.#entries.shift()!;
+    for (;;) {
+      if (this.#bytes + bytes <= this.maxBytes) break;
+      // Never the batch being sent; `lost` rows (tiny, they account for the drops) only when nothing else is left.
+      let i = this.#entries.findIndex((x) => x !== this.#sending && x.event !== 'lost');
+      if (i < 0) i = this.#entries.findIndex((x) => x !== this.#sending);
+      if (i < 0) break;
+      const e = this.#entries.splice(i, 1)[0];
       this.#forget(e);
       dropped.push({ rows: e.rows, event: e.event });
     }
@@ -115,10 +121,11 @@ export class Spool {
     return dropped;
   }
 
-  /** The oldest batch, still spooled until `remove()`. */
+  /** The oldest batch, being sent: kept (and never dropped) until `remove()`. */
   peek(): Batch | undefined {
     while (this.#entries.length > 0) {
       const e = this.#entries[0];
+      this.#sending = e;
       try {
         const data = fs.readFileSync(e.file);
         const nl = data.indexOf(10);
@@ -132,10 +139,12 @@ export class Spool {
     return undefined;
   }
 
-  /** Drops the oldest batch (sent, or refused). */
+  /** Forgets the batch `peek()` gave (sent, or refused). */
   remove(): void {
-    const e = this.#entries.shift();
-    if (e) this.#forget(e);
+    const e = this.#sending;
+    this.#sending = undefined;
+    const i = e ? this.#entries.indexOf(e) : -1;
+    if (i >= 0) this.#forget(this.#entries.splice(i, 1)[0]);
   }
 
   #forget(e: Entry): void {

@@ -8,6 +8,8 @@ import { resolve } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { type Announced, announce } from '../discovery/index.js';
 import { missingRequirements, mountFuse } from '../fuse/index.js';
+import type { ShipOptions } from '../ship/shipper.js';
+import { type ShipChild, spawnShipper } from '../ship/spawn.js';
 import { hostTree } from '../socket/host.js';
 import { listenSocket, type SocketListener } from '../socket/listen.js';
 import { sharedHandles } from '../trace/index.js';
@@ -38,6 +40,11 @@ export interface MountOptions {
   socket?: string | false;
   /** Mount over FUSE (default true). False, or FUSE unavailable: the socket alone (one stderr line says so). */
   fuse?: boolean;
+  /**
+   * Ship chosen events to ClickHouse (docs/SHIP.md) from an `ntrace ship` child process reading this tree; mount()
+   * resolves once it ships, close() lets it finish.
+   */
+  ship?: ShipOptions;
 }
 
 /** What `mount -o remount,...` changes. */
@@ -186,6 +193,14 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
       throw new Error(`ntrace: cannot open the control socket for ${mountpoint}: ${(err as Error).message}`);
     }
   }
+  if (options.ship) {
+    try {
+      m.shipper = await spawnShipper(fuse ? mountpoint : (listener?.path ?? mountpoint), options.ship);
+    } catch (err) {
+      await m.close();
+      throw err;
+    }
+  }
   return m;
 }
 
@@ -213,6 +228,7 @@ class Mounted implements TracefsMount {
   private wordReleased = false;
   control: { close(): Promise<void> } | undefined;
   listed: Announced | undefined;
+  shipper: ShipChild | undefined;
   readonly closed: Promise<void>;
 
   constructor(
@@ -273,6 +289,7 @@ class Mounted implements TracefsMount {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.shipper?.stop();
       this.listed?.remove();
       await this.control?.close();
       // Free the engine instances made through this mount; a stuck serving thread must not hold up the unmount.

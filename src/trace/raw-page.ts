@@ -1,5 +1,6 @@
 /**
- * Walks one trace_pipe_raw page in the kernel's sub-buffer format (`events/header_page`, `events/header_event`):
+ * The one reader of the engine's page format for readers outside the process (ship, record): walks one
+ * trace_pipe_raw page in the kernel's sub-buffer format (`events/header_page`, `events/header_event`):
  * u64 timestamp, commit word (bytes of data; bit 31 = events were lost before this page, bit 30 = their count is
  * stored after the data), then events with 27-bit time deltas, time extends and absolute stamps.
  */
