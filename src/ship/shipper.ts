@@ -51,6 +51,9 @@ export interface ShipStats extends DeliveryCounters {
   readonly down: boolean;
 }
 
+const PAGE_SIZE = 4096;
+const PAGES_PER_READ = 16;
+
 interface Pending {
   readonly table: string;
   readonly event: string;
@@ -160,11 +163,14 @@ export class Shipper {
     this.#cpus.set(cpu, st);
     const visitor: PageVisitor = { record: () => {} };
     try {
-      for await (const page of this.instance.tree.stream(`${this.instance.path}/per_cpu/cpu${cpu}/trace_pipe_raw`, {
+      for await (const chunk of this.instance.tree.stream(`${this.instance.path}/per_cpu/cpu${cpu}/trace_pipe_raw`, {
         signal: this.#abort.signal,
-        chunkSize: 4096,
+        chunkSize: PAGES_PER_READ * PAGE_SIZE,
       })) {
-        await this.#page(cpu, st, page, visitor);
+        // A read returns as many whole pages as fit (one round trip for several).
+        for (let at = 0; at + PAGE_SIZE <= chunk.length; at += PAGE_SIZE) {
+          await this.#page(cpu, st, chunk.subarray(at, at + PAGE_SIZE), visitor);
+        }
       }
     } catch (e) {
       if (!this.#closed) this.#log(`ntrace ship: cpu${cpu}: ${(e as Error).message}`);

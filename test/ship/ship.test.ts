@@ -100,8 +100,7 @@ test('ClickHouse down at the start: batches wait in the spool and go out when it
   );
   try {
     for (let i = 0; i < 2000; i++) ev.emit({ n: i, s: `x${i}` });
-    await until('batches in the spool', () => s.stats().spooledRows >= 1000);
-    assert.ok(s.stats().down);
+    await until('batches in the spool, the server seen down', () => s.stats().spooledRows >= 1000 && s.stats().down);
     await ch.restart(server);
     await until('the spool to drain', () => s.stats().spooledRows === 0 && s.stats().shippedRows === 2000);
   } finally {
