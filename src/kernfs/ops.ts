@@ -26,36 +26,48 @@ export interface OpenedFile {
   wake(): void;
 }
 
-/** seq_file-like content: generated whole on the first read (and again on any read at offset 0), served by offset. */
+/**
+ * seq_file-like content: generated whole on the first read (and again on any read at offset 0), served by offset.
+ * Absent (and no `read` either): open for reading answers EACCES, as in Linux kernfs (sysfs).
+ */
 export interface ShowOp {
   show(file: OpenedFile, ctx: OpContext): MaybePromise<string | Uint8Array>;
 }
 
-/** Raw reads: the op serves each (offset, size) itself. Returning fewer bytes than asked means end of file. */
+/**
+ * Raw reads: the op serves each (offset, size) itself. Returning fewer bytes than asked means end of file. Used only
+ * when there is no `show`. Absent (and no `show`): open for reading answers EACCES.
+ */
 export interface ReadOp {
   read(file: OpenedFile, offset: number, size: number, ctx: OpContext): MaybePromise<string | Uint8Array>;
 }
 
+/** Absent: open for writing answers EACCES, as in Linux kernfs. */
 export interface WriteOp {
   /**
    * Consume `data`. Returns the bytes consumed; `undefined` means all of them. Only with `shortWrites` is a smaller
    * count passed back to the writer (who then writes the rest again, as with the kernel's set_event).
    */
   write(file: OpenedFile, data: Uint8Array, offset: number, ctx: OpContext): MaybePromise<number | undefined>;
-  /** Writes longer than this fail with E2BIG instead of reaching the op in pieces (kernfs `atomic_write_len`). */
+  /**
+   * Writes longer than this fail with E2BIG instead of reaching the op in pieces (kernfs `atomic_write_len`).
+   * Absent: any length reaches the op.
+   */
   readonly atomicWriteLen?: number;
   /**
-   * The op ignores the file offset and may consume less than it was given (one token per write). Without this flag
+   * The op ignores the file offset and may consume less than it was given (one token per write). Absent (false):
    * kernfs reports every write as fully consumed, whatever the op returned.
    */
   readonly shortWrites?: boolean;
 }
 
+/** Absent: every open that passes the permission and handler checks succeeds, with nothing to prepare. */
 export interface OpenOp {
   /** Called once per open(2) after permission checks; may reject it by throwing. O_TRUNC is in `file.flags`. */
   open(file: OpenedFile, ctx: OpContext): MaybePromise<void>;
 }
 
+/** Absent: nothing runs at the last close (kernfs still ends the open and aborts its `signal`). */
 export interface ReleaseOp {
   /**
    * Called exactly once per successful open: at the last close, or when the node is removed, whichever comes first,
@@ -64,19 +76,26 @@ export interface ReleaseOp {
   release(file: OpenedFile): void;
 }
 
+/**
+ * Absent: poll answers ENOSYS, which a transport turns into "always readable and writable" (FUSE: the kernel's
+ * DEFAULT_POLLMASK), as for a regular file.
+ */
 export interface PollOp {
   /** Current readiness (POLL* bits). Signal later changes with `file.wake()` or `Kernfs.wake(node)`. */
   poll(file: OpenedFile, ctx: OpContext): number;
 }
 
-/** The capabilities of a file; any subset. A file without `show`/`read` can't be opened for reading (EACCES). */
+/**
+ * The capabilities of a file; any subset (each interface above says what its absence means). A file without
+ * `show`/`read` can't be opened for reading, one without `write` can't be opened for writing (EACCES at open).
+ */
 export type FileOps = Partial<ShowOp> &
   Partial<ReadOp> &
   Partial<WriteOp> &
   Partial<OpenOp> &
   Partial<ReleaseOp> &
   Partial<PollOp> & {
-    /** Offsets mean nothing (a pipe): the transport tells the kernel not to seek. */
+    /** Offsets mean nothing (a pipe): the transport tells the kernel not to seek. Absent (false): seekable. */
     readonly stream?: boolean;
   };
 
