@@ -5,6 +5,7 @@ export {
   Kernfs,
   type KernfsOptions,
   type Owner,
+  type Owners,
   type OwnershipPolicy,
   type SyscallHooks,
 } from './kernfs.js';

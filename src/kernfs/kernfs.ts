@@ -44,7 +44,7 @@ import type {
   VfsChange,
 } from './vfs.js';
 
-export type { KernfsOptions, Owner, OwnershipPolicy, SyscallHooks } from './options.js';
+export type { KernfsOptions, Owner, Owners, OwnershipPolicy, SyscallHooks } from './options.js';
 
 export class Kernfs implements Vfs {
   readonly root: DirNode;
@@ -70,7 +70,7 @@ export class Kernfs implements Vfs {
     this.root = new DirNode('', null, S_IFDIR | ((options.mode ?? 0o755) & PERM_MASK), undefined, 0, 1);
     this.inodes = new InodeTable(this.root);
     this.notifier = new ChangeNotifier(this.inodes, this.pollers);
-    this.ownership = new Ownership(options.uid ?? 0, options.gid ?? 0, options.ownership, this);
+    this.ownership = new Ownership(options.uid ?? 0, options.gid ?? 0, options.ownership);
     const permissions = new Permissions(this.ownership);
     const attrs = new NodeAttributes(this.ownership, now(), now);
     const handles = new HandleNumbers();

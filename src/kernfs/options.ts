@@ -1,5 +1,4 @@
 /** What a tree is created with: mount-style owner and mode, the user's syscall hooks and ownership policy. */
-import type { Kernfs } from './kernfs.js';
 import type { DirNode, KernfsNode, SlottedNode } from './node.js';
 import type { CacheHints, MaybePromise, OpContext } from './vfs.js';
 
@@ -21,11 +20,17 @@ export interface SyscallHooks {
   rename?(node: SlottedNode, newParent: DirNode, newName: string, flags: number, ctx: OpContext): MaybePromise<void>;
 }
 
+/** What an ownership policy may ask of the tree: another node's effective owner, and the mount's. */
+export interface Owners {
+  readonly mountOwner: Owner;
+  ownerOf(node: KernfsNode): Owner;
+}
+
 /**
  * The owner of a node on which no uid/gid was set explicitly (or whose explicit one was reset). Called for non-root
  * nodes only, when someone asks (stat, permission check): nothing is stored per node. Default: the parent's owner.
  */
-export type OwnershipPolicy = (node: KernfsNode, tree: Kernfs) => Owner;
+export type OwnershipPolicy = (node: KernfsNode, owners: Owners) => Owner;
 
 export interface KernfsOptions {
   /** Owner and permission bits of the root, like tracefs's uid=/gid=/mode= mount options. Default 0:0 0755. */

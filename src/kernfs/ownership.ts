@@ -4,11 +4,10 @@
  * an epoch instead of visiting every node: explicit ids from an older epoch are simply no longer honoured.
  */
 import { explicitAttrs } from './explicit-attrs.js';
-import type { Kernfs } from './kernfs.js';
 import type { KernfsNode, NodeAttrs } from './node.js';
-import type { Owner, OwnershipPolicy } from './options.js';
+import type { Owner, Owners, OwnershipPolicy } from './options.js';
 
-export class Ownership {
+export class Ownership implements Owners {
   private mountUid: number;
   private mountGid: number;
   private uidEpoch = 0;
@@ -19,8 +18,6 @@ export class Ownership {
     uid: number,
     gid: number,
     private readonly policy: OwnershipPolicy | undefined,
-    /** What the policy is given as its `tree` argument. */
-    private readonly tree: Kernfs,
   ) {
     this.mountUid = uid;
     this.mountGid = gid;
@@ -75,6 +72,6 @@ export class Ownership {
 
   private defaultOwner(node: KernfsNode): Owner {
     if (node.parent === null) return this.mountOwnerObject;
-    return this.policy ? this.policy(node, this.tree) : this.ownerOf(node.parent);
+    return this.policy ? this.policy(node, this) : this.ownerOf(node.parent);
   }
 }

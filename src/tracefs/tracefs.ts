@@ -3,7 +3,7 @@
  * root, `instances/` (mkdir/rmdir), eventfs under every instance, `per_cpu/` and `options/`. Everything it shows is
  * read from the engine's shared memory, so it answers while the application's threads are busy.
  */
-import { DirNode, FsError, Kernfs, type KernfsNode, type Owner } from '../kernfs/index.js';
+import { DirNode, FsError, Kernfs, type KernfsNode, type Owner, type Owners } from '../kernfs/index.js';
 import {
   armRegistryWakeup,
   cpuCount,
@@ -61,7 +61,7 @@ export class Tracefs {
         mkdir: (parent, name) => this.mkdirInstance(parent, name),
         rmdir: (node) => this.rmdirInstance(node),
       },
-      ownership: (node, tree) => this.defaultOwner(node, tree as Kernfs),
+      ownership: (node, owners) => this.defaultOwner(node, owners),
       // Every change is notified (new/removed events, chmod/chown, followers of a chowned directory, remount), and
       // the FUSE layer turns notifications into invalidations: the kernel may cache as long as it likes.
       cache: { entryValidMs: CACHE_MS, attrValidMs: CACHE_MS },
@@ -235,14 +235,14 @@ export class Tracefs {
    * for the top level; an instance follows `instances/`), eventfs follows the mount options at the top level — not
    * the root's chown, as in the kernel — and the instance's directory inside an instance.
    */
-  private defaultOwner(node: KernfsNode, tree: Kernfs): Owner {
+  private defaultOwner(node: KernfsNode, owners: Owners): Owner {
     let eventfs = false;
     for (let n: KernfsNode = node; ; ) {
       const parent = n.parent;
-      if (parent === null) return tree.mountOwner;
+      if (parent === null) return owners.mountOwner;
       if (isEventfsDir(n)) eventfs = true;
-      if (parent === tree.root) return eventfs ? tree.mountOwner : tree.ownerOf(parent);
-      if (parent === this.instancesDir) return tree.ownerOf(n === node ? parent : n);
+      if (parent.parent === null) return eventfs ? owners.mountOwner : owners.ownerOf(parent);
+      if (parent === this.instancesDir) return owners.ownerOf(n === node ? parent : n);
       n = parent;
     }
   }

@@ -112,9 +112,9 @@ describe('kernfs ownership policy', () => {
     const fs = createKernfs({
       uid: 0,
       gid: 0,
-      ownership: (node, tree) => {
-        for (let n = node.parent; n; n = n.parent) if (n === events) return tree.ownerOf(events);
-        return tree.ownerOf(tree.root);
+      ownership: (node, owners) => {
+        for (let n = node.parent; n; n = n.parent) if (n === events) return owners.ownerOf(events);
+        return owners.ownerOf(fs.root);
       },
     });
     const tracing = fs.createDir(fs.root, 'instances');
