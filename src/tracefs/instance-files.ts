@@ -86,7 +86,11 @@ function checkMarkers(inst: TraceInstance): void {
   if (getOption(inst.index, 'markers') === false) throw new FsError('EINVAL');
 }
 
-/** Options that change something in ntrace (the rest of the kernel's list means nothing for a Node process). */
+/**
+ * Options that change something in ntrace (the rest of the kernel's list means nothing for a Node process), and
+ * `function-trace`, which trace-cmd writes on every record: kept (default on, as the kernel's) though ntrace has no
+ * function tracer for it to switch.
+ */
 export const SUPPORTED_OPTIONS = [
   'verbose',
   'raw',
@@ -101,6 +105,7 @@ export const SUPPORTED_OPTIONS = [
   'irq-info',
   'markers',
   'disable_on_free',
+  'function-trace',
 ] as const;
 
 /** A text file generated at open and served by offset (the `trace` file). */
@@ -236,6 +241,15 @@ export const INSTANCE_TABLE: TemplateTable<TraceInstance> = fileTable<TraceInsta
       },
     }),
   },
+  // The tgid of each pid that recorded: every thread's common_pid is the process id, which is its own tgid.
+  {
+    name: 'saved_tgids',
+    mode: MODE_RO,
+    when: topOnly,
+    ops: Object.freeze({ show: () => `${process.pid} ${process.pid}\n` }),
+  },
+  // trace_printk() formats: a Node.js process has none (trace-cmd reads the file into every recording).
+  { name: 'printk_formats', mode: MODE_RO, when: topOnly, ops: Object.freeze({ show: () => '' }) },
   {
     name: 'set_event',
     mode: MODE_RW,

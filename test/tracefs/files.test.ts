@@ -27,7 +27,9 @@ test('top-level layout and modes are the kernel defaults', async (t) => {
     instances: '750',
     options: '750',
     per_cpu: '750',
+    printk_formats: '440',
     saved_cmdlines: '440',
+    saved_tgids: '440',
     set_event: '640',
     timestamp_mode: '440',
     trace: '640',
@@ -156,6 +158,13 @@ test('trace: O_TRUNC clears, per_cpu trace and stats, saved_cmdlines', async (t)
   );
   assert.match(stats[0], /^overrun: \d+\ncommit overrun: \d+\nbytes: \d+\noldest event ts: /m);
   assert.match(ok(`cat ${d}/saved_cmdlines`), new RegExp(`^${process.pid} \\S+`, 'm'));
+  // What trace-cmd reads besides: the tgid of every recorded pid, and no trace_printk formats.
+  assert.equal(ok(`cat ${d}/saved_tgids`), `${process.pid} ${process.pid}\n`);
+  assert.equal(ok(`cat ${d}/printk_formats`), '');
+  assert.equal(ok(`cat ${d}/options/function-trace`), '1\n');
+  ok(`echo 0 > ${d}/options/function-trace`);
+  assert.match(ok(`cat ${d}/trace_options`), /^nofunction-trace$/m);
+  ok(`echo 1 > ${d}/options/function-trace`);
   ok(`echo > ${d}/trace`);
   assert.doesNotMatch(ok(`cat ${d}/trace`), /tick:/);
   assertMatch(ok(`cat ${d}/trace`), /entries-in-buffer\/entries-written: 0\//);
