@@ -4,12 +4,17 @@
  *   ntrace serve --events SPEC.json --mount DIR [--uid N] [--gid N] [--mode OCT] [--allow-other]
  *   ntrace demo [--mount DIR]
  *   ntrace remount DIR [--gid N] [--uid N] [--mode OCT]
- *   ntrace export FILE.dat|TARGET --format chrome-json [-o OUT.json] [--span SYS:START,SYS:END[,KEY…]]…
+ *   ntrace trace-cmd TARGET -- ARGS…
+      Run Debian's trace-cmd with ARGS (record, report, start, stop, show, stat, list, extract, reset…) against
+      TARGET's mount (a mount path or the PID serving one), through a small preload shim built once with cc.
+  ntrace export FILE.dat|TARGET --format chrome-json [-o OUT.json] [--span SYS:START,SYS:END[,KEY…]]…
+ *   ntrace trace-cmd TARGET -- ARGS…
  *   ntrace record TARGET [-e SYS[:EVENT]]… [-f FILTER] [-B INSTANCE] [-o FILE.dat] [--duration S] [--v6] [-- CMD…]
  *   ntrace ship TARGET --clickhouse URL [...]
  *   ntrace hist --clickhouse URL 'hist:...' system:event [...]
  */
 import { parseArgs } from 'node:util';
+import { runTraceCmd } from '../tracecmd/index.js';
 import { runDemo } from './demo.js';
 import { runExport } from './export.js';
 import { runFleetHist } from './fleet-hist.js';
@@ -139,6 +144,11 @@ async function main(argv: string[]): Promise<number> {
         version: values.v6 ? 6 : 7,
         command: dash < 0 ? [] : rest.slice(dash + 1),
       });
+    }
+    case 'trace-cmd': {
+      const [target, ...args] = rest;
+      if (target === undefined || target === '--help' || target === '-h') break;
+      return runTraceCmd(target, args[0] === '--' ? args.slice(1) : args);
     }
     case 'export': {
       const { values, positionals } = parseArgs({
