@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `ntrace` command:
- *   ntrace serve --events SPEC.json --mount DIR [--uid N] [--gid N] [--mode OCT] [--allow-other]
+ *   ntrace serve --events SPEC.json [--mount DIR] [--socket PATH] [--no-fuse] [--uid N] [--gid N] [--mode OCT] [--allow-other]
+ *   ntrace cat|write|ls|tree|mkdir|rmdir TARGET …    (tree-verbs.ts)
  *   ntrace demo [--mount DIR]
  *   ntrace remount DIR [--gid N] [--uid N] [--mode OCT]
  *   ntrace trace-cmd TARGET -- ARGS…
@@ -18,14 +19,28 @@ import { runTraceCmd } from '../tracecmd/index.js';
 import { runDemo } from './demo.js';
 import { runExport } from './export.js';
 import { runFleetHist } from './fleet-hist.js';
+import { runMountProxy } from './mount-proxy.js';
 import { runRecord } from './record.js';
 import { runRemount } from './remount.js';
 import { runServe } from './serve.js';
 import { runShip } from './ship.js';
+import { runCat, runLsTree, runMkdir, runTree, runWrite } from './tree-verbs.js';
 
 const USAGE = `usage:
-  ntrace serve --events SPEC.json --mount DIR [--uid N] [--gid N] [--mode OCT] [--allow-other]
-      Serve a tracefs whose events come from SPEC.json (the shape of kernel-events.json) until SIGINT/SIGTERM.
+  ntrace serve --events SPEC.json --mount DIR [--socket PATH] [--no-fuse] [--uid N] [--gid N] [--mode OCT]
+               [--allow-other]
+      Serve a tracefs whose events come from SPEC.json (the shape of kernel-events.json) until SIGINT/SIGTERM, mounted
+      at DIR when FUSE is available and always on a unix socket (PATH, NTRACE_SOCKET, or the default; --gid makes it
+      group-accessible). --no-fuse: the socket alone (no --mount needed).
+  ntrace cat TARGET FILE…              Print files of TARGET's tree (trace_pipe and trace_pipe_raw stream until Ctrl-C).
+  ntrace write TARGET FILE VALUE       One write of VALUE to FILE; on failure the errno and the error_log line.
+  ntrace ls TARGET [DIR]               List a directory of TARGET's tree (directories end in '/').
+  ntrace tree TARGET [DIR]             Every path under DIR.
+  ntrace mkdir|rmdir TARGET instances/NAME
+  ntrace mount TARGET DIR              Mount TARGET's tree (PID or socket) at DIR in this command, until Ctrl-C or
+                                       until TARGET goes away (then exit status 3).
+      TARGET is a PID, a socket path or a mount path. Exit status: 0 done, 1 refused by the tree, 2 usage,
+      3 TARGET unreachable or gone.
   ntrace demo [--mount DIR]
       Run a small HTTP server and client instrumented with http:request_start/request_end, mounted at ./tracing.
   ntrace remount DIR [--gid N] [--uid N] [--mode OCT]
@@ -69,6 +84,8 @@ async function main(argv: string[]): Promise<number> {
     gid: { type: 'string' },
     mode: { type: 'string' },
     'allow-other': { type: 'boolean' },
+    socket: { type: 'string' },
+    'no-fuse': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   } as const;
   switch (command) {
@@ -76,15 +93,59 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: opts, strict: true });
       if (values.help) break;
       if (!values.events) throw new UsageError('serve needs --events SPEC.json');
-      if (!values.mount) throw new UsageError('serve needs --mount DIR');
+      const fuse = values['no-fuse'] !== true;
+      if (fuse && !values.mount) throw new UsageError('serve needs --mount DIR (or --no-fuse)');
       return runServe({
         events: values.events,
         mount: values.mount,
+        socket: values.socket,
+        fuse,
         uid: parseId('uid', values.uid),
         gid: parseId('gid', values.gid),
         mode: parseMode(values.mode),
         allowOther: values['allow-other'] ?? false,
       });
+    }
+    case 'cat':
+    case 'write':
+    case 'ls':
+    case 'tree':
+    case 'mkdir':
+    case 'rmdir': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { help: opts.help },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (values.help) break;
+      const [target, ...args] = positionals;
+      if (!target) throw new UsageError(`${command} needs a TARGET (a PID, a socket path or a mount path)`);
+      if (command === 'cat') {
+        if (args.length === 0) throw new UsageError('cat needs at least one FILE');
+        return runCat(target, args);
+      }
+      if (command === 'write') {
+        if (args.length !== 2) throw new UsageError('write needs FILE and VALUE');
+        return runWrite(target, args[0], args[1]);
+      }
+      if (command === 'ls' || command === 'tree') {
+        if (args.length > 1) throw new UsageError(`${command} takes one DIR at most`);
+        return command === 'ls' ? runLsTree(target, args[0] ?? '') : runTree(target, args[0] ?? '');
+      }
+      if (args.length !== 1) throw new UsageError(`${command} needs one DIR (instances/NAME)`);
+      return runMkdir(target, args[0], command === 'rmdir');
+    }
+    case 'mount': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { help: opts.help },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (values.help) break;
+      if (positionals.length !== 2) throw new UsageError('mount needs TARGET and DIR');
+      return runMountProxy(positionals[0], positionals[1]);
     }
     case 'demo': {
       const { values } = parseArgs({

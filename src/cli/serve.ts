@@ -5,7 +5,10 @@ import { catchStopSignals } from './until-signal.js';
 
 export interface ServeArgs {
   events: string;
-  mount: string;
+  /** Where to mount (needed with FUSE). */
+  mount?: string;
+  socket?: string;
+  fuse: boolean;
   uid?: number;
   gid?: number;
   mode?: number;
@@ -17,14 +20,17 @@ export async function runServe(args: ServeArgs): Promise<number> {
   const spec = readSpec(args.events);
   const { events, problems } = defineSpec(spec);
   for (const p of problems) process.stderr.write(`ntrace: skipped ${p}\n`);
-  const m = await mount(args.mount, {
+  const m = await mount(args.mount ?? '.', {
+    socket: args.socket,
+    fuse: args.fuse,
     uid: args.uid,
     gid: args.gid,
     mode: args.mode,
     allowOther: args.allowOther,
     control: true,
   });
-  process.stdout.write(`ntrace: serving ${events.length} events at ${m.mountpoint} (Ctrl-C to stop)\n`);
+  const where = [m.fuse ? m.mountpoint : undefined, m.socket].filter((w) => w !== undefined).join(' and ');
+  process.stdout.write(`ntrace: serving ${events.length} events at ${where} (Ctrl-C to stop)\n`);
   stop.keepAlive();
   const why = await Promise.race([stop.received, m.closed.then(() => 'closed' as const)]);
   await m.close();

@@ -160,7 +160,7 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
         process.getuid?.() === 0
           ? ''
           : ' (as a non-root user the mount is made by fusermount3, which must be setuid root and allowed to open /dev/fuse here; running as root always works)';
-      fuseFailure = `${(err as Error).message}${hint}`;
+      fuseFailure = `${(err as Error).message.replace(/\s*\n\s*/g, ' ')}${hint}`; // one line
     }
   }
   const fuse = host !== undefined;

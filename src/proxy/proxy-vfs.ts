@@ -1,0 +1,224 @@
+/**
+ * `ntrace mount`'s tree module: a `Vfs` whose every operation is a request over a serving process's socket, imported
+ * in the FUSE serving thread of the `ntrace mount` command. That thread blocks in read(2) on /dev/fuse, so it does no
+ * socket I/O itself: it posts each request frame on its relay port to the command's main thread, which writes it to
+ * the socket, posts the reply bodies back and wakes this thread (a lookup of the doorbell name through the mount, so
+ * it works from the first request the kernel sends, while the mount is still being made). Nothing is kept here but
+ * the pending requests and the poll wake-ups of open handles; the remote tree decides everything, with the socket's
+ * identity.
+ *
+ * The remote tree's cache hints are meant for a kernel it invalidates; this mount's kernel never hears of remote
+ * changes, so entries and attributes are not cached (timeouts 0) and every file is direct_io.
+ */
+import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
+import type { VfsEnv } from '../fuse/vfs-module.js';
+import type {
+  AttrChanges,
+  Attributes,
+  DirFiller,
+  Entry,
+  OpContext,
+  OpenResult,
+  StatFs,
+  Vfs,
+  VfsChange,
+} from '../kernfs/vfs.js';
+import { GONE_ERRNO, RemoteError } from '../socket/connection.js';
+import { NOTIFY_ID, NOTIFY_POLL, Op, Reader, SetattrField, Writer } from '../socket/protocol.js';
+
+/** From the main thread: reply bodies, or the end of the connection. */
+export type ToProxy = { t: 'bodies'; bodies: Uint8Array[] } | { t: 'gone' };
+
+const NO_CACHE = { entryValidMs: 0, attrValidMs: 0 };
+const READDIR_BATCH = 1024;
+
+interface Pending {
+  resolve(r: Reader): void;
+  reject(e: Error): void;
+}
+
+export class ProxyVfs implements Vfs {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly wakes = new Map<number, () => void>();
+  private gone = false;
+
+  constructor(
+    env: VfsEnv,
+    private readonly relay: MessagePort,
+  ) {
+    env.onWake(() => {
+      for (;;) {
+        const m = receiveMessageOnPort(relay);
+        if (!m) return;
+        this.receive(m.message as ToProxy);
+      }
+    });
+  }
+
+  private receive(m: ToProxy): void {
+    if (m?.t === 'gone') {
+      this.gone = true;
+      const pending = [...this.pending.values()];
+      this.pending.clear();
+      for (const p of pending) p.reject(new RemoteError(GONE_ERRNO));
+      for (const wake of this.wakes.values()) wake(); // pollers see the error on their next read
+      this.wakes.clear();
+      return;
+    }
+    if (m?.t !== 'bodies') return;
+    for (const body of m.bodies) {
+      const r = new Reader(body);
+      const id = r.u32();
+      const status = r.i32();
+      if (id === NOTIFY_ID) {
+        if (r.u8() === NOTIFY_POLL) {
+          const fh = r.f64();
+          const wake = this.wakes.get(fh);
+          this.wakes.delete(fh);
+          wake?.();
+        }
+        continue;
+      }
+      const p = this.pending.get(id);
+      if (!p) continue;
+      this.pending.delete(id);
+      if (status === 0) p.resolve(r);
+      else p.reject(new RemoteError(status));
+    }
+  }
+
+  private call(op: number, args: (w: Writer) => void): Promise<Reader> {
+    if (this.gone) return Promise.reject(new RemoteError(GONE_ERRNO));
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xfffffffe ? 1 : this.nextId + 1;
+    const w = new Writer().u32(id).u8(op);
+    args(w);
+    return new Promise<Reader>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.relay.postMessage(w.frame());
+    });
+  }
+
+  /** For ops that return nothing the kernel waits for (forget, release). */
+  private post(op: number, args: (w: Writer) => void): void {
+    this.call(op, args).catch(() => {});
+  }
+
+  private async entry(op: number, args: (w: Writer) => void): Promise<Entry> {
+    const e = (await this.call(op, args)).entry();
+    return { ...e, cache: NO_CACHE };
+  }
+
+  lookup(parent: number, name: string, _ctx: OpContext): Promise<Entry> {
+    return this.entry(Op.LOOKUP, (w) => w.f64(parent).str(name));
+  }
+  forget(ino: number, nlookup: number): void {
+    this.post(Op.FORGET, (w) => w.f64(ino).f64(nlookup));
+  }
+  async getattr(ino: number): Promise<Attributes> {
+    return (await this.call(Op.GETATTR, (w) => w.f64(ino))).attr();
+  }
+  async setattr(ino: number, c: AttrChanges, _ctx: OpContext, fh?: number): Promise<Attributes> {
+    let mask = 0;
+    if (c.mode !== undefined) mask |= SetattrField.MODE;
+    if (c.uid !== undefined) mask |= SetattrField.UID;
+    if (c.gid !== undefined) mask |= SetattrField.GID;
+    if (c.size !== undefined) mask |= SetattrField.SIZE;
+    if (c.atimeMs !== undefined) mask |= SetattrField.ATIME | (c.atimeMs === 'now' ? SetattrField.ATIME_NOW : 0);
+    if (c.mtimeMs !== undefined) mask |= SetattrField.MTIME | (c.mtimeMs === 'now' ? SetattrField.MTIME_NOW : 0);
+    if (fh !== undefined) mask |= SetattrField.FH;
+    const time = (t: number | 'now' | undefined) => (typeof t === 'number' ? t : 0);
+    const r = await this.call(Op.SETATTR, (w) =>
+      w
+        .f64(ino)
+        .u16(mask)
+        .u32(c.mode ?? 0)
+        .u32(c.uid ?? 0)
+        .u32(c.gid ?? 0)
+        .f64(c.size ?? 0)
+        .f64(time(c.atimeMs))
+        .f64(time(c.mtimeMs))
+        .f64(fh ?? 0),
+    );
+    return r.attr();
+  }
+  async access(ino: number, mask: number): Promise<void> {
+    await this.call(Op.ACCESS, (w) => w.f64(ino).u32(mask));
+  }
+  async readlink(ino: number): Promise<string> {
+    return (await this.call(Op.READLINK, (w) => w.f64(ino))).str();
+  }
+  async open(ino: number, flags: number): Promise<OpenResult> {
+    const o = (await this.call(Op.OPEN, (w) => w.f64(ino).u32(flags))).open();
+    return { ...o, directIo: true };
+  }
+  async read(fh: number, offset: number, size: number): Promise<Uint8Array> {
+    return (await this.call(Op.READ, (w) => w.f64(fh).f64(offset).u32(size))).bytes();
+  }
+  async write(fh: number, offset: number, data: Uint8Array): Promise<number> {
+    return (await this.call(Op.WRITE, (w) => w.f64(fh).f64(offset).bytes(data))).u32();
+  }
+  async flush(fh: number): Promise<void> {
+    await this.call(Op.FLUSH, (w) => w.f64(fh));
+  }
+  release(fh: number): void {
+    this.wakes.delete(fh);
+    this.post(Op.RELEASE, (w) => w.f64(fh));
+  }
+  async poll(fh: number, wake: (() => void) | undefined): Promise<number> {
+    if (wake) this.wakes.set(fh, wake);
+    return (await this.call(Op.POLL, (w) => w.f64(fh).u8(wake ? 1 : 0))).u32();
+  }
+  async opendir(ino: number): Promise<number> {
+    return (await this.call(Op.OPENDIR, (w) => w.f64(ino))).f64();
+  }
+  async readdir(dh: number, cookie: number, fill: DirFiller): Promise<void> {
+    const r = await this.call(Op.READDIR, (w) => w.f64(dh).f64(cookie).u32(READDIR_BATCH));
+    const n = r.u32();
+    for (let i = 0; i < n; i++) if (!fill(r.dirent())) return;
+  }
+  releasedir(dh: number): void {
+    this.post(Op.RELEASEDIR, (w) => w.f64(dh));
+  }
+  mkdir(parent: number, name: string, mode: number): Promise<Entry> {
+    return this.entry(Op.MKDIR, (w) => w.f64(parent).str(name).u32(mode));
+  }
+  async rmdir(parent: number, name: string): Promise<void> {
+    await this.call(Op.RMDIR, (w) => w.f64(parent).str(name));
+  }
+  async unlink(parent: number, name: string): Promise<void> {
+    await this.call(Op.UNLINK, (w) => w.f64(parent).str(name));
+  }
+  async rename(parent: number, name: string, newParent: number, newName: string, flags: number): Promise<void> {
+    await this.call(Op.RENAME, (w) => w.f64(parent).str(name).f64(newParent).str(newName).u32(flags));
+  }
+  async create(parent: number, name: string, mode: number, flags: number): Promise<{ entry: Entry; open: OpenResult }> {
+    const r = await this.call(Op.CREATE, (w) => w.f64(parent).str(name).u32(mode).u32(flags));
+    const entry = r.entry();
+    return { entry: { ...entry, cache: NO_CACHE }, open: { ...r.open(), directIo: true } };
+  }
+  mknod(parent: number, name: string, mode: number, rdev: number): Promise<Entry> {
+    return this.entry(Op.MKNOD, (w) => w.f64(parent).str(name).u32(mode).u32(rdev));
+  }
+  symlink(parent: number, name: string, target: string): Promise<Entry> {
+    return this.entry(Op.SYMLINK, (w) => w.f64(parent).str(name).str(target));
+  }
+  link(ino: number, newParent: number, newName: string): Promise<Entry> {
+    return this.entry(Op.LINK, (w) => w.f64(ino).f64(newParent).str(newName));
+  }
+  async statfs(ino: number): Promise<StatFs> {
+    return (await this.call(Op.STATFS, (w) => w.f64(ino))).statfs();
+  }
+  onChange(_listener: (change: VfsChange) => void): () => void {
+    return () => {};
+  }
+  liveInodes(): number {
+    return 0;
+  }
+}
+
+/** The tree module's factory (mountFuse imports this file in the serving thread). */
+export function createVfs(data: { relay: MessagePort }, env: VfsEnv): Vfs {
+  return new ProxyVfs(env, data.relay);
+}
