@@ -5,14 +5,17 @@
  * publishes it like the engine's state, through worker environment data: every worker created afterwards holds the
  * same buffers, and a table is named by its pool slot in shared memory.
  *
- * The buffers are fixed-size, not growable: V8 accesses typed arrays over a growable buffer through length-tracking
- * views about 4x slower (110 vs 28 ns per hist update, measured). Untouched pages cost no memory (RSS), only
- * address space: 32 slots of 8 MiB (a default `keys=status` table with 64 writer regions takes 4.4 MiB) and 8 of
- * 64 MiB for big tables (large `size=`, string keys); a table that does not fit gets fewer writer regions.
+ * The buffers are growable, created empty: importing ntrace reserves address space only (32 slots of up to 8 MiB —
+ * a default `keys=status` table with 64 writer regions takes 4.4 MiB — and 8 of up to 64 MiB for big tables, large
+ * `size=` or string keys), and a slot grows to its table's size when a hist trigger takes it; growth is visible to
+ * every thread sharing the buffer. Tables view their regions with fixed lengths: V8 reads length-tracking views of
+ * a growable buffer about 4x slower (110 vs 28 ns per hist update, measured). A table that does not fit a slot's
+ * maximum gets fewer writer regions.
  */
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
+import { asGrowable, newGrowable } from '../growable.js';
 
-const ENV_KEY = 'ntrace.control-pool.v2';
+const ENV_KEY = 'ntrace.control-pool.v3';
 const SMALL = 8 << 20;
 const LARGE = 64 << 20;
 /** Byte size of each slot. */
@@ -36,7 +39,7 @@ function valid(p: unknown): p is Pool {
     typeof x.tag === 'number' &&
     Array.isArray(x.sabs) &&
     x.sabs.length === POOL_SLOTS &&
-    x.sabs.every((b, i) => b instanceof SharedArrayBuffer && b.byteLength === POOL_SLOT_BYTES[i])
+    x.sabs.every((b, i) => b instanceof SharedArrayBuffer && asGrowable(b).maxByteLength === POOL_SLOT_BYTES[i])
   );
 }
 
@@ -47,18 +50,23 @@ export function histPool(): Pool {
   if (valid(inherited)) pool = inherited;
   else {
     const sabs: SharedArrayBuffer[] = [];
-    for (const bytes of POOL_SLOT_BYTES) sabs.push(new SharedArrayBuffer(bytes));
+    for (const bytes of POOL_SLOT_BYTES) sabs.push(newGrowable(0, bytes));
     pool = { tag: (Math.random() * 0x7ffffffe + 1) | 0 || 1, sabs };
     setEnvironmentData(ENV_KEY, pool as never);
   }
   return pool;
 }
 
-/** Zeroes the first `bytes` of slot `i` (what an earlier table wrote); false when the slot is smaller. */
+/**
+ * Makes the first `bytes` of slot `i` a zeroed table: grows the slot if needed (new memory is zero) and zeroes what
+ * an earlier table wrote (`dirty` bytes); false when the slot's maximum is smaller.
+ */
 export function prepareSlot(i: number, bytes: number, dirty: number): boolean {
-  const sab = histPool().sabs[i];
-  if (bytes > sab.byteLength) return false;
+  const sab = asGrowable(histPool().sabs[i]);
+  if (bytes > sab.maxByteLength) return false;
   // Only what was written before: zeroing untouched pages would commit memory nobody uses.
-  new Uint8Array(sab, 0, Math.min(bytes, dirty)).fill(0);
+  const used = Math.min(bytes, dirty, sab.byteLength);
+  if (used > 0) new Uint8Array(histPool().sabs[i], 0, used).fill(0);
+  if (sab.byteLength < bytes) sab.grow(bytes);
   return true;
 }
