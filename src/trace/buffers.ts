@@ -155,18 +155,25 @@ const DELTA_UNIT = 1 << 27;
 /**
  * trace_pipe_raw: consumes records of one ring into a page in the kernel's sub-buffer format (u64 timestamp, commit,
  * events with recomputed deltas and time extends), as many as fit. Returns undefined when the ring has nothing to
- * consume. Pages are rebuilt rather than copied so partially consumed pages come out right.
+ * consume. A finished, untouched ring page is copied as it is; pages partly consumed (or still being written, or
+ * after lost events, which need the missed-events mark) are rebuilt record by record.
  */
 export function takeRawPage(cursor: RingCursor): Uint8Array | undefined {
   const f = cursor.v.f;
   // Overruns not yet reported become this page's missed-events mark, as the kernel reports them.
   const missed = Math.max(0, f[F_OVERRUN] - f[F_RAW_OVERRUN_SEEN]);
   const page = new Uint8Array(PAGE_SIZE);
+  // A finished page nobody took from is handed out as it is (the common case while a reader keeps up).
+  if (missed === 0 && cursor.takeWholePage(page, 0) > 0) return page;
   const dv = new DataView(page.buffer);
   let off = 16;
   let last = 0;
   let count = 0;
+  let seq = -1;
   for (let r = cursor.peek(); r !== undefined; r = cursor.peek()) {
+    // Stop at the ring's next page: starting there, the next call can hand it out whole.
+    if (count === 0) seq = cursor.pageSeq;
+    else if (cursor.pageSeq !== seq) break;
     const len = r.data.length;
     const hdr = len <= 112 ? 4 : 8;
     const delta = count === 0 ? 0 : r.ts - last;

@@ -32,6 +32,26 @@ function commitEnd(i32: Int32Array, pb: number): number {
   return c >= 0 && c <= PAGE_SIZE - PAGE_HEADER ? PAGE_HEADER + c : PAGE_HEADER;
 }
 
+/**
+ * Records are copied out into slices of a shared pool (as Node's Buffer pool does): a fresh ArrayBuffer per record
+ * cost more than formatting its line. A record held long keeps its pool chunk alive; none is held past its use.
+ */
+const POOL_SIZE = 64 * 1024;
+let pool = new ArrayBuffer(POOL_SIZE);
+let poolUsed = 0;
+
+function copyOut(src: Uint8Array, from: number, len: number): Uint8Array {
+  if (len > POOL_SIZE >> 3) return src.slice(from, from + len);
+  if (poolUsed + len > POOL_SIZE) {
+    pool = new ArrayBuffer(POOL_SIZE);
+    poolUsed = 0;
+  }
+  const out = new Uint8Array(pool, poolUsed, len);
+  for (let i = 0; i < len; i++) out[i] = src[from + i];
+  poolUsed += (len + 7) & ~7; // 8-aligned, for readers that view a record's words
+  return out;
+}
+
 /** A record copied out of a ring. */
 export interface RawRecord {
   readonly cpu: number;
@@ -69,6 +89,11 @@ export class RingCursor {
       this.limitSeq = tail;
       this.limitOff = tail < 0 ? 0 : commitEnd(v.i32, (tail % this.n) * PAGE_SIZE);
     }
+  }
+
+  /** Sequence number of the ring page the cursor is in (-1 before the first `peek`). */
+  get pageSeq(): number {
+    return this.seq;
   }
 
   /** Whether the ring memory still belongs to the ring this cursor was opened on. */
@@ -129,7 +154,7 @@ export class RingCursor {
     const ts = this.ts + delta;
     this.ts = ts;
     this.headIdx = this.idx;
-    this.head = copy ? { cpu: this.cpu, ts, data: v.u8.slice(pb + data, pb + data + len) } : undefined;
+    this.head = copy ? { cpu: this.cpu, ts, data: copyOut(v.u8, pb + data, len) } : undefined;
     this.off = data + len;
     this.idx++;
     return 1;
@@ -195,6 +220,39 @@ export class RingCursor {
       return undefined;
     }
     return undefined;
+  }
+
+  /**
+   * Consume mode: when the cursor stands at the start of a page the writer has left (its records are final) and
+   * nobody took any of them, copies the page as it is into `out` at `at` — the ring's pages are the kernel's
+   * sub-buffers — and takes all its records with one compare-and-swap: trace_pipe_raw without decoding a record.
+   * Bytes after the committed data are zeroed. Returns the records taken; 0 (nothing taken, `out` garbage) when
+   * the page is not such a page, or the writer reclaimed it or another consumer took a record meanwhile.
+   */
+  takeWholePage(out: Uint8Array, at: number): number {
+    if (!this.consume || this.seq < 0 || (this.head ? this.headIdx !== 0 : this.idx !== 0)) return 0;
+    const v = this.v;
+    const seq = this.seq;
+    if (seq >= Atomics.load(v.h, R_TAIL_SEQ)) return 0; // the writer may still add to it
+    const slot = seq % this.n;
+    const tag = (seq & 0xffff) << 16;
+    if (Atomics.load(v.pageState, slot) !== tag) return 0;
+    const entries = v.pageEntries[slot];
+    if (!(entries > 0 && entries < 0x10000)) return 0;
+    const pb = slot * PAGE_SIZE;
+    const end = commitEnd(v.i32, pb);
+    out.set(v.u8.subarray(pb, pb + end), at);
+    out.fill(0, at + end, at + PAGE_SIZE);
+    out[at + 12] = out[at + 13] = out[at + 14] = out[at + 15] = 0; // the commit word's high half: no flags
+    if (Atomics.compareExchange(v.pageState, slot, tag, tag | entries) !== tag) {
+      this.enter(seq);
+      return 0;
+    }
+    v.f[F_READ] += entries;
+    v.f[F_READ_BYTES] += end - PAGE_HEADER;
+    Atomics.compareExchange(v.h, R_READ_SEQ, seq, seq + 1);
+    this.enter(seq + 1);
+    return entries;
   }
 
   /**
