@@ -188,17 +188,15 @@ export function formatTimestamp(ts: bigint, clockInNs: boolean): string {
   return clockInNs ? formatSecondsUsecs(ts) : (ts < 0n ? 0n : ts).toString().padStart(12);
 }
 
-/** `comm-pid ` prefixes seen recently: the same few threads print millions of lines. */
-const taskColumns = new Map<string, string>();
+/** `comm-pid ` prefixes by pid, for the comm they were made for: the same few threads print millions of lines. */
+const taskColumns = new Map<number, { readonly comm: string; readonly col: string }>();
 
 function taskColumn(comm: string, pid: number): string {
-  const key = `${pid}\0${comm}`;
-  let col = taskColumns.get(key);
-  if (col === undefined) {
-    col = `${padStartBytes(commText(comm), 16)}-${String(pid).padEnd(7)} `;
-    if (taskColumns.size >= 1024) taskColumns.clear();
-    taskColumns.set(key, col);
-  }
+  const hit = taskColumns.get(pid);
+  if (hit !== undefined && hit.comm === comm) return hit.col;
+  const col = `${padStartBytes(commText(comm), 16)}-${String(pid).padEnd(7)} `;
+  if (taskColumns.size >= 1024) taskColumns.clear();
+  taskColumns.set(pid, { comm, col });
   return col;
 }
 
@@ -215,20 +213,47 @@ export function contextText(rec: TraceRecord, options: TraceTextOptions): string
   return `${s} ${formatTimestamp(rec.ts, options.clockInNs)}: `;
 }
 
+/** What the line printer asks of an event on every line, worked out once per event. */
+interface Shape {
+  readonly marker: boolean;
+  readonly rawMarker: boolean;
+  readonly stack: boolean;
+  readonly fields: ReadonlyMap<string, FieldLayout>;
+}
+
+const shapes = new WeakMap<EventDescriptor, Shape>();
+
+function shapeOf(e: EventDescriptor): Shape {
+  let shape = shapes.get(e);
+  if (!shape) {
+    const fields = new Map<string, FieldLayout>();
+    for (const f of e.layout.fields) if (!fields.has(f.name)) fields.set(f.name, f);
+    const ftrace = e.system === MARKER_SYSTEM;
+    shape = {
+      marker: ftrace && e.name === MARKER_EVENT,
+      rawMarker: ftrace && e.name === RAW_MARKER_EVENT,
+      stack: ftrace && e.name === STACK_EVENT && fields.get('caller')?.kind === 'string',
+      fields,
+    };
+    shapes.set(e, shape);
+  }
+  return shape;
+}
+
 function isMarker(e: EventDescriptor): boolean {
-  return e.system === MARKER_SYSTEM && e.name === MARKER_EVENT;
+  return shapeOf(e).marker;
 }
 
 function isRawMarker(e: EventDescriptor): boolean {
-  return e.system === MARKER_SYSTEM && e.name === RAW_MARKER_EVENT;
+  return shapeOf(e).rawMarker;
 }
 
 function isStack(e: EventDescriptor): boolean {
-  return e.system === MARKER_SYSTEM && e.name === STACK_EVENT && field(e, 'caller')?.kind === 'string';
+  return shapeOf(e).stack;
 }
 
 function field(e: EventDescriptor, name: string): FieldLayout | undefined {
-  return e.layout.fields.find((f) => f.name === name);
+  return shapeOf(e).fields.get(name);
 }
 
 /** The marker's text, ending with exactly the newline the kernel's trace_marker write guarantees. */
