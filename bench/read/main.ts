@@ -13,7 +13,7 @@
  *
  * The kernel's top-level buffer is put back as found: buffer_size_kb, tracing_on, and cleared.
  *
- *   node dist/bench/read/main.js [--records N] [--runs R] [--json]
+ *   node dist/bench/read/main.js [--records N] [--runs R] [--only text|emit|small] [--json]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -40,6 +40,8 @@ const json = args.includes('--json');
 const opt = (name: string, dflt: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
 const records = opt('--records', 1_000_000);
 const runs = opt('--runs', 3);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const part = (name: string) => only === undefined || only === name;
 const READ_SIZE = 65536;
 /** The marker text of the kernel's lines (the line is its context columns, `tracing_mark_write: `, this, `\n`). */
 const TEXT = 'ntrace read benchmark line, 48 bytes of payload';
@@ -177,95 +179,106 @@ async function main(): Promise<void> {
       for (let i = 0; i < records; i++) writeMarker(TOP_INSTANCE, nText);
     };
 
-    const pipe = { ntrace: [] as number[], kernel: [] as number[] };
-    const file = { ntrace: [] as number[], kernel: [] as number[] };
-    const raw = { ntrace: [] as number[], kernel: [] as number[] };
-    let rawShape = { maxRead: 0, oddReads: 0, reads: 0 };
-    for (let i = 0; i < runs; i++) {
-      // kernel: fill, read `trace` whole, drain trace_pipe; fill again, drain cpu0's trace_pipe_raw
-      writeFileSync(join(k, 'trace'), '');
-      kernelFill(records);
-      const kf = drain(reader, `${k}/trace`);
-      const kp = drain(reader, `${k}/trace_pipe`);
-      if (kp.lines !== records) throw new Error(`kernel trace_pipe: ${kp.lines} lines of ${records}`);
-      file.kernel.push(rate(kf.lines, kf.ms));
-      pipe.kernel.push(rate(kp.lines, kp.ms));
-      writeFileSync(join(k, 'trace'), '');
-      kernelFill(records);
-      const kr = drain(reader, `${k}/per_cpu/cpu0/trace_pipe_raw`);
-      raw.kernel.push(rate(records, kr.ms));
+    async function textFigures(): Promise<void> {
+      const pipe = { ntrace: [] as number[], kernel: [] as number[] };
+      const file = { ntrace: [] as number[], kernel: [] as number[] };
+      const raw = { ntrace: [] as number[], kernel: [] as number[] };
+      let rawShape = { maxRead: 0, oddReads: 0, reads: 0 };
+      for (let i = 0; i < runs; i++) {
+        // kernel: fill, read `trace` whole, drain trace_pipe; fill again, drain cpu0's trace_pipe_raw
+        writeFileSync(join(k, 'trace'), '');
+        kernelFill(records);
+        const kf = drain(reader, `${k}/trace`);
+        const kp = drain(reader, `${k}/trace_pipe`);
+        if (kp.lines !== records) throw new Error(`kernel trace_pipe: ${kp.lines} lines of ${records}`);
+        file.kernel.push(rate(kf.lines, kf.ms));
+        pipe.kernel.push(rate(kp.lines, kp.ms));
+        writeFileSync(join(k, 'trace'), '');
+        kernelFill(records);
+        const kr = drain(reader, `${k}/per_cpu/cpu0/trace_pipe_raw`);
+        raw.kernel.push(rate(records, kr.ms));
 
-      clearBuffer(TOP_INSTANCE);
-      ntraceFill();
-      const nf = drain(reader, `${n}/trace`);
-      const np = drain(reader, `${n}/trace_pipe`);
-      if (np.lines !== records) throw new Error(`ntrace trace_pipe: ${np.lines} lines of ${records}`);
-      if (np.bytes !== records * nLine) throw new Error(`ntrace trace_pipe: ${np.bytes} bytes, not ${records * nLine}`);
-      file.ntrace.push(rate(nf.lines, nf.ms));
-      pipe.ntrace.push(rate(np.lines, np.ms));
-      clearBuffer(TOP_INSTANCE);
-      ntraceFill();
-      const cpu = cpusOf(TOP_INSTANCE)[0] ?? 0;
-      const nr = drain(reader, `${n}/per_cpu/cpu${cpu}/trace_pipe_raw`);
-      raw.ntrace.push(rate(records, nr.ms));
-      rawShape = { maxRead: nr.maxRead, oddReads: nr.oddReads, reads: nr.reads };
-    }
-    figures.linesPerSecond = {
-      tracePipe: row('trace_pipe, lines/s', 'lines/s', pipe.ntrace, pipe.kernel),
-      trace: row('trace (whole file), lines/s', 'lines/s', file.ntrace, file.kernel),
-    };
-    figures.rawRecordsPerSecond = row('trace_pipe_raw, records/s', 'rec/s', raw.ntrace, raw.kernel);
-    figures.rawReads = rawShape;
-    log(
-      `trace_pipe_raw reads of ${READ_SIZE}: largest ${rawShape.maxRead} bytes, ${rawShape.reads} reads, ${rawShape.oddReads} not whole pages`,
-    );
-
-    // Emit cost with and without a reader draining at full speed.
-    const ev = defineEvent('benchread', 'request', { a: 'u32', b: 'u32', c: 'u16', s: 'string' });
-    setEventEnabled(TOP_INSTANCE, ev.id, true);
-    const emit = (i: number) => ev.emit({ a: i, b: i * 3, c: i & 0xffff, s: 'GET /x' });
-    clearBuffer(TOP_INSTANCE);
-    emitCost(emit, 50, 3); // JIT warm-up
-    const alone: number[] = [];
-    const drained: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      clearBuffer(TOP_INSTANCE);
-      alone.push(emitCost(emit, 200, 3));
-      const cat = spawn('sh', ['-c', `exec cat ${n}/trace_pipe > /dev/null`], { stdio: 'ignore' });
-      await new Promise((res) => setTimeout(res, 100)); // let it open and block
-      drained.push(emitCost(emit, 200, 3));
-      cat.kill('SIGKILL');
-      await new Promise((res) => cat.once('exit', res));
-    }
-    setEventEnabled(TOP_INSTANCE, ev.id, false);
-    const a = median(alone);
-    const d = median(drained);
-    figures.emitNs = { alone: a, whileDrained: d, ratio: d / a };
-    log(
-      `${'emit, ns per enabled emit'.padEnd(34)} alone ${a.toFixed(1)} ns   while cat trace_pipe drains ${d.toFixed(1)} ns   ratio ${(d / a).toFixed(2)}x`,
-    );
-
-    // Warm cat of small files: every event's id and format (ntrace serves fewer events than the kernel: per file).
-    const small: Record<string, Row> = {};
-    for (const f of ['id', 'format']) {
-      const count = (dir: string) => Number(sh(`ls -d ${dir}/events/*/*/${f} | wc -l`).trim());
-      const per = { ntrace: [] as number[], kernel: [] as number[] };
-      for (const [name, dir] of [
-        ['ntrace', n],
-        ['kernel', k],
-      ] as const) {
-        const files = count(dir);
-        const cmd = `cat ${dir}/events/*/*/${f} > /dev/null`;
-        sh(cmd); // warm
-        for (let i = 0; i < runs * 3; i++) {
-          const t = performance.now();
-          sh(cmd);
-          per[name].push(((performance.now() - t) * 1000) / files);
-        }
+        clearBuffer(TOP_INSTANCE);
+        ntraceFill();
+        const nf = drain(reader, `${n}/trace`);
+        const np = drain(reader, `${n}/trace_pipe`);
+        if (np.lines !== records) throw new Error(`ntrace trace_pipe: ${np.lines} lines of ${records}`);
+        if (np.bytes !== records * nLine)
+          throw new Error(`ntrace trace_pipe: ${np.bytes} bytes, not ${records * nLine}`);
+        file.ntrace.push(rate(nf.lines, nf.ms));
+        pipe.ntrace.push(rate(np.lines, np.ms));
+        clearBuffer(TOP_INSTANCE);
+        ntraceFill();
+        const cpu = cpusOf(TOP_INSTANCE)[0] ?? 0;
+        const nr = drain(reader, `${n}/per_cpu/cpu${cpu}/trace_pipe_raw`);
+        raw.ntrace.push(rate(records, nr.ms));
+        rawShape = { maxRead: nr.maxRead, oddReads: nr.oddReads, reads: nr.reads };
       }
-      small[f] = row(`warm cat events/*/*/${f}, µs/file`, 'µs', per.ntrace, per.kernel);
+      figures.linesPerSecond = {
+        tracePipe: row('trace_pipe, lines/s', 'lines/s', pipe.ntrace, pipe.kernel),
+        trace: row('trace (whole file), lines/s', 'lines/s', file.ntrace, file.kernel),
+      };
+      figures.rawRecordsPerSecond = row('trace_pipe_raw, records/s', 'rec/s', raw.ntrace, raw.kernel);
+      figures.rawReads = rawShape;
+      log(
+        `trace_pipe_raw reads of ${READ_SIZE}: largest ${rawShape.maxRead} bytes, ${rawShape.reads} reads, ${rawShape.oddReads} not whole pages`,
+      );
     }
-    figures.warmCatUsPerFile = small;
+
+    /** Emit cost with and without a reader draining at full speed. */
+    async function emitFigures(): Promise<void> {
+      const ev = defineEvent('benchread', 'request', { a: 'u32', b: 'u32', c: 'u16', s: 'string' });
+      setEventEnabled(TOP_INSTANCE, ev.id, true);
+      const emit = (i: number) => ev.emit({ a: i, b: i * 3, c: i & 0xffff, s: 'GET /x' });
+      clearBuffer(TOP_INSTANCE);
+      emitCost(emit, 50, 3); // JIT warm-up
+      const alone: number[] = [];
+      const drained: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        clearBuffer(TOP_INSTANCE);
+        alone.push(emitCost(emit, 200, 3));
+        const cat = spawn('sh', ['-c', `exec cat ${n}/trace_pipe > /dev/null`], { stdio: 'ignore' });
+        await new Promise((res) => setTimeout(res, 100)); // let it open and block
+        drained.push(emitCost(emit, 200, 3));
+        cat.kill('SIGKILL');
+        await new Promise((res) => cat.once('exit', res));
+      }
+      setEventEnabled(TOP_INSTANCE, ev.id, false);
+      const a = median(alone);
+      const d = median(drained);
+      figures.emitNs = { alone: a, whileDrained: d, ratio: d / a };
+      log(
+        `${'emit, ns per enabled emit'.padEnd(34)} alone ${a.toFixed(1)} ns   while cat trace_pipe drains ${d.toFixed(1)} ns   ratio ${(d / a).toFixed(2)}x`,
+      );
+    }
+
+    /** Warm cat of small files: every event's id and format, per file. */
+    function smallFileFigures(): void {
+      const small: Record<string, Row> = {};
+      for (const f of ['id', 'format']) {
+        const count = (dir: string) => Number(sh(`ls -d ${dir}/events/*/*/${f} | wc -l`).trim());
+        const per = { ntrace: [] as number[], kernel: [] as number[] };
+        for (const [name, dir] of [
+          ['ntrace', n],
+          ['kernel', k],
+        ] as const) {
+          const files = count(dir);
+          const cmd = `cat ${dir}/events/*/*/${f} > /dev/null`;
+          sh(cmd); // warm
+          for (let i = 0; i < runs * 3; i++) {
+            const t = performance.now();
+            sh(cmd);
+            per[name].push(((performance.now() - t) * 1000) / files);
+          }
+        }
+        small[f] = row(`warm cat events/*/*/${f}, µs/file`, 'µs', per.ntrace, per.kernel);
+      }
+      figures.warmCatUsPerFile = small;
+    }
+
+    if (part('text')) await textFigures();
+    if (part('emit')) await emitFigures();
+    if (part('small')) smallFileFigures();
     if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {
     for (const c of cleanups.reverse()) {
