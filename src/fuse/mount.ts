@@ -129,6 +129,8 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
   const server = new Worker(new URL('./server-worker.js', import.meta.url), {
     workerData,
     transferList: [user.port2, ...(req.transferList ?? [])] as never,
+    // Our own threads: not the application's, so they do not load what --import/--require load into its workers.
+    execArgv: [],
     stdout: false,
     stderr: false,
   });
@@ -191,6 +193,7 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
   const helper = new Worker(new URL('./helper-worker.js', import.meta.url), {
     workerData: helperData,
     transferList: [notes.port2] as never,
+    execArgv: [],
   });
   attachment.helperRunning = true;
   await new Promise<void>((resolve, reject) => {
