@@ -3,6 +3,8 @@
  * The `ntrace` command:
  *   ntrace serve --events SPEC.json [--mount DIR] [--socket PATH] [--no-fuse] [--uid N] [--gid N] [--mode OCT] [--allow-other]
  *   ntrace cat|write|ls|tree|mkdir|rmdir TARGET …    (tree-verbs.ts)
+ *   ntrace ls                                        (ls.ts: the live processes)
+ *   ntrace tail TARGET [SYS[:EVENT]]… [--filter EXPR]
  *   ntrace demo [--mount DIR]
  *   ntrace remount DIR [--gid N] [--uid N] [--mode OCT]
  *   ntrace trace-cmd TARGET -- ARGS…
@@ -19,11 +21,13 @@ import { runTraceCmd } from '../tracecmd/index.js';
 import { runDemo } from './demo.js';
 import { runExport } from './export.js';
 import { runFleetHist } from './fleet-hist.js';
+import { runLs } from './ls.js';
 import { runMountProxy } from './mount-proxy.js';
 import { runRecord } from './record.js';
 import { runRemount } from './remount.js';
 import { runServe } from './serve.js';
 import { runShip } from './ship.js';
+import { runTail } from './tail.js';
 import { runCat, runLsTree, runMkdir, runTree, runWrite } from './tree-verbs.js';
 
 const USAGE = `usage:
@@ -34,7 +38,12 @@ const USAGE = `usage:
       group-accessible). --no-fuse: the socket alone (no --mount needed).
   ntrace cat TARGET FILE…              Print files of TARGET's tree (trace_pipe and trace_pipe_raw stream until Ctrl-C).
   ntrace write TARGET FILE VALUE       One write of VALUE to FILE; on failure the errno and the error_log line.
+  ntrace ls                            List this user's live ntrace processes (e.g. node --import ntrace/register):
+                                       pid, uptime, threads, mount, enabled events, command line.
   ntrace ls TARGET [DIR]               List a directory of TARGET's tree (directories end in '/').
+  ntrace tail TARGET [SYS[:EVENT]]… [--filter EXPR]
+                                       Enable the events (default node_http) in a fresh instance, print its
+                                       trace_pipe until Ctrl-C or TARGET ends, then remove the instance.
   ntrace tree TARGET [DIR]             Every path under DIR.
   ntrace mkdir|rmdir TARGET instances/NAME
   ntrace mount TARGET DIR              Mount TARGET's tree (PID or socket) at DIR in this command, until Ctrl-C or
@@ -120,6 +129,7 @@ async function main(argv: string[]): Promise<number> {
       });
       if (values.help) break;
       const [target, ...args] = positionals;
+      if (!target && command === 'ls') return runLs();
       if (!target) throw new UsageError(`${command} needs a TARGET (a PID, a socket path or a mount path)`);
       if (command === 'cat') {
         if (args.length === 0) throw new UsageError('cat needs at least one FILE');
@@ -135,6 +145,18 @@ async function main(argv: string[]): Promise<number> {
       }
       if (args.length !== 1) throw new UsageError(`${command} needs one DIR (instances/NAME)`);
       return runMkdir(target, args[0], command === 'rmdir');
+    }
+    case 'tail': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { filter: { type: 'string' }, help: opts.help },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (values.help) break;
+      const [target, ...events] = positionals;
+      if (!target) throw new UsageError('tail needs a TARGET (a PID, a socket path or a mount path)');
+      return runTail({ target, events, filter: values.filter });
     }
     case 'mount': {
       const { values, positionals } = parseArgs({

@@ -1,0 +1,78 @@
+/**
+ * `ntrace tail TARGET [SYS[:EVENT]]… [--filter EXPR]`: enables the given events (default node_http) in a fresh
+ * instance of TARGET's tree, streams that instance's trace_pipe to stdout until Ctrl-C or the process ends, then
+ * removes the instance, so the process is left exactly as it was.
+ */
+import { openTarget, TreeError } from '../client/index.js';
+
+export interface TailCommand {
+  readonly target: string;
+  readonly events: readonly string[];
+  readonly filter?: string;
+}
+
+/** The enable and filter files of `SYS` or `SYS:EVENT`, relative to an instance. */
+export function tailSelection(spec: string): { enable: string; filter: string } {
+  const parts = spec.split(':');
+  const [system, event] = parts;
+  if (!system || parts.length > 2 || event === '')
+    throw new RangeError(`bad event '${spec}': expected SYSTEM or SYSTEM:EVENT`);
+  const base = event ? `events/${system}/${event}` : `events/${system}`;
+  return { enable: `${base}/enable`, filter: `${base}/filter` };
+}
+
+/** Errors that mean the tree's process went away while we read. */
+const GONE = new Set(['ENOTCONN', 'ECONNABORTED', 'ENODEV', 'ENOENT', 'EPIPE', 'ECONNRESET']);
+
+export async function runTail(cmd: TailCommand): Promise<number> {
+  const selections = (cmd.events.length > 0 ? cmd.events : ['node_http']).map(tailSelection);
+  const tree = await openTarget(cmd.target);
+  const instance = `instances/tail-${process.pid}`;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.stdout.on('error', onSignal); // a closed pipe (| head) ends the tail
+  let created = false;
+  try {
+    // A missing event fails here, before anything changed.
+    for (const s of selections) await tree.readFile(s.enable).catch(explain(s.enable, cmd.target));
+    await tree.mkdir(instance);
+    created = true;
+    for (const s of selections) {
+      if (cmd.filter !== undefined)
+        await tree
+          .writeFile(`${instance}/${s.filter}`, cmd.filter)
+          .catch(explain(`${s.filter} (--filter)`, cmd.target));
+      await tree.writeFile(`${instance}/${s.enable}`, '1');
+    }
+    process.stderr.write(
+      `ntrace tail: ${cmd.events.length > 0 ? cmd.events.join(' ') : 'node_http'} from ${tree.location} (Ctrl-C to stop)\n`,
+    );
+    try {
+      for await (const chunk of tree.stream(`${instance}/trace_pipe`, { signal: stop.signal })) {
+        if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
+      }
+      if (!stop.signal.aborted) process.stderr.write('ntrace tail: the trace ended\n');
+    } catch (err) {
+      if (!(err instanceof TreeError && GONE.has(err.code))) throw err;
+      process.stderr.write('ntrace tail: the process ended\n');
+      created = false; // its tree went with it
+    }
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (created) await tree.rmdir(instance).catch(() => {});
+    await tree.close();
+  }
+}
+
+function explain(what: string, target: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof TreeError && err.code === 'ENOENT') throw new Error(`ntrace tail: ${target} has no ${what}`);
+    if (err instanceof TreeError && err.code === 'EINVAL')
+      throw new Error(`ntrace tail: ${what} refused: ${err.message}`);
+    throw err;
+  };
+}
