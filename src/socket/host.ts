@@ -37,6 +37,8 @@ export async function hostTree(req: HostRequest): Promise<HostedTree> {
   const worker = new Worker(new URL('./host-worker.js', import.meta.url), {
     workerData,
     transferList: [user.port2, ...(req.transferList ?? [])] as never,
+    // Our own thread: it must not load what --import/--require (or --input-type) of the application load.
+    execArgv: [],
   });
   const closed = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const first = await new Promise<FromHost>((resolve) => {

@@ -8,6 +8,7 @@
  * process's credentials. With `gid` it is 0660 in that group: a client is the owner or a member of the group, and
  * (the server cannot tell which: Node has no SO_PEERCRED) gets the group's rights in the tree — uid 65534, gid `gid`.
  */
+import { unlinkSync } from 'node:fs';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { Credentials } from '../kernfs/vfs.js';
 import type { FromListener, ListenerData, ToListener } from './listener-worker.js';
@@ -40,7 +41,8 @@ export async function listenSocket(options: ListenOptions): Promise<SocketListen
     gid: options.gid ?? -1,
     bell: options.bell,
   };
-  const worker = new Worker(new URL('./listener-worker.js', import.meta.url), { workerData: data });
+  // Our own thread: it must not load what --import/--require (or --input-type) of the application load.
+  const worker = new Worker(new URL('./listener-worker.js', import.meta.url), { workerData: data, execArgv: [] });
   const first = await new Promise<FromListener>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
@@ -50,6 +52,13 @@ export async function listenSocket(options: ListenOptions): Promise<SocketListen
     throw new Error(`cannot listen on ${options.path}: ${first.t === 'failed' ? first.message : first.t}`);
   }
   worker.unref(); // like a mount, the socket does not keep the process alive by itself
+  // A process that ends without close() (it just finished, or called process.exit) leaves no socket file behind.
+  const unlinkAtExit = () => {
+    try {
+      unlinkSync(options.path);
+    } catch {}
+  };
+  process.on('exit', unlinkAtExit);
   const credentials: Credentials =
     options.gid === undefined
       ? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, pid: 0, groups: process.getgroups?.() ?? [] }
@@ -65,6 +74,7 @@ export async function listenSocket(options: ListenOptions): Promise<SocketListen
     },
     close() {
       closing ??= (async () => {
+        process.off('exit', unlinkAtExit);
         const stopped = new Promise<void>((resolve) => {
           worker.once('message', () => resolve());
           worker.once('exit', () => resolve());
