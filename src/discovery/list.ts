@@ -1,10 +1,11 @@
 /**
  * `listLive()`: the entries of processes that are still running, oldest first. An entry whose pid is gone, or now
  * names another process (its start time differs), is deleted on the way, together with the default mount directory
- * it left behind (`<index>/<pid>`, only if empty and no longer mounted: rmdir refuses anything else).
+ * it left behind (`<index>/<pid>`, only if empty and no longer mounted: rmdir refuses anything else) and its socket
+ * when that lies in the index directory.
  */
-import { readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { indexDirectory } from './directory.js';
 import { type DiscoveryEntry, parseEntry, procStartTicks } from './entry.js';
 
@@ -47,6 +48,12 @@ export function listLive(dir = indexDirectory()): DiscoveryEntry[] {
     if (entry && entry.mount === join(dir, String(entry.pid))) {
       try {
         rmdirSync(entry.mount);
+      } catch {}
+    }
+    // Its socket too, when it lies in the index directory (the default place): nobody listens there any more.
+    if (entry?.socket && dirname(entry.socket) === dir) {
+      try {
+        if (lstatSync(entry.socket).isSocket()) unlinkSync(entry.socket);
       } catch {}
     }
   }
