@@ -19,7 +19,7 @@ export function registerMountpoint(env: NodeJS.ProcessEnv = process.env): string
 }
 
 function warn(message: string): void {
-  if (process.env.NTRACE_QUIET === '1') return;
+  if (process.env.NTRACE_QUIET) return;
   try {
     process.stderr.write(`ntrace: not tracing this process: ${message}\n`);
   } catch {}
@@ -38,7 +38,14 @@ async function mountHere(): Promise<TracefsMount | undefined> {
     }
     // Loaded only here, so that worker threads do not load the filesystem code.
     const { mount } = await import('../tracefs/index.js');
-    const m = await mount(dir, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mode: 0o700 });
+    // Owned by this process's user (the mount's default is root). No gid: a gid opens the socket to that group as
+    // another identity (docs/SOCKET.md), and the owner is all that needs access.
+    const m = await mount(dir, { uid: process.getuid?.() ?? 0, mode: 0o700 });
+    // Without FUSE, mount() serves the socket alone (and has said so on stderr): the directory stays unused.
+    if (!m.fuse && created) {
+      created = false;
+      rmdirSync(dir);
+    }
     // The FUSE layer's own exit hook (registered first, so run first) has unmounted by the time this runs.
     process.on('exit', () => {
       if (created) {

@@ -37,7 +37,7 @@ export function tempIndex(t: TestContext): string {
       for (const name of spawnSync('ls', [index], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) {
         const p = join(index, name);
         if (isMountPoint(p)) spawnSync('umount', ['-l', p]);
-        if (name.endsWith('.json')) rmSync(p, { force: true });
+        if (name.endsWith('.json') || name.endsWith('.sock')) rmSync(p, { force: true });
         else
           try {
             rmdirSync(p);
