@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type FuseMount, mountFuse } from '../../src/fuse/index.js';
 import { kernelEventsPath } from '../../test/support/paths.js';
-import { buildPeer, startPeer, stopPeer } from '../support/libfuse-peer.js';
+import { buildPeer, peerRequests, startPeer, stopPeer } from '../support/libfuse-peer.js';
 import { dropCaches, isMounted, sh, timed } from '../support/shell.js';
 import { median, round } from '../support/stats.js';
 import { metadataWorkloads, type WorkloadTarget } from '../support/workloads.js';
@@ -114,7 +114,8 @@ async function main(): Promise<void> {
       options: { rootAttrValidMs: timeoutS * 1000 },
     });
     cleanups.push(() => ntrace.close());
-    const peer = await startPeer(peerBin, dirs.peer, spec, timeoutS);
+    const peerCounter = join(work, 'peer.requests');
+    const peer = await startPeer(peerBin, dirs.peer, spec, timeoutS, peerCounter);
     cleanups.push(() => stopPeer(peer, dirs.peer));
     const targets: Target[] = [];
     const serverCpu = { ntrace: busiestThreadCpu(process.pid), peer: processCpu(peer.pid!) };
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
         const samples = new Map<string, number[]>(targets.map((t) => [t.name, []]));
         const cpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
         const requests: number[] = [];
+        const peerReqs: number[] = [];
         if (mode === 'warm') for (const t of targets) sh(cmdOf(t), 'discard');
         for (let i = 0; i < runs; i++) {
           // Alternate the order too, so no target always runs right after another's cache churn.
@@ -151,9 +153,11 @@ async function main(): Promise<void> {
             if (mode === 'cold') dropCaches();
             const cpuBefore = t.serverCpuMs?.() ?? 0;
             const requestsBefore = allRequests(ntrace);
+            const peerBefore = peerRequests(peerCounter);
             samples.get(t.name)!.push(timed(cmdOf(t), 'discard'));
             if (t.serverCpuMs) cpu.get(t.name)!.push(t.serverCpuMs() - cpuBefore);
             if (t.name === 'ntrace') requests.push(allRequests(ntrace) - requestsBefore);
+            if (t.name === 'peer') peerReqs.push(peerRequests(peerCounter) - peerBefore);
           }
         }
         const row: Record<string, number> = {};
@@ -162,16 +166,20 @@ async function main(): Promise<void> {
         if (row.kernel !== undefined) row.vsKernel = round(row.ntrace / row.kernel, 2);
         // The servers' own CPU time: what the per-request path costs, far less sensitive to the machine's load.
         row.requests = median(requests);
+        // Each server's CPU over its own requests (the peer's OPENDIR/RELEASEDIR and re-reads included): like for like.
+        row.peerRequests = median(peerReqs);
         row.ntraceCpuMs = round(median(cpu.get('ntrace')!));
         row.peerCpuMs = round(median(cpu.get('peer')!));
         if (row.requests > 0 && row.peerCpuMs > 0) row.cpuVsPeer = round(row.ntraceCpuMs / row.peerCpuMs, 2);
+        if (row.requests > 0 && row.peerRequests > 0 && row.peerCpuMs > 0)
+          row.cpuPerRequestVsPeer = round(row.ntraceCpuMs / row.requests / (row.peerCpuMs / row.peerRequests), 2);
         results[`${wname}-${mode}`] = row;
         log(
           `${`${wname}-${mode}`.padEnd(15)} ntrace ${fmt(row.ntrace)}  peer ${fmt(row.peer)}  kernel ${row.kernel === undefined ? '   -    ' : fmt(row.kernel)}  ntrace/peer ${row.vsPeer.toFixed(2)}  ntrace/kernel ${row.vsKernel?.toFixed(2) ?? '-'}`,
         );
         const perRequest =
           row.requests > 0
-            ? `${row.requests} requests a run: ${((1000 * row.ntraceCpuMs) / row.requests).toFixed(2)} vs ${((1000 * row.peerCpuMs) / row.requests).toFixed(2)} µs each`
+            ? `${row.requests} vs ${row.peerRequests} requests a run: ${((1000 * row.ntraceCpuMs) / row.requests).toFixed(2)} vs ${((1000 * row.peerCpuMs) / Math.max(1, row.peerRequests)).toFixed(2)} µs each, ${row.cpuPerRequestVsPeer?.toFixed(2) ?? '-'}×`
             : 'no request reached ntrace: its figure is the noise floor of finding the serving thread';
         log(`${''.padEnd(15)} server CPU: ntrace ${fmt(row.ntraceCpuMs)}  peer ${fmt(row.peerCpuMs)}  (${perRequest})`);
       }

@@ -3,7 +3,7 @@
  * yardstick the FUSE and tracefs benchmarks hold ntrace against.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../test/support/paths.js';
 import { isMounted, waitFor } from './shell.js';
@@ -26,10 +26,18 @@ export function buildPeer(): string {
 
 /**
  * Starts the peer serving the paths listed in the file `spec` at `mnt`, with entry/attr timeouts of `timeoutS`
- * seconds, and waits (up to 5 s) for the mount to appear. Stop it with `stopPeer`.
+ * seconds, and waits (up to 5 s) for the mount to appear. Stop it with `stopPeer`. With `counter`, the peer counts
+ * every request it receives in that file (read it with `peerRequests`).
  */
-export async function startPeer(bin: string, mnt: string, spec: string, timeoutS = 3600): Promise<ChildProcess> {
-  const child = spawn(bin, [mnt, '--spec', spec, '--timeout', String(timeoutS)], {
+export async function startPeer(
+  bin: string,
+  mnt: string,
+  spec: string,
+  timeoutS = 3600,
+  counter?: string,
+): Promise<ChildProcess> {
+  const extra = counter ? ['--counter', counter] : [];
+  const child = spawn(bin, [mnt, '--spec', spec, '--timeout', String(timeoutS), ...extra], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
@@ -50,4 +58,10 @@ export async function stopPeer(child: ChildProcess, mnt: string): Promise<void> 
   spawnSync('umount', ['-l', mnt]);
   child.kill('SIGTERM');
   if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+}
+
+/** Requests the peer has received so far (every opcode, those libfuse answers itself included). */
+export function peerRequests(counter: string): number {
+  const b = readFileSync(counter);
+  return b.length >= 8 ? Number(b.readBigUInt64LE(0)) : 0;
 }
