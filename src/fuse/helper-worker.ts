@@ -7,11 +7,6 @@
  * It is also the only thread that touches the mount from inside the process: it opens the mount's root (so wake
  * lookups work after a lazy unmount) and makes the last lookup that lets the server see STOP. A request to our own
  * mount can wait forever if the whole process dies while the server holds it; the watchdog ends the connection then.
- *
- * Wake-ups are batched: a ring that comes less than WAKE_INTERVAL_MS after the previous wake-up waits out the rest
- * of it. A lone ring still wakes the server at once; a stream of them (an emitter feeding a reader that drains as
- * fast as it can, re-arming after every read) wakes it at most once per interval, with everything that came
- * meanwhile, instead of once per record or two — the emitter rings less, and the reader's round trips carry more.
  */
 import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,10 +24,6 @@ export interface HelperWorkerData {
 const { fd, bell, control, mountpoint, notePort } = workerData as HelperWorkerData;
 const words = new Int32Array(bell.buffer);
 const state = new Int32Array(control);
-/** Shortest time between two wake-ups when rings keep coming (the added latency of a reader under a stream). */
-const WAKE_INTERVAL_MS = 1;
-const pause = new Int32Array(new SharedArrayBuffer(4));
-let lastWakeAt = 0;
 
 /** One lookup through the open root, unless the server is already gone (then nothing would answer it). */
 function wake(path: string): void {
@@ -77,12 +68,9 @@ for (;;) {
   if (ring !== lastRing) {
     lastRing = ring;
     wake(wakePath);
-    lastWakeAt = performance.now();
     continue;
   }
   Atomics.wait(words, bell.index, ring);
-  const early = WAKE_INTERVAL_MS - (performance.now() - lastWakeAt);
-  if (early > 0 && Atomics.load(state, STOP) === 0) Atomics.wait(pause, 0, 0, early);
 }
 closeSync(rootFd);
 notePort.close();
