@@ -94,6 +94,32 @@ function keyBytes(spec: HistSpec, values: readonly string[]): Uint8Array {
   return key;
 }
 
+function whereSql(conds: readonly string[]): string {
+  return conds.length > 0 ? `WHERE ${conds.map((w) => `(${w})`).join(' AND ')}` : '';
+}
+
+/** Batches stored more than once are rare: past this many, the whole selection is deduplicated row by row. */
+const MAX_DUP_BATCHES = 1000;
+
+/**
+ * The rows of `table` matching `where`, each event once. A batch delivered twice has more rows with its id than its
+ * size: one cheap pass over `common_batch` finds such batches; only their rows go through LIMIT 1 BY the dedupe key.
+ */
+async function exactlyOnce(ch: ClickHouse, table: string, where: readonly string[]): Promise<string> {
+  const dups = (
+    await ch.rows(
+      `SELECT common_batch FROM ${table} GROUP BY common_batch HAVING count() > any(common_batch_rows) LIMIT ${MAX_DUP_BATCHES + 1}`,
+    )
+  ).map((r) => r[0]);
+  if (dups.length === 0) return `${table} ${whereSql(where)}`;
+  if (dups.length > MAX_DUP_BATCHES) return `(SELECT * FROM ${table} ${whereSql(where)} LIMIT 1 BY ${DEDUPE_KEY})`;
+  const set = `(${dups.join(', ')})`;
+  return (
+    `(SELECT * FROM ${table} ${whereSql([...where, `common_batch NOT IN ${set}`])} UNION ALL ` +
+    `SELECT * FROM (SELECT * FROM ${table} ${whereSql([...where, `common_batch IN ${set}`])} LIMIT 1 BY ${DEDUPE_KEY}))`
+  );
+}
+
 /** Runs the histogram; returns the text of the `hist` file (one section per host with `by: 'host'`). */
 export async function fleetHist(histText: string, event: string, o: FleetHistOptions): Promise<string> {
   const m = /^([A-Za-z_][A-Za-z0-9_]*):([A-Za-z_][A-Za-z0-9_]*)$/.exec(event);
@@ -137,8 +163,7 @@ export async function fleetHist(histText: string, event: string, o: FleetHistOpt
       ...spec.vals.map(valSql),
       execname ? 'any(common_comm)' : "''",
     ];
-    const cond = where.length > 0 ? `WHERE ${where.map((w) => `(${w})`).join(' AND ')}` : '';
-    const source = o.raw ? `${table} ${cond}` : `(SELECT * FROM ${table} ${cond} LIMIT 1 BY ${DEDUPE_KEY})`;
+    const source = o.raw ? `${table} ${whereSql(where)}` : await exactlyOnce(ch, table, where);
     const groupBy = [...(byHost ? ['common_host'] : []), ...spec.keys.map((_, i) => `k${i}`)];
     const sql = `SELECT ${select.join(', ')} FROM ${source} GROUP BY ${groupBy.join(', ')}`;
     const rows = await ch.rows(sql);

@@ -21,7 +21,13 @@ export class ShipInstance {
   /** What the tree refused (a filter an event cannot take), for the caller to report. */
   readonly problems: string[] = [];
 
-  constructor(tree: TreeClient, name: string, selectors: readonly string[], filter: string | undefined) {
+  constructor(
+    tree: TreeClient,
+    name: string,
+    selectors: readonly string[],
+    filter: string | undefined,
+    readonly bufferKb: number,
+  ) {
     this.tree = tree;
     this.name = name;
     this.#selectors = selectors.length > 0 ? selectors : ['*:*'];
@@ -34,6 +40,8 @@ export class ShipInstance {
 
   async create(): Promise<void> {
     await this.tree.mkdir(this.path);
+    // Room for bursts while a batch is in flight: each thread's ring in this instance (allocated on its first event).
+    await this.tree.writeFile(`${this.path}/buffer_size_kb`, String(this.bufferKb));
     await this.refresh();
     if (this.#enabled.size === 0) throw new Error(`no event matches ${this.#selectors.join(' ')}`);
   }

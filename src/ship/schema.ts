@@ -28,6 +28,16 @@ export const COMMON_COLUMNS: readonly Column[] = [
   { name: 'common_seq', type: 'UInt64' }, // per (host, pid, thread) sequence number, for dedupe
 ];
 
+/**
+ * Last columns of every event row: a random id of the batch it was delivered in, and that batch's size. A batch is
+ * one insert (one block: stored whole or not at all), so a batch delivered twice shows as more rows with its id than
+ * its size — cheap to find without comparing rows.
+ */
+export const BATCH_COLUMNS: readonly Column[] = [
+  { name: 'common_batch', type: 'UInt64' },
+  { name: 'common_batch_rows', type: 'UInt32' },
+];
+
 /** The key that identifies one event: rows equal on it are copies of one delivery. */
 export const DEDUPE_KEY = 'common_host, common_pid, common_cpu, common_seq, common_ts_ns';
 

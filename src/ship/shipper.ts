@@ -3,6 +3,7 @@
  * CPU), turns records into rows of their event's table, batches them (bounded in rows, bytes and time) and hands the
  * batches to delivery. A page that says records were lost before it becomes a row of the `lost` table.
  */
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { TreeClient } from '../client/index.js';
@@ -12,7 +13,7 @@ import { ClickHouse } from './clickhouse.js';
 import { Delivery, type DeliveryCounters } from './delivery.js';
 import { ShipInstance } from './instance.js';
 import { fieldsText, tsvEscape } from './rows.js';
-import { COMMON_COLUMNS, eventColumns, LOST_COLUMNS, LOST_TABLE, tableName } from './schema.js';
+import { BATCH_COLUMNS, COMMON_COLUMNS, eventColumns, LOST_COLUMNS, LOST_TABLE, tableName } from './schema.js';
 import { type Batch, Spool } from './spool.js';
 import { Tables } from './tables.js';
 
@@ -32,6 +33,8 @@ export interface ShipOptions {
   readonly spoolDir?: string;
   /** Default 256 MiB. */
   readonly spoolMaxBytes?: number;
+  /** Ring size per thread in the shipper's instance (buffer_size_kb); default 8192. */
+  readonly bufferKb?: number;
   /** Batch bounds: default 50,000 rows, 4 MiB, 1000 ms. */
   readonly batchRows?: number;
   readonly batchBytes?: number;
@@ -121,7 +124,7 @@ export class Shipper {
       onSpoolDrop: (rows, event) => this.#lostRow(-1, rows, 0, '0', '0', 'spool', event),
       log: this.#log,
     });
-    this.instance = new ShipInstance(tree, `ship-${process.pid}`, o.events ?? [], o.filter);
+    this.instance = new ShipInstance(tree, `ship-${process.pid}`, o.events ?? [], o.filter, o.bufferKb ?? 8192);
     const wallNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
     this.#offSec = Number(wallNs / 1_000_000_000n);
     this.#offNs = Number(wallNs % 1_000_000_000n);
@@ -264,13 +267,18 @@ export class Shipper {
   #add(ev: EventDescriptor, row: string): void {
     const table = tableName(ev.system, ev.name);
     let p = this.#pending.get(table);
-    if (!p || p.columns.length !== COMMON_COLUMNS.length + ev.layout.fields.length || !sameFields(p, ev)) {
+    if (
+      !p ||
+      p.columns.length !== COMMON_COLUMNS.length + ev.layout.fields.length + BATCH_COLUMNS.length ||
+      !sameFields(p, ev)
+    ) {
       if (p) this.#flush(p);
       const cols = eventColumns(ev);
-      this.#tables.declare(table, [...COMMON_COLUMNS, ...cols]);
+      this.#tables.declare(table, [...COMMON_COLUMNS, ...BATCH_COLUMNS, ...cols]);
       p = this.#newPending(table, `${ev.system}:${ev.name}`, [
         ...COMMON_COLUMNS.map((c) => c.name),
         ...cols.map((c) => c.name),
+        ...BATCH_COLUMNS.map((c) => c.name),
       ]);
     }
     this.#append(p, row);
@@ -302,9 +310,20 @@ export class Shipper {
       columns: p.columns,
       rows: p.rows,
       event: p.event,
-      body: Buffer.from(p.parts.join(''), 'latin1'),
+      body: Buffer.from(this.#withBatch(p), 'latin1'),
     };
     this.#delivery.submit(b);
+  }
+
+  /**
+   * Event rows end with the batch's id and size (common_batch, common_batch_rows), so that a batch stored twice is
+   * found by counting its rows (docs/SHIP.md, exactly-once). A row's only raw newline is its end.
+   */
+  #withBatch(p: Pending): string {
+    const text = p.parts.join('');
+    if (p.table === LOST_TABLE) return text;
+    const id = randomBytes(8).readBigUInt64LE(0) >> 1n;
+    return text.replaceAll('\n', `\t${id}\t${p.rows}\n`);
   }
 
   #flushOld(): void {
