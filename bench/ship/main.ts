@@ -13,7 +13,7 @@
  * 3. `ntrace hist` over 10 M rows (inserted server-side from system.numbers): the exactly-once query (LIMIT 1 BY the
  *    dedupe key) and, as its peer, the raw one (`--raw`). Check: exactly-once ≤ 2 s.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fleetHist } from '../../src/fleet/index.js';
@@ -25,6 +25,16 @@ const json = process.argv.includes('--json');
 const RATE = Number(process.env.SHIP_RATE ?? 250_000);
 const SECONDS = Number(process.env.SHIP_SECONDS ?? 5);
 const HIST_ROWS = 10_000_000;
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 const req = defineEvent('bench_ship', 'req', { status: 'u16', dur: 'u32', bytes: 'u32', url: 'string' });
 const results: Record<string, unknown> = { load: loadavg().map((x) => round(x, 2)) };
@@ -51,6 +61,10 @@ try {
   });
   let emitted = 0;
   let t0 = 0;
+  let shipperPid = 0;
+  let shipperCpu0 = 0;
+  let shipperCpu = 0;
+  let serverCpu0 = 0;
   try {
     // 2. Emit cost: rounds alternate between shipping (the child's instance records) and a peer instance nobody reads.
     const { writeFileSync } = await import('node:fs');
@@ -86,6 +100,9 @@ try {
     checks['emit cost shipping / not <= 1.1'] = cost.shipping / cost.peer <= 1.1;
 
     // 1. Sustained rate: paced emits, 1 ms slices.
+    shipperPid = Number(shipInstance.slice(5));
+    shipperCpu0 = cpuSeconds(shipperPid);
+    serverCpu0 = cpuSeconds(ch.servers[0].child?.pid ?? 0);
     const perMs = RATE / 1000;
     t0 = performance.now();
     const end = t0 + SECONDS * 1000;
@@ -100,8 +117,11 @@ try {
       await new Promise((res) => setImmediate(res));
     }
   } finally {
+    // The shipper's CPU just before it is asked to stop (it exits with the mount).
+    shipperCpu = cpuSeconds(shipperPid) - shipperCpu0;
     await m.close();
   }
+  const serverCpu = cpuSeconds(ch.servers[0].child?.pid ?? 0) - serverCpu0;
   const stored = Number(await q('SELECT count() FROM bench.bench_ship_req'));
   const lastNs = Number(await q('SELECT toUInt64(max(common_ts_ns) / 1000000) FROM bench.bench_ship_req'));
   const firstNs = Number(await q('SELECT toUInt64(min(common_ts_ns) / 1000000) FROM bench.bench_ship_req'));
@@ -118,6 +138,9 @@ try {
     lostRows,
     seconds: round(spanS, 2),
     eventsPerS: Math.round(rate),
+    // Per CPU-second of the shipper (what it would do with a core to itself) and of the ClickHouse server.
+    storedPerShipperCpuS: Math.round(stored / shipperCpu),
+    storedPerServerCpuS: Math.round(stored / serverCpu),
   };
   checks['every event stored once'] = stored === emitted && seqs === emitted;
   checks['nothing lost'] = lostRows === 0;

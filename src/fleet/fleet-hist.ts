@@ -101,17 +101,16 @@ function whereSql(conds: readonly string[]): string {
 /** Batches stored more than once are rare: past this many, the whole selection is deduplicated row by row. */
 const MAX_DUP_BATCHES = 1000;
 
-/**
- * The rows of `table` matching `where`, each event once. A batch delivered twice has more rows with its id than its
- * size: one cheap pass over `common_batch` finds such batches; only their rows go through LIMIT 1 BY the dedupe key.
- */
-async function exactlyOnce(ch: ClickHouse, table: string, where: readonly string[]): Promise<string> {
-  const dups = (
-    await ch.rows(
-      `SELECT common_batch FROM ${table} GROUP BY common_batch HAVING count() > any(common_batch_rows) LIMIT ${MAX_DUP_BATCHES + 1}`,
-    )
-  ).map((r) => r[0]);
-  if (dups.length === 0) return `${table} ${whereSql(where)}`;
+/** Batches stored more than once (more rows with their id than their size): rare, and cheap to find. */
+async function duplicatedBatches(ch: ClickHouse, table: string): Promise<string[]> {
+  const rows = await ch.rows(
+    `SELECT common_batch FROM ${table} GROUP BY common_batch HAVING count() > any(common_batch_rows) LIMIT ${MAX_DUP_BATCHES + 1}`,
+  );
+  return rows.map((r) => r[0]);
+}
+
+/** The rows of `table` matching `where`, each event once: only the duplicated batches' rows go through LIMIT 1 BY. */
+function exactlyOnce(table: string, where: readonly string[], dups: readonly string[]): string {
   if (dups.length > MAX_DUP_BATCHES) return `(SELECT * FROM ${table} ${whereSql(where)} LIMIT 1 BY ${DEDUPE_KEY})`;
   const set = `(${dups.join(', ')})`;
   return (
@@ -163,10 +162,18 @@ export async function fleetHist(histText: string, event: string, o: FleetHistOpt
       ...spec.vals.map(valSql),
       execname ? 'any(common_comm)' : "''",
     ];
-    const source = o.raw ? `${table} ${whereSql(where)}` : await exactlyOnce(ch, table, where);
     const groupBy = [...(byHost ? ['common_host'] : []), ...spec.keys.map((_, i) => `k${i}`)];
-    const sql = `SELECT ${select.join(', ')} FROM ${source} GROUP BY ${groupBy.join(', ')}`;
-    const rows = await ch.rows(sql);
+    const run = (source: string) =>
+      ch.rows(`SELECT ${select.join(', ')} FROM ${source} GROUP BY ${groupBy.join(', ')}`);
+    // Exactly-once without paying for it in the usual case: the plain query runs beside the duplicate check and is
+    // the answer when no batch was stored twice.
+    const plain = `${table} ${whereSql(where)}`;
+    let rows: string[][];
+    if (o.raw) rows = await run(plain);
+    else {
+      const [dups, fast] = await Promise.all([duplicatedBatches(ch, table), run(plain)]);
+      rows = dups.length === 0 ? fast : await run(exactlyOnce(table, where, dups));
+    }
     const sections = new Map<string, HistEntry[]>();
     for (const r of rows) {
       const host = byHost ? r.shift()! : '';
