@@ -1,2 +1,4 @@
 /** Shipping events to ClickHouse (docs/SHIP.md). */
+
+export { shipOptionsFromEnv } from './env.js';
 export { type ShipOptions, Shipper, type ShipStats, startShipping, statsText } from './shipper.js';

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { type Announced, announce } from '../discovery/index.js';
 import { missingRequirements, mountFuse } from '../fuse/index.js';
+import { shipOptionsFromEnv } from '../ship/env.js';
 import type { ShipOptions } from '../ship/shipper.js';
 import { type ShipChild, spawnShipper } from '../ship/spawn.js';
 import { hostTree } from '../socket/host.js';
@@ -42,9 +43,10 @@ export interface MountOptions {
   fuse?: boolean;
   /**
    * Ship chosen events to ClickHouse (docs/SHIP.md) from an `ntrace ship` child process reading this tree; mount()
-   * resolves once it ships, close() lets it finish.
+   * resolves once it ships, close() lets it finish. Default: what `NTRACE_CLICKHOUSE` and friends say (none when
+   * unset; `false` ignores them).
    */
-  ship?: ShipOptions;
+  ship?: ShipOptions | false;
 }
 
 /** What `mount -o remount,...` changes. */
@@ -193,9 +195,10 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
       throw new Error(`ntrace: cannot open the control socket for ${mountpoint}: ${(err as Error).message}`);
     }
   }
-  if (options.ship) {
+  const ship = options.ship ?? shipOptionsFromEnv();
+  if (ship) {
     try {
-      m.shipper = await spawnShipper(fuse ? mountpoint : (listener?.path ?? mountpoint), options.ship);
+      m.shipper = await spawnShipper(fuse ? mountpoint : (listener?.path ?? mountpoint), ship);
     } catch (err) {
       await m.close();
       throw err;

@@ -8,9 +8,13 @@ import { defineEvent, type FieldDeclarations, mount } from '../../src/index.js';
 const [dir, url, database, system, fieldsJson, count, service] = process.argv.slice(2);
 const fields = JSON.parse(fieldsJson) as FieldDeclarations;
 const ev = defineEvent(system, 'req', fields);
-const m = await mount(dir, {
-  ship: { clickhouse: url, database, events: [system], service, spoolDir: `${dir}.spool` },
-});
+// With NTRACE_CLICKHOUSE set (as `ntrace/register` would run it), mount() ships from the environment.
+const m = await mount(
+  dir,
+  process.env.NTRACE_CLICKHOUSE
+    ? {}
+    : { ship: { clickhouse: url, database, events: [system], service, spoolDir: `${dir}.spool` } },
+);
 try {
   for (let i = 0; i < Number(count); i++) {
     const v: Record<string, unknown> = {};

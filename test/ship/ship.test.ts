@@ -26,10 +26,28 @@ after(async () => {
 
 const num = async (sql: string, server = ch.servers[0]) => Number((await ch.query(sql, server)).trim());
 
-function runApp(dir: string, url: string, db: string, system: string, fields: object, count: number): Promise<void> {
+function runApp(
+  dir: string,
+  url: string,
+  db: string,
+  system: string,
+  fields: object,
+  count: number,
+  viaEnv = false,
+): Promise<void> {
   const script = fileURLToPath(new URL('./app-child.js', import.meta.url));
   const args = [script, dir, url, db, system, JSON.stringify(fields), String(count), 'app'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+  const env = viaEnv
+    ? {
+        ...process.env,
+        NTRACE_CLICKHOUSE: url,
+        NTRACE_SHIP_DATABASE: db,
+        NTRACE_SHIP_EVENTS: `${system}:req`,
+        NTRACE_SHIP_SPOOL: `${dir}.spool`,
+        NTRACE_SERVICE: 'app',
+      }
+    : process.env;
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'], env });
   let err = '';
   child.stderr.on('data', (d) => {
     err += d;
@@ -53,13 +71,13 @@ function shipOptions(
   return { spoolDir: join(tempDir(t, 'ntrace-ship-spool-'), 'spool'), batchMs: 100, log: (l) => logs.push(l), ...o };
 }
 
-test('events of two processes land once each (counted by seq)', async (t) => {
+test('events of two processes land once each (counted by seq); one ships from mount({ ship }), one from NTRACE_CLICKHOUSE', async (t) => {
   const db = uniqueDb();
   const sys = uniqueSystem('two');
   const fields = { status: 'u16', dur: 'u32', bytes: 'u64', url: 'string' };
   await Promise.all([
     runApp(appDir(t), ch.servers[0].url, db, sys, fields, 3000),
-    runApp(appDir(t), ch.servers[0].url, db, sys, fields, 3000),
+    runApp(appDir(t), ch.servers[0].url, db, sys, fields, 3000, true),
   ]);
   const rows = (
     await ch.query(
