@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { TOP_INSTANCE, writeMarker } from '../../src/trace/engine.js';
 import { defineEvent } from '../../src/trace/event.js';
 import { assertMatch, background, delay, mountTracefs, ok, py, uniqueSystem } from './helpers.js';
 
@@ -178,4 +179,40 @@ fcntl.fcntl(fd2, fcntl.F_SETFL, os.O_NONBLOCK)
 t(lambda: os.read(fd2, 4096))
 `);
   assert.deepEqual(out, ['EAGAIN', 'EAGAIN']);
+});
+
+test('trace_pipe: 64 KiB reads return whole lines, the same bytes as trace shows, line for line', async (t) => {
+  const sys = uniqueSystem('bulk');
+  const ev = defineEvent(sys, 'mixed', { n: 'u32', s: 'string' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  ok(`echo 1 > ${d}/events/${sys}/mixed/enable`);
+  // Lines of many lengths and some multi-byte text, far more than one read holds.
+  for (let i = 0; i < 3000; i++) {
+    if (i % 3 === 0) writeMarker(TOP_INSTANCE, `marker ${i} ${'x'.repeat(i % 200)}`);
+    else ev.emit({ n: i, s: i % 7 === 0 ? `é€ ${i}` : 'y'.repeat(i % 300) });
+  }
+  const shown = ok(`cat ${d}/trace`)
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  assert.ok(shown.length >= 3000, `trace shows ${shown.length} lines`);
+  const out = py(`
+fd = os.open('${d}/trace_pipe', os.O_RDONLY | os.O_NONBLOCK)
+chunks = []
+while True:
+    try:
+        b = os.read(fd, 65536)
+    except BlockingIOError:
+        break
+    if not b:
+        break
+    chunks.append(b)
+print(len(chunks), all(c.endswith(b'\\n') and len(c) <= 65536 for c in chunks), max(len(c) for c in chunks) > 4096)
+sys.stdout.flush()
+sys.stdout.buffer.write(b''.join(chunks))
+`);
+  assert.equal(out[0], `${out[0].split(' ')[0]} True True`, 'whole lines in each read, reads beyond a page');
+  assert.ok(Number(out[0].split(' ')[0]) > 1, 'several reads');
+  const piped = out.slice(1).filter((l) => l !== '');
+  assert.deepEqual(piped.slice(-shown.length), shown, 'trace_pipe gives what trace showed, byte for byte');
 });
