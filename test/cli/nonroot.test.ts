@@ -2,14 +2,15 @@
  * A non-root user (issue 9, part 3): the demo (what `npm start` runs after building) and an application's mount()
  * work the first time, through fusermount3; the mount belongs to that user; killing the process leaves no mount and
  * no hung process, also while one of its threads waits in a request to its own mount (issue 16). The test creates
- * the user when it does not exist (CI runs as root) and removes it afterwards. The user runs a copy of dist/ in a
- * world-readable temporary directory (the checkout may not be reachable by others). Where /dev/fuse is root-only
+ * the user when it does not exist (CI runs as root) and removes it afterwards. The user runs a copy of dist/,
+ * package.json and the runtime dependencies in a world-readable temporary directory (the checkout may not be
+ * reachable by others). Where /dev/fuse is root-only
  * (fusermount3 opens it with the caller's rights), the user's commands run in a mount namespace of their own in
  * which a 0666 copy of the device node is bound over /dev/fuse; fusermount3 is the real, setuid one.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -17,6 +18,24 @@ import { fileURLToPath } from 'node:url';
 
 const USER = 'ntrace-test';
 const DIST = fileURLToPath(new URL('../../', import.meta.url));
+const REPO = join(DIST, '..');
+
+/** The package's runtime dependencies, transitively, into `top`/node_modules (what an install would bring). */
+function copyRuntimeDependencies(top: string): void {
+  const deps = (dir: string) =>
+    Object.keys(
+      (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies?: object }).dependencies ?? {},
+    );
+  const todo = deps(REPO);
+  const done = new Set<string>();
+  for (let name = todo.shift(); name !== undefined; name = todo.shift()) {
+    if (done.has(name)) continue;
+    done.add(name);
+    const from = join(REPO, 'node_modules', name);
+    cpSync(from, join(top, 'node_modules', name), { recursive: true });
+    todo.push(...deps(from));
+  }
+}
 
 interface Sandbox {
   readonly uid: number;
@@ -46,7 +65,8 @@ function sandbox(t: TestContext): Sandbox {
   chmodSync(top, 0o755);
   const dist = join(top, 'dist');
   cpSync(DIST, dist, { recursive: true });
-  writeFileSync(join(top, 'package.json'), '{"type":"module"}\n');
+  cpSync(join(REPO, 'package.json'), join(top, 'package.json'));
+  copyRuntimeDependencies(top);
   const work = join(top, 'work');
   mkdirSync(work);
   chownSync(work, uid, gid);
