@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import type { CpuSpool } from './spool.js';
 import { layoutTraceDat, type TraceDatHeader } from './trace-dat.js';
 
-const COPY_CHUNK = 1 << 20;
+const COPY_CHUNK = 4 << 20;
 
 export async function assembleTraceDat(
   path: string,

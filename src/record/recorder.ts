@@ -52,6 +52,8 @@ export interface RecordResult extends RecordProgress {
 
 const PAGE_SIZE = 4096;
 const CPU_SCAN_MS = 200;
+/** Pages asked for per read of trace_pipe_raw. */
+const READ_PAGES = 16;
 /** Longest wait, after the events are off, for the buffers to empty (a marker writer may keep them busy). */
 const DRAIN_MS = 2000;
 
@@ -107,11 +109,16 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
 
   const readCpu = async (spool: CpuSpool): Promise<void> => {
     const path = `${dir}per_cpu/cpu${spool.cpu}/trace_pipe_raw`;
-    for await (const page of tree.stream(path, { signal: stopReading.signal, chunkSize: PAGE_SIZE })) {
-      const c = countPage(page);
-      events += c.records;
-      if (c.missed > 0) lost += c.missed;
-      await spool.add(page);
+    // A read returns as many whole pages as fit (one, from the kernel's tracefs).
+    for await (const chunk of tree.stream(path, { signal: stopReading.signal, chunkSize: READ_PAGES * PAGE_SIZE })) {
+      for (let at = 0; at < chunk.length; at += PAGE_SIZE) {
+        const page = chunk.subarray(at, at + PAGE_SIZE);
+        const c = countPage(page);
+        events += c.records;
+        if (c.missed > 0) lost += c.missed;
+        const flushing = spool.add(page);
+        if (flushing) await flushing;
+      }
     }
   };
 

@@ -1,10 +1,10 @@
 /**
- * One CPU's pages while recording: read from trace_pipe_raw into a fixed batch, appended to a temporary file beside
+ * One CPU's pages while recording: read from trace_pipe_raw into a fixed 1 MiB batch, appended to a temporary file beside
  * the output when the batch is full. Memory stays at one batch per CPU whatever the duration.
  */
 import { promises as fsp } from 'node:fs';
 
-const BATCH_PAGES = 64;
+const BATCH_PAGES = 256;
 
 export class CpuSpool {
   readonly cpu: number;
@@ -23,13 +23,16 @@ export class CpuSpool {
     this.batch = Buffer.alloc(BATCH_PAGES * pageSize);
   }
 
-  /** Appends one page (a short one is zero-padded: pages keep their places in the file). */
-  async add(page: Uint8Array): Promise<void> {
+  /**
+   * Appends one page (a short one is zero-padded: pages keep their places in the file). Returns a promise only when
+   * the batch went to disk: the common case costs one copy, no await.
+   */
+  add(page: Uint8Array): Promise<void> | undefined {
     this.batch.set(page.subarray(0, this.pageSize), this.used);
     if (page.length < this.pageSize) this.batch.fill(0, this.used + page.length, this.used + this.pageSize);
     this.used += this.pageSize;
     this.bytes += this.pageSize;
-    if (this.used === this.batch.length) await this.flush();
+    return this.used === this.batch.length ? this.flush() : undefined;
   }
 
   async flush(): Promise<void> {
