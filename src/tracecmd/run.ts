@@ -21,15 +21,18 @@ export async function runTraceCmd(target: string, args: readonly string[]): Prom
     throw new ShimError(`trace-cmd is not installed (${which.error.message}); Debian: apt-get install trace-cmd`);
   const shim = ensureShim();
   const child = spawn('trace-cmd', [...args], { stdio: 'inherit', env: traceCmdEnv(tree.location, shim) });
-  // trace-cmd handles Ctrl-C itself (record stops and writes its file): the terminal's SIGINT reaches it directly.
-  const ignore = () => {};
-  process.on('SIGINT', ignore);
+  // trace-cmd handles SIGINT itself (record stops and writes its file): a signal sent to this process only is passed
+  // on (from a terminal, both get it; trace-cmd takes a second one in its stride).
+  const forward = (sig: NodeJS.Signals) => child.kill(sig);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
   try {
     return await new Promise<number>((resolve, reject) => {
       child.on('error', reject);
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
     });
   } finally {
-    process.off('SIGINT', ignore);
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
   }
 }
