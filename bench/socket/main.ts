@@ -1,0 +1,165 @@
+/**
+ * `npm run bench:socket`: the socket transport against the FUSE mount of the same application, in one run.
+ * - drain: `ntrace cat SOCKET trace_pipe | head -n N` vs `cat MOUNT/trace_pipe | head -n N` (lines/s; goal ≥ 1.0×);
+ * - control-file latency: one write + one read of a control file, over the socket client vs node:fs on the mount
+ *   (µs per pair; goal ≤ 1.5×);
+ * - `ntrace mount` of the socket vs the app's own mount: cold `find` and `cat events/* /* /id` (goal ≤ 2×).
+ * Checks (each can fail the run): every drain got N lines, both transports read the same control values, and the
+ * proxy lists the same tree and the same ids as the mount.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { MountClient, SocketClient } from '../../src/client/index.js';
+import { kernelEventsPath } from '../../test/support/paths.js';
+import { dropCaches, isMounted, sh, timed, waitFor } from '../support/shell.js';
+import { median, round } from '../support/stats.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const APP = fileURLToPath(new URL('./app.js', import.meta.url));
+const LINES = Number(process.env.BENCH_LINES ?? 200_000);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 10_000);
+const ROUNDS = 3;
+/** Lines beyond N, more than a pipe buffer holds. */
+const MARGIN = 5000;
+const checks: Record<string, boolean> = {};
+
+function waitLine(child: ChildProcess, line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (c: Buffer) => {
+      buf += c.toString();
+      if (buf.includes(`${line}\n`)) {
+        child.stdout?.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', () => reject(new Error(`the app exited before '${line}'`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ntrace-bench-socket-'));
+  const mnt = join(dir, 'mnt');
+  const proxy = join(dir, 'proxy');
+  const sock = join(dir, 'app.sock');
+  mkdirSync(mnt);
+  mkdirSync(proxy);
+  const app = spawn(process.execPath, [APP, mnt, sock, kernelEventsPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let mountProc: ChildProcess | undefined;
+  try {
+    await waitLine(app, 'ready');
+    const results: Record<string, unknown> = { load: loadavg().map((l) => round(l, 2)), cpus: cpus().length };
+
+    // 1. Drain: fill the buffer, drain N lines through each transport, alternating.
+    const drain = { fuse: [] as number[], socket: [] as number[] };
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const via of ['fuse', 'socket'] as const) {
+        // More than N: the reader's next write after `head` exits is what ends it (SIGPIPE/EPIPE).
+        app.stdin?.write(`emit ${LINES + MARGIN}\n`);
+        await waitLine(app, 'emitted');
+        const reader = via === 'fuse' ? `cat ${mnt}/trace_pipe` : `${process.execPath} ${MAIN} cat ${sock} trace_pipe`;
+        const t = performance.now();
+        const got = Number(sh(`${reader} | head -n ${LINES} | wc -l`).trim());
+        const ms = performance.now() - t;
+        checks[`drain ${via} got every line`] = (checks[`drain ${via} got every line`] ?? true) && got === LINES;
+        drain[via].push((LINES / ms) * 1000);
+        sh(`echo > ${mnt}/trace`); // what a round left unread does not feed the next
+      }
+    }
+    const fuseLps = median(drain.fuse);
+    const sockLps = median(drain.socket);
+    results.drain = {
+      lines: LINES,
+      fuseLinesPerS: Math.round(fuseLps),
+      socketLinesPerS: Math.round(sockLps),
+      ratio: round(sockLps / fuseLps, 2),
+      goal: '>= 1.0',
+    };
+
+    // 2. Control-file latency: write + read pairs, interleaved rounds.
+    const socketClient = await SocketClient.connect(sock);
+    const mountClient = new MountClient(mnt);
+    const file = 'events/bench/line/enable';
+    const lat = { fuse: [] as number[], socket: [] as number[] };
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [via, c] of [
+        ['fuse', mountClient],
+        ['socket', socketClient],
+      ] as const) {
+        const n = Math.ceil(PAIRS / ROUNDS);
+        let same = true;
+        const t = performance.now();
+        for (let i = 0; i < n; i++) {
+          await c.writeFile(file, i & 1 ? '1' : '0');
+          same &&= Buffer.from(await c.readFile(file)).toString() === (i & 1 ? '1\n' : '0\n');
+        }
+        lat[via].push(((performance.now() - t) / n) * 1000);
+        checks[`latency ${via} read back every write`] =
+          (checks[`latency ${via} read back every write`] ?? true) && same;
+      }
+    }
+    await socketClient.close();
+    const fuseUs = median(lat.fuse);
+    const sockUs = median(lat.socket);
+    results.controlLatency = {
+      pairs: PAIRS,
+      fuseUsPerPair: round(fuseUs),
+      socketUsPerPair: round(sockUs),
+      ratio: round(sockUs / fuseUs, 2),
+      goal: '<= 1.5',
+    };
+
+    // 3. ntrace mount vs the app's own mount, cold.
+    mountProc = spawn(process.execPath, [MAIN, 'mount', sock, proxy], { stdio: ['ignore', 'pipe', 'inherit'] });
+    if (!(await waitFor(() => isMounted(proxy), 30_000))) throw new Error('ntrace mount did not mount');
+    checks['proxy lists the same tree'] =
+      sh(`cd ${mnt} && find . | sort`) === sh(`cd ${proxy} && find . | sort`) &&
+      sh(`cd ${mnt} && cat events/*/*/id`) === sh(`cd ${proxy} && cat events/*/*/id`);
+    const meta: Record<string, { mount: number[]; proxy: number[] }> = {
+      find: { mount: [], proxy: [] },
+      catIds: { mount: [], proxy: [] },
+    };
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [via, d] of [
+        ['mount', mnt],
+        ['proxy', proxy],
+      ] as const) {
+        dropCaches();
+        meta.find[via].push(timed(`find ${d}`, 'discard'));
+        dropCaches();
+        meta.catIds[via].push(timed(`cd ${d} && cat events/*/*/id`, 'discard'));
+      }
+    }
+    results.proxy = Object.fromEntries(
+      Object.entries(meta).map(([k, v]) => [
+        k,
+        {
+          mountMs: round(median(v.mount)),
+          proxyMs: round(median(v.proxy)),
+          ratio: round(median(v.proxy) / median(v.mount), 2),
+          goal: '<= 2',
+        },
+      ]),
+    );
+    results.checks = checks;
+    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    if (Object.values(checks).some((ok) => !ok)) process.exitCode = 1;
+  } finally {
+    if (mountProc) {
+      mountProc.kill('SIGINT');
+      await new Promise((r) => mountProc?.once('exit', r));
+    }
+    app.stdin?.end();
+    app.kill('SIGINT');
+    await new Promise((r) => app.once('exit', r));
+    for (const d of [proxy, mnt]) if (isMounted(d)) sh(`umount -l ${d}`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
