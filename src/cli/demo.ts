@@ -1,6 +1,7 @@
 /** `ntrace demo`: the instrumented HTTP demo, mounted at ./tracing by default. */
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import { startNodeEvents } from '../node/index.js';
 import { mount } from '../tracefs/index.js';
 import { catchStopSignals } from './until-signal.js';
 
@@ -18,6 +19,8 @@ export async function runDemo(args: { mount: string }): Promise<number> {
     if (created) rmdirSync(dir);
     throw err;
   }
+  // Node's own events (node_http, node_net, node_runtime…) beside the demo's: what `--import ntrace/register` adds.
+  const nodeEvents = startNodeEvents();
   const app = await startDemoApp();
   // Inside the working directory a relative path is shorter to type; elsewhere the absolute one is clearer.
   const rel = relative(process.cwd(), dir);
@@ -25,13 +28,16 @@ export async function runDemo(args: { mount: string }): Promise<number> {
   process.stdout.write(
     `ntrace demo: HTTP server on 127.0.0.1:${app.port}, a client sends it ~20 requests/s.\n` +
       `tracefs mounted at ${dir}. In another shell:\n\n` +
-      `  echo 1 > ${shown}/events/http/enable\n` +
+      `  echo 1 > ${shown}/events/http/enable          # the demo's own events\n` +
+      `  echo 1 > ${shown}/events/node_http/enable     # Node's, recorded with no code in the app\n` +
       `  cat ${shown}/trace_pipe\n\n` +
+      `or, from anywhere: ntrace ls; ntrace tail ${process.pid} node_http http\n` +
       'Ctrl-C stops the demo and unmounts.\n',
   );
   stop.keepAlive();
   const why = await Promise.race([stop.received, m.closed.then(() => 'closed' as const)]);
   await app.stop();
+  await nodeEvents.stop();
   await m.close();
   if (created) {
     try {

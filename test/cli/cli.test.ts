@@ -139,6 +139,12 @@ test('demo: mounted at ./tracing, live http events in trace_pipe, Ctrl-C unmount
   );
   const filtered = sh(`cd ${cwd} && timeout 10 head -n 3 tracing/trace_pipe`);
   assert.equal(filtered.match(/request_end: .* status=500 /g)?.length, 3, filtered);
+  // Node's own events, with no code in the demo app: its channel is subscribed once the event is enabled.
+  sh(
+    `cd ${cwd} && echo 0 > tracing/events/enable && echo 1 > tracing/events/node_http/server_request/enable && echo > tracing/trace`,
+  );
+  const node = sh(`cd ${cwd} && timeout 10 head -n 2 tracing/trace_pipe`);
+  assert.equal(node.match(/server_request: (GET|POST) \/\S* from 127\.0\.0\.1:\d+$/gm)?.length, 2, node);
   assert.equal(await stop(s.child, s.exited, 'SIGINT'), 'SIGINT');
   assert.match(s.output(), /stopped after \d+ requests/);
   assert.equal(isMountPoint(join(cwd, 'tracing')), false);
