@@ -1,5 +1,5 @@
 /** node_fetch: the bundled undici's channels (what `fetch()` publishes). */
-import { defineEvent } from '../trace/event.js';
+import { defineEvent } from '../trace/index.js';
 import { channelSource, errorText, type Source, since, str } from './source.js';
 
 interface UndiciRequest {

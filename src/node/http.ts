@@ -4,7 +4,7 @@
  */
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { defineEvent } from '../trace/event.js';
+import { defineEvent } from '../trace/index.js';
 import { channelSource, errorText, nodeAtLeast, type Source, since, str } from './source.js';
 
 export function httpSources(): Source[] {

@@ -5,7 +5,6 @@
  * that wants its own events recorded calls it (`ntrace/register` does, in each thread). Uses the engine's public
  * surface only; knows nothing of filesystems.
  */
-import '../trace/control/install.js';
 import { isMainThread } from 'node:worker_threads';
 import { fetchSources } from './fetch.js';
 import { httpSources } from './http.js';

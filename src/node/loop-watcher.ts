@@ -3,9 +3,8 @@
  * and records `node_runtime:loop_blocked` while the loop is still stuck, then again with the whole duration when
  * it beats again. It sleeps in Atomics.wait: 10 ms between looks while the event is enabled, 100 ms otherwise.
  */
-import '../trace/control/install.js';
 import { workerData } from 'node:worker_threads';
-import { setThreadName } from '../trace/threads.js';
+import { setThreadName } from '../trace/index.js';
 import { BEAT_AT, BEAT_PERIOD, nowMs } from './heartbeat.js';
 import { defineLoopBlocked } from './runtime.js';
 

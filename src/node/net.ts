@@ -4,7 +4,7 @@
  */
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { defineEvent } from '../trace/event.js';
+import { defineEvent } from '../trace/index.js';
 import { channelSource, errorText, type Source, str } from './source.js';
 
 export function netSources(): Source[] {

@@ -1,7 +1,7 @@
 /** node_process: child processes and worker threads this thread starts. */
 import type { ChildProcess } from 'node:child_process';
 import type { Worker } from 'node:worker_threads';
-import { defineEvent } from '../trace/event.js';
+import { defineEvent } from '../trace/index.js';
 import { channelSource, type Source, str } from './source.js';
 
 /** Longest command line kept in `child_process.args` (bytes of the joined arguments). */

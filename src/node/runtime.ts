@@ -4,7 +4,7 @@
  * thread (loop-watcher.ts).
  */
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
-import { defineEvent } from '../trace/event.js';
+import { defineEvent } from '../trace/index.js';
 import type { Source } from './source.js';
 
 /** Period of one `loop_delay` record. */

@@ -4,7 +4,7 @@
  * subscribes to costs Node's publisher nothing.
  */
 import dc from 'node:diagnostics_channel';
-import type { TraceEvent } from '../trace/event.js';
+import type { TraceEvent } from '../trace/index.js';
 
 export interface Source {
   /** For docs and tests: the channel names or observer it uses. */

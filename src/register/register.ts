@@ -9,8 +9,6 @@ import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as workerThreads from 'node:worker_threads';
 import { ensureIndexDirectory, indexDirectory } from '../discovery/index.js';
-import { startNodeEvents } from '../node/index.js';
-import { setThreadName } from '../trace/threads.js';
 import type { TracefsMount } from '../tracefs/index.js';
 
 /** Where the main thread mounts. */
@@ -83,16 +81,31 @@ function threadName(): string {
 
 let registration: Promise<TracefsMount | undefined> | undefined;
 
-/** Registers this thread (once). Settles with the mount in the main thread, undefined elsewhere or on failure. */
+/**
+ * Registers this thread (once). Settles with the mount in the main thread, undefined elsewhere or on failure.
+ * Everything heavy (the engine, Node's events, the mount) is loaded after the application's first turn, so its start
+ * is not held up; the timer is unref'd: an application that is already done by then is not traced.
+ */
 export function register(): Promise<TracefsMount | undefined> {
-  registration ??= (async () => {
-    try {
-      setThreadName(workerThreads.isMainThread ? processComm() : threadName());
-      startNodeEvents();
-    } catch (err) {
-      warn(`Node events unavailable: ${(err as Error)?.message ?? String(err)}`);
-    }
-    return workerThreads.isMainThread ? mountHere() : undefined;
-  })().catch(() => undefined);
+  // A worker is not started by its user's own hand: its events are set up before its script runs (index.ts awaits).
+  const turn = workerThreads.isMainThread
+    ? new Promise<void>((resolve) => setImmediate(resolve).unref())
+    : Promise.resolve();
+  registration ??= turn
+    .then(async () => {
+      try {
+        // Loaded here, not at the top: the register's own import graph stays tiny, so the app starts at once.
+        const [{ startNodeEvents }, { setThreadName }] = await Promise.all([
+          import('../node/index.js'),
+          import('../trace/index.js'),
+        ]);
+        setThreadName(workerThreads.isMainThread ? processComm() : threadName());
+        startNodeEvents();
+      } catch (err) {
+        warn(`Node events unavailable: ${(err as Error)?.message ?? String(err)}`);
+      }
+      return workerThreads.isMainThread ? mountHere() : undefined;
+    })
+    .catch(() => undefined);
   return registration;
 }

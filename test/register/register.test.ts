@@ -122,14 +122,14 @@ test('loop_blocked is recorded while the loop is still blocked, then with its wh
 test('SIGKILL: the mount and the index entry go away', async (t) => {
   const app = await startApp(t);
   // The entry is written once mount() has returned, a moment after the mount appears.
-  assert.ok(await eventually(() => listLive(app.index).length === 1, 10_000));
+  assert.ok(await eventually(() => listLive(app.index).length === 1, 30_000));
   assert.deepEqual(
     listLive(app.index).map((e) => [e.pid, e.mount]),
     [[app.pid, app.mount]],
   );
   app.child.kill('SIGKILL');
   await app.exited;
-  assert.ok(await eventually(() => !isMountPoint(app.mount), 10_000), 'the watchdog detached the mount');
+  assert.ok(await eventually(() => !isMountPoint(app.mount), 30_000), 'the watchdog detached the mount');
   assert.deepEqual(listLive(app.index), []);
   assert.equal(existsSync(app.mount), false, 'the stale directory was pruned with the entry');
   assert.deepEqual(readdirSync(app.index), []);
@@ -198,7 +198,7 @@ test('ntrace ls lists the process; ntrace tail streams a fresh instance and remo
   assert.equal(read(join(app.mount, 'set_event')), '', 'the top level is left alone');
   await sleep(SETTLE_MS);
   await app.send('http');
-  assert.ok(await eventually(() => /server_request: GET \/plain\?x=1/.test(out), 10_000), out);
+  assert.ok(await eventually(() => /server_request: GET \/plain\?x=1/.test(out), 30_000), out);
   assert.doesNotMatch(out, /server_response/);
   const listed = spawnSync(process.execPath, [cliScript, 'ls'], { env, encoding: 'utf8' }).stdout;
   assert.match(listed, /node_http:server_request/);

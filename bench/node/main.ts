@@ -1,0 +1,216 @@
+/**
+ * `npm run bench:node`: what `node --import ntrace/register` costs an HTTP server, against the same server without
+ * it, in one run (the configurations alternate round by round so machine noise hits them alike):
+ *   - req/s with register and every event disabled vs without ntrace (check: >= 0.98x);
+ *   - req/s with node_http enabled and a reader draining trace_pipe (check: >= 0.90x);
+ *   - time from spawn to the first answered request, with register vs without (check: + <= 30 ms, medians);
+ *   - latency from `echo 1 > enable` to the first recorded event, under load (reported; bounded by the lazy period).
+ * Exits 1 when a check fails. `--rounds N` (default 5), `--seconds S` per measurement (default 2), `--json`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, get } from 'node:http';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { median, round } from '../support/stats.js';
+
+const { values } = parseArgs({
+  options: { rounds: { type: 'string' }, seconds: { type: 'string' }, json: { type: 'boolean' } },
+});
+const ROUNDS = Number(values.rounds ?? 5);
+const SECONDS = Number(values.seconds ?? 2);
+const CONCURRENCY = 16;
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const serverScript = fileURLToPath(new URL('./server.js', import.meta.url));
+
+type Config = 'plain' | 'register' | 'register+node_http';
+
+interface Server {
+  child: ChildProcess;
+  port: number;
+  /** ms from spawn to the first answered request. */
+  firstRequestMs: number;
+  mount?: string;
+  stop(): Promise<void>;
+}
+
+function request(agent: Agent | false, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    }).on('error', () => resolve(false));
+  });
+}
+
+async function startServer(config: Config, index: string): Promise<Server> {
+  const args = config === 'plain' ? [serverScript] : ['--import', 'ntrace/register', serverScript];
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env: { ...process.env, NTRACE_INDEX_DIR: index },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', () => reject(new Error('the server exited')));
+  });
+  const { port } = JSON.parse(line) as { port: number };
+  while (!(await request(false, port))) await sleep(1);
+  const firstRequestMs = performance.now() - t0;
+  const server: Server = {
+    child,
+    port,
+    firstRequestMs,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  if (config !== 'plain') {
+    const mount = join(index, String(child.pid));
+    const until = Date.now() + 20_000;
+    while (!mounted(mount)) {
+      if (Date.now() > until) throw new Error(`no mount at ${mount}`);
+      await sleep(20);
+    }
+    server.mount = mount;
+  }
+  return server;
+}
+
+function mounted(path: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${path} `);
+}
+
+/** Requests per second over `seconds`, CONCURRENCY keep-alive connections. */
+async function load(port: number, seconds: number): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  let done = 0;
+  const until = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < until) if (await request(agent, port)) done++;
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  agent.destroy();
+  return done / elapsed;
+}
+
+/** A `cat trace_pipe > /dev/null`, as an operator would leave running. */
+function drain(mount: string): ChildProcess {
+  return spawn('sh', ['-c', `exec cat ${mount}/trace_pipe > /dev/null`], { stdio: 'ignore' });
+}
+
+/** ms from enabling server_request to its first record in `trace`, while the server is under load. */
+async function enableLatency(server: Server): Promise<number[]> {
+  const out: number[] = [];
+  const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+  let running = true;
+  const loop = (async () => {
+    while (running) await request(agent, server.port);
+  })();
+  const enable = join(server.mount!, 'events/node_http/server_request/enable');
+  const trace = join(server.mount!, 'trace');
+  for (let i = 0; i < 5; i++) {
+    writeFileSync(enable, '0');
+    await sleep(300); // the lazy timer unsubscribes
+    writeFileSync(trace, '');
+    const t0 = performance.now();
+    writeFileSync(enable, '1');
+    const buf = Buffer.alloc(65536);
+    for (;;) {
+      const fd = openSync(trace, 'r');
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      closeSync(fd);
+      if (buf.subarray(0, n).includes('server_request:')) break;
+      if (performance.now() - t0 > 5000) throw new Error('no server_request record within 5 s');
+      await sleep(1);
+    }
+    out.push(performance.now() - t0);
+  }
+  writeFileSync(enable, '0');
+  running = false;
+  await loop;
+  agent.destroy();
+  return out;
+}
+
+const index = mkdtempSync(join(tmpdir(), 'ntrace-bench-node-'));
+const configs: Config[] = ['plain', 'register', 'register+node_http'];
+const rps: Record<Config, number[]> = { plain: [], register: [], 'register+node_http': [] };
+const firstMs: Record<Config, number[]> = { plain: [], register: [], 'register+node_http': [] };
+let latencies: number[] = [];
+try {
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const config of configs) {
+      const server = await startServer(config, index);
+      let reader: ChildProcess | undefined;
+      try {
+        firstMs[config].push(server.firstRequestMs);
+        if (config === 'register+node_http') {
+          writeFileSync(join(server.mount!, 'events/node_http/enable'), '1');
+          reader = drain(server.mount!);
+          await sleep(500); // subscribed, reader parked
+        }
+        await load(server.port, 0.3); // warm-up
+        rps[config].push(await load(server.port, SECONDS));
+        if (config === 'register' && r === 0) latencies = await enableLatency(server);
+      } finally {
+        reader?.kill();
+        await server.stop();
+      }
+    }
+  }
+} finally {
+  rmSync(index, { recursive: true, force: true });
+}
+
+const base = median(rps.plain);
+const disabledRatio = median(rps.register) / base;
+const enabledRatio = median(rps['register+node_http']) / base;
+const startupDelta = median(firstMs.register) - median(firstMs.plain);
+const checks = [
+  { name: 'register, all disabled: req/s ratio >= 0.98', ok: disabledRatio >= 0.98 },
+  { name: 'register, node_http enabled + reader: req/s ratio >= 0.90', ok: enabledRatio >= 0.9 },
+  { name: 'first request: + <= 30 ms', ok: startupDelta <= 30 },
+];
+const result = {
+  rounds: ROUNDS,
+  secondsPerRun: SECONDS,
+  concurrency: CONCURRENCY,
+  cpus: cpus().length,
+  loadavg: round(loadavg()[0], 2),
+  reqPerSec: Object.fromEntries(configs.map((c) => [c, round(median(rps[c]), 0)])),
+  ratios: { disabled: round(disabledRatio, 3), nodeHttpEnabled: round(enabledRatio, 3) },
+  firstRequestMs: Object.fromEntries(configs.map((c) => [c, round(median(firstMs[c]), 1)])),
+  startupDeltaMs: round(startupDelta, 1),
+  enableToFirstEventMs: { median: round(median(latencies), 1), max: round(Math.max(...latencies), 1) },
+  checks,
+};
+if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+else {
+  process.stdout.write(
+    `bench:node (${ROUNDS} rounds × ${SECONDS} s, ${CONCURRENCY} keep-alive connections, ${result.cpus} CPUs, load ${result.loadavg})\n` +
+      configs
+        .map(
+          (c) =>
+            `  ${c.padEnd(20)} ${String(result.reqPerSec[c]).padStart(7)} req/s   first request ${result.firstRequestMs[c]} ms`,
+        )
+        .join('\n') +
+      `\n  ratio, all disabled:           ${result.ratios.disabled}\n` +
+      `  ratio, node_http + reader:     ${result.ratios.nodeHttpEnabled}\n` +
+      `  startup (first request):       +${result.startupDeltaMs} ms\n` +
+      `  echo 1 > enable → first event: median ${result.enableToFirstEventMs.median} ms, max ${result.enableToFirstEventMs.max} ms\n` +
+      checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}`).join('\n') +
+      '\n',
+  );
+}
+if (checks.some((c) => !c.ok)) process.exitCode = 1;
