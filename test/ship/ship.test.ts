@@ -3,8 +3,9 @@
  * stopped after the file whatever happens.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -297,4 +298,19 @@ test('ntrace hist over the shipped rows prints what the hist trigger prints in t
     ).replace(' if status >= 500 && url ~ "/a*"', ''),
   );
   assert.ok(readdirSync(m.mountpoint).includes('trace'));
+  // The command prints the same; --by host gives one section per host; --since 1d keeps today's rows; errors are the
+  // parser's, with exit status 1.
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [cli, 'hist', '--clickhouse', ch.servers[0].url, '--database', db, ...args], {
+      encoding: 'utf8',
+    });
+  const one = run(specs[0], `${sys}:res`, '--since', '1d');
+  assert.equal(one.status, 0, one.stderr);
+  assert.equal(one.stdout, fleet[fleet.length - 1]);
+  const byHost = run(specs[0], `${sys}:res`, '--by', 'host');
+  assert.equal(byHost.stdout, `# host: ${hostname()}\n${fleet[fleet.length - 1]}`);
+  const bad = run('hist:keys=nosuch', `${sys}:res`);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /Couldn't find field/);
 });
