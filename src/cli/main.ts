@@ -20,13 +20,11 @@ import { parseArgs } from 'node:util';
 import { runTraceCmd } from '../tracecmd/index.js';
 import { runDemo } from './demo.js';
 import { runExport } from './export.js';
-import { runFleetHist } from './fleet-hist.js';
 import { runLs } from './ls.js';
 import { runMountProxy } from './mount-proxy.js';
 import { runRecord } from './record.js';
 import { runRemount } from './remount.js';
 import { runServe } from './serve.js';
-import { runShip } from './ship.js';
 import { runTail } from './tail.js';
 import { runCat, runLsTree, runMkdir, runTree, runWrite } from './tree-verbs.js';
 
@@ -285,6 +283,8 @@ async function main(argv: string[]): Promise<number> {
       const mb = values['spool-max-mb'];
       if (mb !== undefined && !/^[1-9][0-9]*$/.test(mb))
         throw new UsageError(`--spool-max-mb takes a number, got '${mb}'`);
+      // Loaded only for this verb: the other commands never load the ClickHouse client.
+      const { runShip } = await import('./ship.js');
       return runShip(
         positionals[0],
         {
@@ -320,6 +320,7 @@ async function main(argv: string[]): Promise<number> {
       if (positionals.length !== 2) throw new UsageError("hist needs 'hist:...' and SYS:EVENT");
       if (!values.clickhouse) throw new UsageError('hist needs --clickhouse URL');
       if (values.by !== undefined && values.by !== 'host') throw new UsageError('--by takes host');
+      const { runFleetHist } = await import('./fleet-hist.js');
       return runFleetHist(positionals[0], positionals[1], {
         clickhouse: values.clickhouse,
         database: values.database,

@@ -169,6 +169,8 @@ export class Delivery {
     const end = Date.now() + ms;
     while (Date.now() < end) {
       if (this.#queue.length === 0 && this.#o.spool.batches === 0 && !this.#pumping) return true;
+      // Nobody answers: waiting would only delay the exit; the spool keeps the batches for the next run.
+      if (this.#down) break;
       this.#kick();
       await new Promise((r) => setTimeout(r, 20));
     }
