@@ -56,6 +56,7 @@ const CPU_SCAN_MS = 200;
 const READ_PAGES = 16;
 /** Longest wait, after the events are off, for the buffers to empty (a marker writer may keep them busy). */
 const DRAIN_MS = 2000;
+const DRAIN_MIN_MS = 150;
 
 /** The enable (and filter) files an event spec selects. */
 function selection(spec: string): { enable: string; filter: string } {
@@ -196,11 +197,13 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   }
 
   async function drain(): Promise<void> {
-    await scanCpus();
-    const until = Date.now() + DRAIN_MS;
-    while (Date.now() < until) {
+    const start = Date.now();
+    while (Date.now() < start + DRAIN_MS) {
+      // A thread's first record makes its per_cpu directory appear a moment later: keep listing while draining, and
+      // drain for at least DRAIN_MIN_MS so a thread that recorded just before the stop is found.
+      await scanCpus();
       const left = await Promise.all([...spools.keys()].map((cpu) => entriesOf(tree, dir, cpu)));
-      if (left.every((n) => n === 0)) return;
+      if (left.every((n) => n === 0) && Date.now() >= start + DRAIN_MIN_MS) return;
       await sleep(20);
     }
   }
