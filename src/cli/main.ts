@@ -1,20 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `ntrace` command:
- *   ntrace serve --events SPEC.json [--mount DIR] [--socket PATH] [--no-fuse] [--uid N] [--gid N] [--mode OCT] [--allow-other]
- *   ntrace cat|write|ls|tree|mkdir|rmdir TARGET …    (tree-verbs.ts)
- *   ntrace ls                                        (ls.ts: the live processes)
- *   ntrace tail TARGET [SYS[:EVENT]]… [--filter EXPR]
- *   ntrace demo [--mount DIR]
- *   ntrace remount DIR [--gid N] [--uid N] [--mode OCT]
- *   ntrace trace-cmd TARGET -- ARGS…
-      Run Debian's trace-cmd with ARGS (record, report, start, stop, show, stat, list, extract, reset…) against
-      TARGET's mount (a mount path or the PID serving one), through a small preload shim built once with cc.
-  ntrace export FILE.dat|TARGET --format chrome-json [-o OUT.json] [--span SYS:START,SYS:END[,KEY…]]…
- *   ntrace trace-cmd TARGET -- ARGS…
- *   ntrace record TARGET [-e SYS[:EVENT]]… [-f FILTER] [-B INSTANCE] [-o FILE.dat] [--duration S] [--v6] [-- CMD…]
- *   ntrace ship TARGET --clickhouse URL [...]
- *   ntrace hist --clickhouse URL 'hist:...' system:event [...]
+ * The `ntrace` command: one verb per file in this folder, dispatched here. USAGE below is the reference; verbs that
+ * take a TARGET accept a PID, a socket path or a mount path (src/client/).
  */
 import { parseArgs } from 'node:util';
 import { runTraceCmd } from '../tracecmd/index.js';
