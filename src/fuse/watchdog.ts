@@ -8,7 +8,9 @@
  * Then it ends the connection (fusectl abort, see connection-id.ts) so any request in flight fails at once, and
  * detaches the mount (`umount -l`, or `fusermount3 -u -z`) if it is still ours. We tell it, as lines on the pipe:
  * `mounting <ids already at the mount point>` just before mounting, `conn <id>` once the mount exists, and `done` when
- * we have unmounted ourselves (it exits without acting).
+ * we have unmounted ourselves (it exits without acting). A death between `mounting` and `conn` may come while the
+ * mount command (a child of ours, holding the /dev/fuse descriptor) still runs and mounts after we are gone, so the
+ * watchdog then looks for the new mount for up to 3 s.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
@@ -38,11 +40,15 @@ top() {
     case $rest in *" - fuse.ntrace "*) t=\${dev#0:} ;; esac
   done < /proc/self/mountinfo
 }
-if [ -z "$conn" ]; then
+# Died while the mount command ran: that command holds our /dev/fuse descriptor and may still finish the mount after
+# our death (a mount whose server is gone). Watch for it for a while.
+n=0
+while [ -z "$conn" ] && [ $n -lt 60 ]; do
   top
   case " $before " in *" $t "*) t= ;; esac
   conn=$t
-fi
+  [ -n "$conn" ] || { sleep 0.05; n=$((n + 1)); }
+done
 [ -n "$conn" ] || exit 0
 abort=${FUSECTL}/$conn/abort
 [ -e "$abort" ] || [ "$priv" != 1 ] || mount -t fusectl fusectl ${FUSECTL} 2>/dev/null
