@@ -4,17 +4,11 @@
  */
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type MessagePort,
-  parentPort,
-  receiveMessageOnPort,
-  type TransferListItem,
-  workerData,
-} from 'node:worker_threads';
+import { type MessagePort, parentPort, type TransferListItem, workerData } from 'node:worker_threads';
 import type { Vfs } from '../kernfs/vfs.js';
 import { type DoorbellWord, NOTES_WRITTEN, ringDoorbell, STOPPED } from './doorbell.js';
 import { FuseServer, type ServerIO, type ServerOptions } from './server.js';
-import type { VfsEnv, VfsFactory } from './vfs-module.js';
+import { TreeListeners, type VfsEnv, type VfsFactory } from './vfs-module.js';
 
 export interface ServerWorkerData {
   readonly vfsModule: string;
@@ -40,7 +34,6 @@ export type FromServer =
 
 const data = workerData as ServerWorkerData;
 const port = parentPort!;
-const wakeListeners = new Set<() => void>();
 const control = new Int32Array(data.control);
 /** Invalidations handed to the helper so far, and who waits for some count of them to be written. */
 let notesPosted = 0;
@@ -54,39 +47,18 @@ function settleNoteWaiters(): void {
   noteWaiters = still;
   if (still.length > 0) ringDoorbell(data.bell.buffer, data.bell.index);
 }
-const messageListeners = new Set<(message: unknown) => void>();
-
-function drainMessages(): void {
-  for (;;) {
-    const m = receiveMessageOnPort(data.userPort);
-    if (!m) return;
-    for (const l of messageListeners) {
-      try {
-        l(m.message);
-      } catch (err) {
-        reportError(err);
-      }
-    }
-  }
-}
-
 function reportError(err: unknown): void {
   // A tree module's callback failing must not stop the mount; make it visible instead.
   process.stderr.write(`ntrace fuse: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
 }
+const listeners = new TreeListeners(reportError);
 
 const env: VfsEnv = {
   doorbell: data.bell.buffer,
   doorbellIndex: data.bell.index,
   ring: () => ringDoorbell(data.bell.buffer, data.bell.index),
-  onWake(listener) {
-    wakeListeners.add(listener);
-    return () => wakeListeners.delete(listener);
-  },
-  onMessage(listener) {
-    messageListeners.add(listener);
-    return () => messageListeners.delete(listener);
-  },
+  onWake: (listener) => listeners.onWake(listener),
+  onMessage: (listener) => listeners.onMessage(listener),
   invalidationsSent() {
     const target = notesPosted;
     if (Atomics.load(control, NOTES_WRITTEN) >= target) return Promise.resolve();
@@ -133,14 +105,7 @@ async function serve(vfs: Vfs, connection: Connection, notePort: MessagePort): P
       initialized: (info) => port.postMessage({ type: 'initialized', ...info, noteFd } satisfies FromServer),
       woken: () => {
         settleNoteWaiters();
-        drainMessages();
-        for (const l of wakeListeners) {
-          try {
-            l();
-          } catch (err) {
-            reportError(err);
-          }
-        }
+        listeners.woken(data.userPort);
       },
       notifyOffThread: (message) => {
         notePort.postMessage(message);
@@ -151,7 +116,7 @@ async function serve(vfs: Vfs, connection: Connection, notePort: MessagePort): P
     data.control,
     data.stats,
   );
-  drainMessages();
+  listeners.drainMessages(data.userPort);
   try {
     await server.run();
   } finally {

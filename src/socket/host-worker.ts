@@ -4,15 +4,9 @@
  * mount. Its event loop is free (no blocking read), so the socket requests and the engine's rings are all it
  * waits for.
  */
-import {
-  type MessagePort,
-  parentPort,
-  receiveMessageOnPort,
-  type TransferListItem,
-  workerData,
-} from 'node:worker_threads';
-// The tree-module contract is the FUSE layer's (it came first); only its types are used here.
-import type { VfsEnv, VfsFactory } from '../fuse/vfs-module.js';
+import { type MessagePort, parentPort, type TransferListItem, workerData } from 'node:worker_threads';
+// The tree-module contract is the FUSE layer's (it came first): its types and the listener set every host keeps.
+import { TreeListeners, type VfsEnv, type VfsFactory } from '../fuse/vfs-module.js';
 
 export interface HostWorkerData {
   readonly vfsModule: string;
@@ -24,8 +18,6 @@ export type FromHost = { t: 'loaded' } | { t: 'failed'; message: string };
 
 const data = workerData as HostWorkerData;
 const words = new Int32Array(data.bell.buffer);
-const wakeListeners = new Set<() => void>();
-const messageListeners = new Set<(message: unknown) => void>();
 let stopped = false;
 
 function ring(): void {
@@ -37,26 +29,7 @@ function report(err: unknown): void {
   process.stderr.write(`ntrace socket: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
 }
 
-function woken(): void {
-  for (;;) {
-    const m = receiveMessageOnPort(data.userPort);
-    if (!m) break;
-    for (const l of messageListeners) {
-      try {
-        l(m.message);
-      } catch (err) {
-        report(err);
-      }
-    }
-  }
-  for (const l of wakeListeners) {
-    try {
-      l();
-    } catch (err) {
-      report(err);
-    }
-  }
-}
+const listeners = new TreeListeners(report);
 
 /** Atomics.waitAsync (V8 ≥ 8.7, every Node ≥ 16), absent from the ES2023 typings. */
 const waitAsync = (
@@ -69,7 +42,7 @@ const waitAsync = (
 async function wakeLoop(): Promise<void> {
   while (!stopped) {
     const seen = Atomics.load(words, data.bell.index);
-    woken();
+    listeners.woken(data.userPort);
     const w = waitAsync(words, data.bell.index, seen);
     if (w.async) await w.value;
   }
@@ -79,14 +52,8 @@ const env: VfsEnv = {
   doorbell: data.bell.buffer,
   doorbellIndex: data.bell.index,
   ring,
-  onWake(listener) {
-    wakeListeners.add(listener);
-    return () => wakeListeners.delete(listener);
-  },
-  onMessage(listener) {
-    messageListeners.add(listener);
-    return () => messageListeners.delete(listener);
-  },
+  onWake: (listener) => listeners.onWake(listener),
+  onMessage: (listener) => listeners.onMessage(listener),
   invalidationsSent: () => Promise.resolve(), // no kernel cache to invalidate
   postMessage(message, transfer) {
     data.userPort.postMessage(message, transfer as TransferListItem[] | undefined);
