@@ -57,6 +57,14 @@ const USAGE = `usage:
 /** Thrown for command-line mistakes: printed with the usage, exit status 2. */
 class UsageError extends Error {}
 
+/** `--duration S`: a positive number of seconds, or undefined when not given. */
+function durationSeconds(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const s = Number(v);
+  if (!(s > 0)) throw new UsageError(`--duration takes seconds, got '${v}'`);
+  return s;
+}
+
 function parseId(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^[0-9]+$/.test(v) || Number(v) >= 2 ** 32 - 1) throw new UsageError(`--${name} takes a numeric id, got '${v}'`);
@@ -199,9 +207,7 @@ async function main(argv: string[]): Promise<number> {
       });
       if (values.help) break;
       if (positionals.length !== 1) throw new UsageError('record needs exactly one TARGET');
-      const duration = values.duration === undefined ? undefined : Number(values.duration);
-      if (duration !== undefined && !(duration > 0))
-        throw new UsageError(`--duration takes seconds, got '${values.duration}'`);
+      const duration = durationSeconds(values.duration);
       return runRecord({
         target: positionals[0],
         events: values.event ?? [],
@@ -235,9 +241,7 @@ async function main(argv: string[]): Promise<number> {
       if (values.help) break;
       if (positionals.length !== 1) throw new UsageError('export needs exactly one FILE.dat or TARGET');
       if (values.format !== 'chrome-json') throw new UsageError('export needs --format chrome-json');
-      const duration = values.duration === undefined ? undefined : Number(values.duration);
-      if (duration !== undefined && !(duration > 0))
-        throw new UsageError(`--duration takes seconds, got '${values.duration}'`);
+      const duration = durationSeconds(values.duration);
       return runExport({
         source: positionals[0],
         output: values.output ?? 'trace.json',
