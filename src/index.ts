@@ -1,6 +1,10 @@
 /** ntrace's public API: typed tracepoints for Node.js applications, and `mount()` to serve them as tracefs. */
-// Filters and triggers set through the filesystem apply to this thread's emits: src/trace/index.ts installs the
-// control plane's hook when loaded (docs/CONTROL.md).
+// Importing ntrace loads only the engine's application face (trace/app.ts): defining and emitting events. The
+// filesystem side (tracefs, FUSE, the socket) loads on the first mount() or mountProblem(), the control plane on the
+// first emit that meets a filter or trigger (docs/ARCHITECTURE.md, "What importing ntrace loads").
+import { createRequire } from 'node:module';
+import type { MountOptions, TracefsMount } from './tracefs/index.js';
+
 export {
   type DefineEventOptions,
   DuplicateEventError,
@@ -12,5 +16,20 @@ export {
   type FieldValue,
   setThreadName,
   TraceEvent,
-} from './trace/index.js';
-export { type MountOptions, mount, mountProblem, type ReconfigureOptions, type TracefsMount } from './tracefs/index.js';
+} from './trace/app.js';
+export type { MountOptions, ReconfigureOptions, TracefsMount } from './tracefs/index.js';
+
+/**
+ * Serves this process's tracefs at `dir` over FUSE and on a unix socket (docs/TRACEFS.md); resolves once it serves.
+ * The first call loads the filesystem side.
+ */
+export async function mount(dir: string, options?: MountOptions): Promise<TracefsMount> {
+  return (await import('./tracefs/index.js')).mount(dir, options);
+}
+
+const require = createRequire(import.meta.url);
+
+/** Why a mount cannot be made at `dir` here, in words a user can act on; undefined when it looks possible. */
+export function mountProblem(dir: string): string | undefined {
+  return (require('./tracefs/index.js') as typeof import('./tracefs/index.js')).mountProblem(dir);
+}

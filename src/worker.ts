@@ -15,4 +15,4 @@
  * });
  * ```
  */
-export { attachSharedState, type SharedHandles, sharedHandles } from './trace/index.js';
+export { attachSharedState, type SharedHandles, sharedHandles } from './trace/app.js';
