@@ -83,15 +83,19 @@ export class ClickHouse {
     }
   }
 
-  /** Inserts TabSeparated bytes into `table` (db-qualified) with the given columns. */
-  async insertTsv(table: string, columns: readonly string[], body: Buffer): Promise<void> {
+  /**
+   * Inserts `body` (in `format`) into `table` (db-qualified) with the given columns. Through `exec` with the body as
+   * the request: the client's `insert` encodes JS values and knows no binary formats.
+   */
+  async insert(table: string, columns: readonly string[], format: string, body: Buffer): Promise<void> {
     try {
-      await this.#client.insert({
-        table,
-        columns: columns as [string, ...string[]],
-        format: 'TabSeparated',
+      const r = await this.#client.exec({
+        query: `INSERT INTO ${table} (${columns.map((c) => `\`${c}\``).join(', ')}) FORMAT ${format}`,
         values: Readable.from([body], { objectMode: false }),
       });
+      // The answer is empty; reading it to the end gives the socket back to the pool.
+      for await (const _ of r.stream) {
+      }
     } catch (e) {
       classify(e);
     }

@@ -149,7 +149,7 @@ export class Delivery {
     for (let force = false; ; force = true) {
       try {
         await this.#o.prepare(target, b, force);
-        await target.insertTsv(b.table, b.columns, b.body);
+        await target.insert(b.table, b.columns, b.format, b.body);
         this.counters.shippedRows += b.rows;
         this.counters.shippedBatches++;
         return 'sent';

@@ -82,6 +82,11 @@ export class ShipInstance {
     this.#enabled = now;
   }
 
+  /** The descriptor of event id `id` if its format file was read already. */
+  known(id: number): EventDescriptor | undefined {
+    return this.#byId.get(id);
+  }
+
   /** The descriptor of event id `id`, read from its format file (looked up again when unknown). */
   async descriptor(id: number): Promise<EventDescriptor | undefined> {
     const d = this.#byId.get(id);

@@ -10,10 +10,19 @@ import type { TreeClient } from '../client/index.js';
 import { type PageVisitor, walkPage } from '../trace/raw-page.js';
 import type { EventDescriptor } from '../trace/record.js';
 import { ClickHouse } from './clickhouse.js';
+import { type ColumnBuffer, writeField } from './column-data.js';
 import { Delivery, type DeliveryCounters } from './delivery.js';
 import { ShipInstance } from './instance.js';
-import { fieldsText, tsvEscape } from './rows.js';
-import { BATCH_COLUMNS, COMMON_COLUMNS, eventColumns, LOST_COLUMNS, LOST_TABLE, tableName } from './schema.js';
+import { type BlockColumn, encodedString, NativeBlock } from './native-block.js';
+import {
+  BATCH_COLUMNS,
+  COMMON_COLUMNS,
+  type Column,
+  eventColumns,
+  LOST_COLUMNS,
+  LOST_TABLE,
+  tableName,
+} from './schema.js';
 import { type Batch, Spool } from './spool.js';
 import { Tables } from './tables.js';
 
@@ -55,25 +64,84 @@ export interface ShipStats extends DeliveryCounters {
 }
 
 const PAGE_SIZE = 4096;
-const PAGES_PER_READ = 16;
+/** Pages asked per read of trace_pipe_raw: 128 KiB, the most one FUSE read carries (max_pages 32). */
+const PAGES_PER_READ = 32;
+const TWO32 = 4294967296;
 
 interface Pending {
   readonly table: string;
   readonly event: string;
-  readonly columns: readonly string[];
-  parts: string[];
-  rows: number;
-  bytes: number;
-  since: number;
+  /** The event whose rows these are (undefined for `lost`). */
+  readonly ev: EventDescriptor | undefined;
+  readonly block: NativeBlock;
+  readonly since: number;
 }
 
 interface CpuState {
-  prefix: string;
+  /** The thread name as a String column value. */
+  comm: Buffer;
+  commText: string;
   seq: number;
-  lastWallNs: string;
+  /** Trace-clock ns of the last record read (-1: none yet). */
   lastTs: number;
   pid: number;
-  comm: string;
+}
+
+/** Event blocks: the common columns, the event's fields, the batch columns (host, service and batch constant). */
+const CONSTANT: Record<string, string> = {
+  common_host: 'host',
+  common_service: 'service',
+  common_batch: 'batch',
+  common_batch_rows: 'batch_rows',
+};
+/** Where the event's fields start in an event block. */
+const FIELDS_AT = COMMON_COLUMNS.length;
+
+function blockColumns(columns: readonly Column[], ev?: EventDescriptor): BlockColumn[] {
+  return columns.map((c) => {
+    const f = ev?.layout.fields.find((x) => x.name === c.name);
+    if (f?.kind === 'array') return { ...c, arrayLength: f.count };
+    return CONSTANT[c.name] ? { ...c, constant: CONSTANT[c.name] } : c;
+  });
+}
+
+/**
+ * Walks pages of one CPU into blocks. A record of an event not known yet stops the walk (its format file must be
+ * read, which needs an await); the page is then walked again from that record on.
+ */
+class PageDecoder implements PageVisitor {
+  /** Records of this page handled so far (skipped when the page is walked again). */
+  done = 0;
+  skip = 0;
+  /** The id that stopped the walk, or -1. */
+  stopAt = -1;
+  /** Ids looked up during this page and still unknown: their records are counted and skipped. */
+  readonly asked = new Set<number>();
+  /** The thread's sequence number and last timestamp before this page (where a loss window starts). */
+  seq0 = 0;
+  lastTs = -1;
+
+  constructor(
+    readonly shipper: Shipper,
+    readonly cpu: number,
+    readonly st: CpuState,
+  ) {}
+
+  record(ts: number, page: Uint8Array, at: number, len: number): void {
+    if (this.skip > 0) {
+      this.skip--;
+      return;
+    }
+    if (this.stopAt >= 0) return;
+    const id = page[at] | (page[at + 1] << 8);
+    const ev = this.shipper.instance.known(id);
+    if (ev === undefined && !this.asked.has(id)) {
+      this.stopAt = id;
+      return;
+    }
+    this.done++;
+    this.shipper.add(this, ev, ts, page, at, len);
+  }
 }
 
 export class Shipper {
@@ -86,13 +154,21 @@ export class Shipper {
   readonly #service: string;
   readonly #limits: { rows: number; bytes: number; ms: number };
   readonly #pending = new Map<string, Pending>();
+  /** The pending block of each event descriptor (a record finds its block without making the table's name). */
+  readonly #pendingByEvent = new Map<EventDescriptor, Pending>();
+  /** Column buffer sizes of each table's last block. */
+  readonly #lastSizes = new Map<string, number[]>();
   readonly #cpus = new Map<number, CpuState>();
   readonly #streams = new Map<number, Promise<void>>();
   readonly #abort = new AbortController();
   readonly #log: (line: string) => void;
-  /** Wall clock = trace clock (CLOCK_MONOTONIC ns) + offset, kept as whole seconds + ns to stay exact. */
+  /** Values of the constant columns (host, service). */
+  readonly #constants: ReadonlyMap<string, Buffer>;
+  /** Wall clock = trace clock (CLOCK_MONOTONIC ns) + offset: as whole seconds + ns, and as a u64's two words. */
   readonly #offSec: number;
   readonly #offNs: number;
+  readonly #offLo: number;
+  readonly #offHi: number;
   #readRecords = 0;
   #readPages = 0;
   #lostRecords = 0;
@@ -107,6 +183,10 @@ export class Shipper {
     this.#log = o.log ?? ((l) => process.stderr.write(`${l}\n`));
     this.#host = o.host ?? os.hostname();
     this.#service = o.service ?? 'node';
+    this.#constants = new Map([
+      ['host', encodedString(this.#host)],
+      ['service', encodedString(this.#service)],
+    ]);
     this.#limits = { rows: o.batchRows ?? 50_000, bytes: o.batchBytes ?? 4 << 20, ms: o.batchMs ?? 1000 };
     const urls = typeof o.clickhouse === 'string' ? o.clickhouse.split(',') : [...o.clickhouse];
     this.#targets = urls.map((u) => new ClickHouse(u));
@@ -121,13 +201,15 @@ export class Shipper {
       targets: this.#targets,
       spool: this.#spool,
       prepare: (t, b, force) => this.#tables.ensure(t, tableOf(b.table), b.columns, force),
-      onSpoolDrop: (rows, event) => this.#lostRow(-1, rows, 0, '0', '0', 'spool', event),
+      onSpoolDrop: (rows, event) => this.#lostRow(-1, rows, 0, -1, -1, 'spool', event),
       log: this.#log,
     });
     this.instance = new ShipInstance(tree, `ship-${process.pid}`, o.events ?? [], o.filter, o.bufferKb ?? 8192);
     const wallNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
     this.#offSec = Number(wallNs / 1_000_000_000n);
     this.#offNs = Number(wallNs % 1_000_000_000n);
+    this.#offLo = Number(wallNs & 0xffffffffn);
+    this.#offHi = Number(wallNs >> 32n);
   }
 
   async start(): Promise<void> {
@@ -155,64 +237,206 @@ export class Shipper {
   }
 
   async #read(cpu: number): Promise<void> {
-    const st: CpuState = {
-      prefix: '',
-      seq: 0,
-      lastWallNs: '0',
-      lastTs: -1,
-      pid: -1,
-      comm: await this.instance.threadName(cpu),
-    };
+    const commText = await this.instance.threadName(cpu);
+    const st: CpuState = { comm: encodedString(commText), commText, seq: 0, lastTs: -1, pid: -1 };
     this.#cpus.set(cpu, st);
-    const visitor: PageVisitor = { record: () => {} };
-    try {
-      for await (const chunk of this.instance.tree.stream(`${this.instance.path}/per_cpu/cpu${cpu}/trace_pipe_raw`, {
+    const decoder = new PageDecoder(this, cpu, st);
+    const chunks = this.instance.tree
+      .stream(`${this.instance.path}/per_cpu/cpu${cpu}/trace_pipe_raw`, {
         signal: this.#abort.signal,
         chunkSize: PAGES_PER_READ * PAGE_SIZE,
-      })) {
+      })
+      [Symbol.asyncIterator]();
+    try {
+      let next = chunks.next();
+      for (;;) {
+        const r = await next;
+        if (r.done) break;
+        // The next read goes out now, so the application's serving thread fills it while this one is decoded.
+        next = chunks.next();
+        const chunk = r.value;
         // A read returns as many whole pages as fit (one round trip for several).
         for (let at = 0; at + PAGE_SIZE <= chunk.length; at += PAGE_SIZE) {
-          await this.#page(cpu, st, chunk.subarray(at, at + PAGE_SIZE), visitor);
+          const page = chunk.subarray(at, at + PAGE_SIZE);
+          // Synchronous unless the page has an event not known yet (its format file is read first).
+          for (let id = this.#page(decoder, page, true); id >= 0; id = this.#page(decoder, page, false)) {
+            await this.instance.descriptor(id);
+            decoder.asked.add(id);
+          }
         }
       }
     } catch (e) {
       if (!this.#closed) this.#log(`ntrace ship: cpu${cpu}: ${(e as Error).message}`);
+    } finally {
+      await chunks.return?.(undefined).catch(() => {});
     }
   }
 
-  async #page(cpu: number, st: CpuState, page: Uint8Array, visitor: PageVisitor): Promise<void> {
-    this.#readPages++;
-    const dv = new DataView(page.buffer, page.byteOffset, page.byteLength);
-    // Descriptors first (an unknown id needs an await), then the synchronous walk.
-    const ids: number[] = [];
-    walkPage(page, { record: (_ts, p, at) => ids.push(p[at] | (p[at + 1] << 8)) });
-    const events = new Map<number, EventDescriptor | undefined>();
-    for (const id of ids) if (!events.has(id)) events.set(id, await this.instance.descriptor(id));
-    let first = true;
-    visitor.record = (ts, p, at, len) => {
-      const ev = events.get(p[at] | (p[at + 1] << 8));
-      if (first && st.pid < 0) {
-        st.pid = dv.getInt32(at + 4, true);
-        st.prefix = `\t${tsvEscape(this.#host)}\t${tsvEscape(this.#service)}\t${st.pid}\t${cpu}\t${tsvEscape(st.comm)}\t`;
-      }
-      first = false;
-      const seq = st.seq++;
-      if (!ev) {
-        this.#unknown++;
-        return;
-      }
-      const wall = this.#wall(ts);
-      this.#add(ev, `${wall.sec}\t${wall.ns}${st.prefix}${seq}${fieldsText(ev, p, dv, at, len)}\n`);
-      st.lastWallNs = wall.ns;
-      st.lastTs = ts;
-    };
-    const sum = walkPage(page, visitor);
+  /**
+   * Walks `page` (`first`: a new page; else again, after the record that stopped it). Returns the id of an event
+   * whose format must be read before the walk goes on, or -1 when the page is done.
+   */
+  #page(dec: PageDecoder, page: Uint8Array, first: boolean): number {
+    const st = dec.st;
+    if (first) {
+      this.#readPages++;
+      dec.done = 0;
+      dec.seq0 = st.seq;
+      dec.lastTs = st.lastTs;
+      dec.asked.clear();
+    }
+    dec.skip = dec.done;
+    dec.stopAt = -1;
+    const sum = walkPage(page, dec);
+    if (dec.stopAt >= 0) return dec.stopAt;
     this.#readRecords += sum.records;
     if (sum.missed !== 0) {
       this.#lostRecords += Math.max(sum.missed, 0);
       this.#lostWindows++;
-      this.#lostRow(cpu, sum.missed, st.seq - sum.records, st.lastWallNs, this.#wall(sum.firstTs).ns, 'overrun', '');
+      this.#lostRow(dec.cpu, sum.missed, dec.seq0, dec.lastTs, sum.firstTs, 'overrun', '');
     }
+    return -1;
+  }
+
+  /** One record into its event's block (called by the page walk; `ev` undefined: an event that is gone). */
+  add(dec: PageDecoder, ev: EventDescriptor | undefined, ts: number, page: Uint8Array, at: number, len: number): void {
+    const st = dec.st;
+    if (st.pid < 0) st.pid = page[at + 4] | (page[at + 5] << 8) | (page[at + 6] << 16) | (page[at + 7] << 24);
+    const seq = st.seq++;
+    st.lastTs = ts;
+    if (!ev) {
+      this.#unknown++;
+      return;
+    }
+    const p = this.#pendingFor(ev);
+    const d = p.block.data;
+    this.#stamp(d[0], d[1], ts);
+    d[4].room(4);
+    d[4].u32(st.pid);
+    d[5].room(4);
+    d[5].u32(dec.cpu);
+    d[6].room(st.comm.length);
+    d[6].bytes(st.comm, 0, st.comm.length);
+    d[7].room(8);
+    d[7].u64(seq);
+    const fields = ev.layout.fields;
+    for (let i = 0; i < fields.length; i++) writeField(d[FIELDS_AT + i], fields[i], page, at, len);
+    this.#added(p);
+  }
+
+  /** common_ts (DateTime) and common_ts_ns (UInt64) of trace-clock `ts`. */
+  #stamp(sec: ColumnBuffer, ns: ColumnBuffer, ts: number): void {
+    const s = Math.floor(ts / 1e9);
+    sec.room(4);
+    sec.u32(s + this.#offSec + (ts - s * 1e9 + this.#offNs >= 1e9 ? 1 : 0));
+    ns.room(8);
+    this.#wallNs(ns, ts);
+  }
+
+  /** Wall-clock ns of trace-clock `ts` as a UInt64 (exact: added word by word; 0 when `ts` < 0). */
+  #wallNs(out: ColumnBuffer, ts: number): void {
+    if (ts < 0) {
+      out.u64(0);
+      return;
+    }
+    const tsLo = ts % TWO32;
+    let lo = this.#offLo + tsLo;
+    let hi = this.#offHi + (ts - tsLo) / TWO32;
+    if (lo >= TWO32) {
+      lo -= TWO32;
+      hi++;
+    }
+    out.u32(lo);
+    out.u32(hi);
+  }
+
+  #lostRow(cpu: number, count: number, seq: number, fromTs: number, toTs: number, reason: string, event: string): void {
+    const st = this.#cpus.get(cpu);
+    let p = this.#pending.get(LOST_TABLE);
+    if (!p) {
+      p = {
+        table: LOST_TABLE,
+        event: 'lost',
+        ev: undefined,
+        block: new NativeBlock(blockColumns(LOST_COLUMNS)),
+        since: Date.now(),
+      };
+      this.#pending.set(LOST_TABLE, p);
+    }
+    const d = p.block.data;
+    for (const c of d) c.room(64);
+    d[0].u32(Math.floor(Date.now() / 1000));
+    d[3].u32(st?.pid ?? process.pid);
+    d[4].u32(Math.max(cpu, 0));
+    d[5].string(st?.commText ?? '');
+    d[6].u64(seq);
+    d[7].u64(count);
+    this.#wallNs(d[8], fromTs);
+    this.#wallNs(d[9], toTs);
+    d[10].string(reason);
+    d[11].string(event);
+    this.#added(p);
+  }
+
+  #pendingFor(ev: EventDescriptor): Pending {
+    const p = this.#pendingByEvent.get(ev);
+    if (p) return p;
+    const table = tableName(ev.system, ev.name);
+    const other = this.#pending.get(table);
+    if (other?.ev && sameFields(other.ev, ev)) {
+      this.#pendingByEvent.set(ev, other);
+      return other;
+    }
+    if (other) this.#flush(other);
+    const columns = [...COMMON_COLUMNS, ...eventColumns(ev), ...BATCH_COLUMNS];
+    this.#tables.declare(table, columns);
+    const n: Pending = {
+      table,
+      event: `${ev.system}:${ev.name}`,
+      ev,
+      // Sized like the table's last block: a steady stream fills its buffers without growing them.
+      block: new NativeBlock(blockColumns(columns, ev), this.#lastSizes.get(table)),
+      since: Date.now(),
+    };
+    this.#pending.set(table, n);
+    this.#pendingByEvent.set(ev, n);
+    return n;
+  }
+
+  #added(p: Pending): void {
+    const b = p.block;
+    b.rows++;
+    // The byte bound is checked every 256 rows (summing the columns costs more than a row).
+    if (b.rows >= this.#limits.rows || ((b.rows & 255) === 0 && b.bytes >= this.#limits.bytes)) this.#flush(p);
+  }
+
+  /**
+   * Event rows carry the batch's id and size (common_batch, common_batch_rows), so that a batch stored twice is
+   * found by counting its rows (docs/SHIP.md, exactly-once).
+   */
+  #flush(p: Pending): void {
+    this.#pending.delete(p.table);
+    if (p.ev) {
+      for (const [ev, q] of this.#pendingByEvent) if (q === p) this.#pendingByEvent.delete(ev);
+      this.#lastSizes.set(p.table, p.block.sizes());
+    }
+    const rows = p.block.rows;
+    if (rows === 0) return;
+    const constants = new Map(this.#constants);
+    const id = randomBytes(8);
+    id[7] &= 0x7f;
+    const n = Buffer.alloc(4);
+    n.writeUInt32LE(rows);
+    constants.set('batch', id).set('batch_rows', n);
+    const b: Batch = {
+      table: this.#tables.qualified(p.table),
+      columns: p.block.columns.map((c) => c.name),
+      rows,
+      event: p.event,
+      format: 'Native',
+      body: p.block.encode(constants),
+    };
+    this.#delivery.submit(b);
   }
 
   async #entriesLeft(): Promise<number> {
@@ -226,104 +450,6 @@ export class Shipper {
       }
     }
     return n;
-  }
-
-  #wall(ts: number): { sec: number; ns: string } {
-    let sec = Math.floor(ts / 1e9);
-    let ns = ts - sec * 1e9 + this.#offNs;
-    sec += this.#offSec;
-    if (ns >= 1e9) {
-      ns -= 1e9;
-      sec++;
-    }
-    return { sec, ns: `${sec}${String(ns).padStart(9, '0')}` };
-  }
-
-  #lostRow(cpu: number, count: number, seq: number, fromNs: string, toNs: string, reason: string, event: string): void {
-    const st = this.#cpus.get(cpu);
-    const sec = Math.floor(Date.now() / 1000);
-    const row = [
-      sec,
-      tsvEscape(this.#host),
-      tsvEscape(this.#service),
-      st?.pid ?? process.pid,
-      Math.max(cpu, 0),
-      tsvEscape(st?.comm ?? ''),
-      seq,
-      count,
-      fromNs,
-      toNs,
-      reason,
-      tsvEscape(event),
-    ].join('\t');
-    this.#push(
-      LOST_TABLE,
-      'lost',
-      LOST_COLUMNS.map((c) => c.name),
-      `${row}\n`,
-    );
-  }
-
-  #add(ev: EventDescriptor, row: string): void {
-    const table = tableName(ev.system, ev.name);
-    let p = this.#pending.get(table);
-    if (
-      !p ||
-      p.columns.length !== COMMON_COLUMNS.length + ev.layout.fields.length + BATCH_COLUMNS.length ||
-      !sameFields(p, ev)
-    ) {
-      if (p) this.#flush(p);
-      const cols = eventColumns(ev);
-      this.#tables.declare(table, [...COMMON_COLUMNS, ...BATCH_COLUMNS, ...cols]);
-      p = this.#newPending(table, `${ev.system}:${ev.name}`, [
-        ...COMMON_COLUMNS.map((c) => c.name),
-        ...cols.map((c) => c.name),
-        ...BATCH_COLUMNS.map((c) => c.name),
-      ]);
-    }
-    this.#append(p, row);
-  }
-
-  #push(table: string, event: string, columns: readonly string[], row: string): void {
-    const p = this.#pending.get(table) ?? this.#newPending(table, event, columns);
-    this.#append(p, row);
-  }
-
-  #newPending(table: string, event: string, columns: readonly string[]): Pending {
-    const p: Pending = { table, event, columns, parts: [], rows: 0, bytes: 0, since: Date.now() };
-    this.#pending.set(table, p);
-    return p;
-  }
-
-  #append(p: Pending, row: string): void {
-    p.parts.push(row);
-    p.rows++;
-    p.bytes += row.length;
-    if (p.rows >= this.#limits.rows || p.bytes >= this.#limits.bytes) this.#flush(p);
-  }
-
-  #flush(p: Pending): void {
-    this.#pending.delete(p.table);
-    if (p.rows === 0) return;
-    const b: Batch = {
-      table: this.#tables.qualified(p.table),
-      columns: p.columns,
-      rows: p.rows,
-      event: p.event,
-      body: Buffer.from(this.#withBatch(p), 'latin1'),
-    };
-    this.#delivery.submit(b);
-  }
-
-  /**
-   * Event rows end with the batch's id and size (common_batch, common_batch_rows), so that a batch stored twice is
-   * found by counting its rows (docs/SHIP.md, exactly-once). A row's only raw newline is its end.
-   */
-  #withBatch(p: Pending): string {
-    const text = p.parts.join('');
-    if (p.table === LOST_TABLE) return text;
-    const id = randomBytes(8).readBigUInt64LE(0) >> 1n;
-    return text.replaceAll('\n', `\t${id}\t${p.rows}\n`);
   }
 
   #flushOld(): void {
@@ -371,9 +497,10 @@ export class Shipper {
   }
 }
 
-function sameFields(p: Pending, ev: EventDescriptor): boolean {
-  const off = COMMON_COLUMNS.length;
-  return ev.layout.fields.every((f, i) => p.columns[off + i] === f.name);
+function sameFields(a: EventDescriptor, b: EventDescriptor): boolean {
+  const fa = a.layout.fields;
+  const fb = b.layout.fields;
+  return fa.length === fb.length && fa.every((f, i) => f.name === fb[i].name && f.type === fb[i].type);
 }
 
 function tableOf(qualified: string): string {

@@ -3,8 +3,8 @@
  * batch would not fit, the oldest batches are dropped (their rows counted as lost: the caller records a `lost` row)
  * — newer data is worth more to someone watching a fleet, and the drop is never silent.
  *
- * One file per batch, `<12-digit number>.batch`: a JSON header line `{table, columns, rows, event}` then the
- * TabSeparated body. Files left by an earlier run in the same directory are sent first. A `lock` file holding the
+ * One file per batch, `<12-digit number>.batch`: a JSON header line `{table, columns, rows, event, format}` then the
+ * body (a Native block; files of earlier versions, without `format`, hold TabSeparated rows). Files left by an earlier run in the same directory are sent first. A `lock` file holding the
  * owner's pid keeps two live shippers out of one directory.
  */
 import fs from 'node:fs';
@@ -17,6 +17,8 @@ export interface Batch {
   readonly rows: number;
   /** `system:event` (or `lost`), for logs and lost rows. */
   readonly event: string;
+  /** The body's ClickHouse input format. */
+  readonly format: 'Native' | 'TabSeparated';
   readonly body: Buffer;
 }
 
@@ -98,7 +100,7 @@ export class Spool {
   /** Stores a batch; returns the batches dropped to make room (oldest first), whose rows are lost. */
   put(b: Batch): { rows: number; event: string }[] {
     const head = Buffer.from(
-      `${JSON.stringify({ table: b.table, columns: b.columns, rows: b.rows, event: b.event })}\n`,
+      `${JSON.stringify({ table: b.table, columns: b.columns, rows: b.rows, event: b.event, format: b.format })}\n`,
     );
     const bytes = head.length + b.body.length;
     const dropped: { rows: number; event: string }[] = [];
@@ -130,7 +132,7 @@ export class Spool {
         const data = fs.readFileSync(e.file);
         const nl = data.indexOf(10);
         const head = JSON.parse(data.subarray(0, nl).toString()) as Omit<Batch, 'body'>;
-        return { ...head, body: data.subarray(nl + 1) };
+        return { ...head, format: head.format ?? 'TabSeparated', body: data.subarray(nl + 1) };
       } catch {
         this.#entries.shift();
         this.#forget(e);
