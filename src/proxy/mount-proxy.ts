@@ -91,7 +91,7 @@ export async function mountProxy(socket: string, dir: string): Promise<ProxyMoun
       vfsModule: new URL('./proxy-vfs.js', import.meta.url),
       vfsData: { relay: relay.port2 },
       transferList: [relay.port2],
-      options: { fsname: `ntrace-proxy:${socket}`, defaultPermissions: false, dirCache: false, rootAttrValidMs: 0 },
+      options: { fsname: `ntrace-proxy:${socket}`, defaultPermissions: false },
     });
   } catch (err) {
     sock.destroy();

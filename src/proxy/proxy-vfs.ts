@@ -7,9 +7,13 @@
  * the pending requests and the poll wake-ups of open handles; the remote tree decides everything, with the socket's
  * identity.
  *
- * The remote tree's cache hints are meant for a kernel it invalidates; this mount's kernel never hears of remote
- * changes, so entries and attributes are not cached (timeouts 0) and every file is direct_io.
+ * Caching is the remote tree's, as on its own mount: entries and attributes keep the tree's timeouts, and the tree's
+ * changes reach this mount's kernel as invalidations — the connection WATCHes, and each NOTIFY_CHANGE is passed to
+ * the FUSE server through `onChange`, as kernfs does on a direct mount. A directory is listed with LISTPLUS (the
+ * names and a lookup of each in one trip); READDIRPLUS's lookups that follow are answered from that reply. Files
+ * stay direct_io: their content is made at read time and their size says nothing.
  */
+import { constants } from 'node:os';
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { VfsEnv } from '../fuse/vfs-module.js';
 import type {
@@ -24,12 +28,20 @@ import type {
   VfsChange,
 } from '../kernfs/vfs.js';
 import { GONE_ERRNO, RemoteError } from '../socket/connection.js';
-import { NOTIFY_ID, NOTIFY_POLL, Op, Reader, SetattrField, Writer } from '../socket/protocol.js';
+import {
+  CHANGE_INODE,
+  NOTIFY_CHANGE,
+  NOTIFY_ID,
+  NOTIFY_POLL,
+  Op,
+  Reader,
+  SetattrField,
+  Writer,
+} from '../socket/protocol.js';
 
 /** From the main thread: reply bodies, or the end of the connection. */
 export type ToProxy = { t: 'bodies'; bodies: Uint8Array[] } | { t: 'gone' };
 
-const NO_CACHE = { entryValidMs: 0, attrValidMs: 0 };
 const READDIR_BATCH = 1024;
 
 interface Pending {
@@ -41,12 +53,21 @@ export class ProxyVfs implements Vfs {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly wakes = new Map<number, () => void>();
+  private readonly changeListeners = new Set<(change: VfsChange) => void>();
+  /** Directory handles are ours: a handle is the inode it lists (LISTPLUS opens and releases on the remote). */
+  private readonly dirs = new Map<number, number>();
+  private nextDh = 1;
+  /** Lookups LISTPLUS made, by `parent/name`, until READDIRPLUS's lookups take them (or the sweep forgets them). */
+  private readonly listed = new Map<string, Entry>();
+  /** Where the last listing of a directory ended: its next READDIR there answers empty without a trip. */
+  private readonly ends = new Map<number, number>();
   private gone = false;
 
   constructor(
     env: VfsEnv,
     private readonly relay: MessagePort,
   ) {
+    this.post(Op.WATCH, () => {});
     env.onWake(() => {
       for (;;) {
         const m = receiveMessageOnPort(relay);
@@ -72,11 +93,19 @@ export class ProxyVfs implements Vfs {
       const id = r.u32();
       const status = r.i32();
       if (id === NOTIFY_ID) {
-        if (r.u8() === NOTIFY_POLL) {
+        const kind = r.u8();
+        if (kind === NOTIFY_POLL) {
           const fh = r.f64();
           const wake = this.wakes.get(fh);
           this.wakes.delete(fh);
           wake?.();
+        } else if (kind === NOTIFY_CHANGE) {
+          const change: VfsChange =
+            r.u8() === CHANGE_INODE
+              ? { type: 'inode', ino: r.f64() }
+              : { type: 'entry', parent: r.f64(), name: r.str() };
+          if (change.type === 'inode') this.ends.delete(change.ino);
+          for (const listener of this.changeListeners) listener(change);
         }
         continue;
       }
@@ -106,11 +135,16 @@ export class ProxyVfs implements Vfs {
   }
 
   private async entry(op: number, args: (w: Writer) => void): Promise<Entry> {
-    const e = (await this.call(op, args)).entry();
-    return { ...e, cache: NO_CACHE };
+    return (await this.call(op, args)).entry();
   }
 
-  lookup(parent: number, name: string, _ctx: OpContext): Promise<Entry> {
+  lookup(parent: number, name: string, _ctx: OpContext): Entry | Promise<Entry> {
+    const key = `${parent}/${name}`;
+    const listed = this.listed.get(key);
+    if (listed) {
+      this.listed.delete(key);
+      return listed;
+    }
     return this.entry(Op.LOOKUP, (w) => w.f64(parent).str(name));
   }
   forget(ino: number, nlookup: number): void {
@@ -170,16 +204,56 @@ export class ProxyVfs implements Vfs {
     if (wake) this.wakes.set(fh, wake);
     return (await this.call(Op.POLL, (w) => w.f64(fh).u8(wake ? 1 : 0))).u32();
   }
-  async opendir(ino: number): Promise<number> {
-    return (await this.call(Op.OPENDIR, (w) => w.f64(ino))).f64();
+  /**
+   * No trip: the mount uses the FUSE server's zero-message opendir (as a direct mount does), so this is called only
+   * right before a readdir, whose LISTPLUS opens the directory on the remote and meets its errors.
+   */
+  opendir(ino: number): number {
+    const dh = this.nextDh++;
+    this.dirs.set(dh, ino);
+    return dh;
   }
   async readdir(dh: number, cookie: number, fill: DirFiller): Promise<void> {
-    const r = await this.call(Op.READDIR, (w) => w.f64(dh).f64(cookie).u32(READDIR_BATCH));
+    const ino = this.dirs.get(dh);
+    if (ino === undefined) throw new RemoteError(constants.errno.EBADF);
+    if (cookie !== 0 && this.ends.get(ino) === cookie) {
+      this.ends.delete(ino);
+      return;
+    }
+    const r = await this.call(Op.LISTPLUS, (w) => w.f64(ino).f64(cookie).u32(READDIR_BATCH));
+    const eof = r.u8() === 1;
     const n = r.u32();
-    for (let i = 0; i < n; i++) if (!fill(r.dirent())) return;
+    const mine: string[] = [];
+    let filled = true;
+    let last = cookie;
+    for (let i = 0; i < n; i++) {
+      const d = r.dirent();
+      const e = r.u8() === 1 ? r.entry() : undefined;
+      if (filled && !fill(d)) filled = false;
+      if (filled) last = d.next;
+      if (!e) continue;
+      if (filled) {
+        const key = `${ino}/${d.name}`;
+        const earlier = this.listed.get(key);
+        if (earlier) this.forget(earlier.ino, 1);
+        this.listed.set(key, e);
+        mine.push(key);
+      } else this.forget(e.ino, 1); // not given to the kernel
+    }
+    if (filled && eof && n > 0) this.ends.set(ino, last);
+    // READDIRPLUS takes its lookups in the microtasks that follow this listing; what is left is forgotten after.
+    if (mine.length > 0)
+      setImmediate(() => {
+        for (const key of mine) {
+          const e = this.listed.get(key);
+          if (!e) continue;
+          this.listed.delete(key);
+          this.forget(e.ino, 1);
+        }
+      });
   }
   releasedir(dh: number): void {
-    this.post(Op.RELEASEDIR, (w) => w.f64(dh));
+    this.dirs.delete(dh);
   }
   mkdir(parent: number, name: string, mode: number): Promise<Entry> {
     return this.entry(Op.MKDIR, (w) => w.f64(parent).str(name).u32(mode));
@@ -196,7 +270,7 @@ export class ProxyVfs implements Vfs {
   async create(parent: number, name: string, mode: number, flags: number): Promise<{ entry: Entry; open: OpenResult }> {
     const r = await this.call(Op.CREATE, (w) => w.f64(parent).str(name).u32(mode).u32(flags));
     const entry = r.entry();
-    return { entry: { ...entry, cache: NO_CACHE }, open: { ...r.open(), directIo: true } };
+    return { entry, open: { ...r.open(), directIo: true } };
   }
   mknod(parent: number, name: string, mode: number, rdev: number): Promise<Entry> {
     return this.entry(Op.MKNOD, (w) => w.f64(parent).str(name).u32(mode).u32(rdev));
@@ -210,8 +284,9 @@ export class ProxyVfs implements Vfs {
   async statfs(ino: number): Promise<StatFs> {
     return (await this.call(Op.STATFS, (w) => w.f64(ino))).statfs();
   }
-  onChange(_listener: (change: VfsChange) => void): () => void {
-    return () => {};
+  onChange(listener: (change: VfsChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
   liveInodes(): number {
     return 0;

@@ -18,9 +18,22 @@ import {
   type OpenResult,
   ROOT_INO,
   type Vfs,
+  type VfsChange,
 } from '../kernfs/vfs.js';
 import type { FromDispatcher, ToDispatcher } from './messages.js';
-import { BadFrame, NOTIFY_ID, NOTIFY_POLL, Op, PROTOCOL_VERSION, Reader, SetattrField, Writer } from './protocol.js';
+import {
+  BadFrame,
+  CHANGE_ENTRY,
+  CHANGE_INODE,
+  NOTIFY_CHANGE,
+  NOTIFY_ID,
+  NOTIFY_POLL,
+  Op,
+  PROTOCOL_VERSION,
+  Reader,
+  SetattrField,
+  Writer,
+} from './protocol.js';
 
 /** Largest file READ_FILE returns in one reply; bigger files are read with OPEN_PATH + READ. */
 const READ_FILE_CAP = 8 * 1024 * 1024;
@@ -33,6 +46,8 @@ const NOTHING: Result = () => {};
 class Conn {
   hello = false;
   gone = false;
+  /** Sent WATCH: told of changes to what it holds (it caches, like a kernel). */
+  watching = false;
   readonly lookups = new Map<number, number>();
   readonly files = new Map<number, number>(); // fh → inode whose lookup the handle holds (0: none)
   readonly dirs = new Set<number>();
@@ -46,6 +61,8 @@ export class SocketDispatcher {
   /** Replies made during one drain go out in one message per connection. */
   private outbox = new Map<number, Uint8Array[]>();
   private flushing = false;
+  private readonly watchers = new Set<Conn>();
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly vfs: Vfs,
@@ -78,6 +95,18 @@ export class SocketDispatcher {
       }
     }
     this.flush();
+  }
+
+  /** A change the tree reports, to each watching connection that holds what changed (or its parent). */
+  private changed(change: VfsChange): void {
+    for (const conn of this.watchers) {
+      const held = change.type === 'inode' ? change.ino : change.parent;
+      if (held !== ROOT_INO && !conn.lookups.has(held)) continue;
+      const w = new Writer().u32(NOTIFY_ID).i32(0).u8(NOTIFY_CHANGE);
+      if (change.type === 'inode') w.u8(CHANGE_INODE).f64(change.ino);
+      else w.u8(CHANGE_ENTRY).f64(change.parent).str(change.name);
+      this.queue(conn, w.frame());
+    }
   }
 
   /** Every connection's holdings, released (the tree's thread is stopping). */
@@ -472,6 +501,30 @@ export class SocketDispatcher {
         );
         return;
       }
+      case Op.WATCH: {
+        conn.watching = true;
+        this.watchers.add(conn);
+        this.unsubscribe ??= vfs.onChange((change) => this.changed(change));
+        this.reply(conn, id, NOTHING);
+        return;
+      }
+      case Op.LISTPLUS: {
+        const ino = this.ino(conn, r);
+        const cookie = r.num();
+        const max = Math.max(1, Math.min(r.u32(), 4096));
+        const p = this.parkable(conn);
+        this.listPlus(conn, ino, cookie, max, p.ctx).then(
+          (result) => {
+            p.done();
+            if (!conn.gone) this.reply(conn, id, result);
+          },
+          (err) => {
+            p.done();
+            if (!conn.gone) this.fail(conn, id, err);
+          },
+        );
+        return;
+      }
       case Op.READ_FILE: {
         const path = r.str();
         this.pathOp(conn, id, path, false, async (ino, c) => {
@@ -675,6 +728,55 @@ export class SocketDispatcher {
       });
   }
 
+  /**
+   * LISTPLUS: a listing and a lookup of each name, in one trip (READDIRPLUS for a client that caches, which would
+   * otherwise ask for the directory and then each name). The lookups are held by the connection like LOOKUP's.
+   */
+  private async listPlus(conn: Conn, ino: number, cookie: number, max: number, ctx: OpContext): Promise<Result> {
+    const vfs = this.vfs;
+    const list: DirEntry[] = [];
+    let eof = true;
+    const dh = await vfs.opendir(ino, ctx);
+    try {
+      await vfs.readdir(
+        dh,
+        cookie,
+        (e) => {
+          if (list.length >= max) {
+            eof = false;
+            return false;
+          }
+          list.push(e);
+          return true;
+        },
+        ctx,
+      );
+    } finally {
+      vfs.releasedir(dh);
+    }
+    const found: (Entry | undefined)[] = await Promise.all(
+      list.map(async (e) => {
+        if (e.name === '.' || e.name === '..') return undefined;
+        try {
+          const entry = await vfs.lookup(ino, e.name, ctx);
+          this.hold(conn, entry);
+          return entry;
+        } catch {
+          return undefined; // gone between the listing and the lookup: listed without an entry
+        }
+      }),
+    );
+    return (w) => {
+      w.u8(eof ? 1 : 0).u32(list.length);
+      for (let i = 0; i < list.length; i++) {
+        w.dirent(list[i]);
+        const e = found[i];
+        if (e) w.u8(1).entry(e);
+        else w.u8(0);
+      }
+    };
+  }
+
   /** Lookups of the first `n` parts from the root; the last one's lookup is kept (the caller forgets it). */
   private async walk(parts: string[], n: number, ctx: OpContext): Promise<number> {
     let ino = ROOT_INO;
@@ -752,6 +854,11 @@ export class SocketDispatcher {
     if (conn.gone) return;
     conn.gone = true;
     this.conns.delete(conn.id);
+    this.watchers.delete(conn);
+    if (this.watchers.size === 0) {
+      this.unsubscribe?.();
+      this.unsubscribe = undefined;
+    }
     this.outbox.delete(conn.id);
     for (const ac of conn.inflight) ac.abort();
     conn.inflight.clear();

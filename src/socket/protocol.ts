@@ -1,22 +1,29 @@
 /**
- * The socket protocol, version 1 (docs/SOCKET.md has the full table). Little-endian throughout.
+ * The socket protocol, version 2 (docs/SOCKET.md has the full table). Little-endian throughout.
  *
  * Every frame: u32 length of the body, then the body.
  * - Request body: u32 id (≥ 1, chosen by the client), u8 op, then the op's arguments.
  * - Reply body: u32 id of the request, i32 status (0 = success, > 0 = the errno), then on success the op's result.
  *   Replies come in any order: a read of an empty trace_pipe answers when data arrives, others answer meanwhile.
- * - Notification body: u32 id 0, i32 0, u8 kind (1 = a poll armed on fh may have changed readiness), f64 fh.
+ * - Notification body: u32 id 0, i32 0, u8 kind, then: kind 1 (a poll armed on fh may have changed readiness): f64 fh;
+ *   kind 2 (something a client that WATCHes may have cached changed): u8 0 + f64 ino (an inode), or u8 1 + f64
+ *   parent + str name (an entry).
  *
  * Arguments and results are built from u8, u16, u32, f64 (inode numbers, handles, offsets, sizes: exact below
  * 2^53), str (u32 byte length + UTF-8) and bytes (u32 length + data). The first request must be HELLO.
  */
 import type { Attributes, DirEntry, Entry, NodeKind, OpenResult, StatFs } from '../kernfs/vfs.js';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: WATCH, NOTIFY_CHANGE and LISTPLUS (so that `ntrace mount` can cache like a direct mount). */
+export const PROTOCOL_VERSION = 2;
 /** Largest body either side accepts; a longer length prefix ends the connection. */
 export const MAX_FRAME = 16 * 1024 * 1024;
 export const NOTIFY_ID = 0;
 export const NOTIFY_POLL = 1;
+export const NOTIFY_CHANGE = 2;
+/** NOTIFY_CHANGE's first byte. */
+export const CHANGE_INODE = 0;
+export const CHANGE_ENTRY = 1;
 
 /** Request op codes. Inode/handle ops mirror the `Vfs` face; path ops do a whole syscall sequence in one trip. */
 export const Op = {
@@ -45,6 +52,9 @@ export const Op = {
   SYMLINK: 23, // f64 parent, str name, str target → entry
   LINK: 24, // f64 ino, f64 newParent, str newName → entry
   STATFS: 25, // f64 ino → statfs
+  WATCH: 26, // - → - (from now on, NOTIFY_CHANGE of the inodes this connection holds lookups of, and the root)
+  // opendir + readdir from cookie (≤ max entries) + releasedir, and a held lookup of each name but . and ..:
+  LISTPLUS: 27, // f64 ino, f64 cookie, u32 max → u8 eof, u32 n, n × (dirent, u8 found, entry if found)
   // Path ops (a path relative to the root; `..` never leaves it).
   READ_FILE: 40, // str path → bytes (open O_RDONLY, read to end of file, release)
   WRITE_FILE: 41, // str path, u32 flags, bytes → u32 count (open, ONE write, flush, release)
@@ -266,18 +276,40 @@ export class Reader {
   }
 }
 
-/** Splits a byte stream into frame bodies; a length above MAX_FRAME is a BadFrame. */
+/**
+ * Splits a byte stream into frame bodies; a length above MAX_FRAME is a BadFrame. The pieces of a frame that spans
+ * many reads are kept aside and joined once it is complete (joining at every read copied a 1 MiB reply ~16 times).
+ */
 export class FrameSplitter {
   private pending: Buffer = Buffer.alloc(0);
+  /** Pieces of an incomplete frame whose length is known, and the total bytes it needs (prefix included). */
+  private parts: Buffer[] = [];
+  private partsLength = 0;
+  private need = 0;
 
   /** Feeds `chunk`; returns the complete bodies it finished. */
   push(chunk: Buffer): Buffer[] {
+    if (this.need > 0) {
+      this.parts.push(chunk);
+      this.partsLength += chunk.length;
+      if (this.partsLength < this.need) return [];
+      chunk = Buffer.concat(this.parts, this.partsLength);
+      this.parts = [];
+      this.partsLength = 0;
+      this.need = 0;
+    }
     let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const out: Buffer[] = [];
     while (buf.length >= 4) {
       const len = buf.readUInt32LE(0);
       if (len > MAX_FRAME) throw new BadFrame(`frame of ${len} bytes`);
-      if (buf.length < 4 + len) break;
+      if (buf.length < 4 + len) {
+        this.need = 4 + len;
+        this.parts = [buf];
+        this.partsLength = buf.length;
+        this.pending = Buffer.alloc(0);
+        return out;
+      }
       out.push(buf.subarray(4, 4 + len));
       buf = buf.subarray(4 + len);
     }
@@ -286,6 +318,6 @@ export class FrameSplitter {
   }
 
   get buffered(): number {
-    return this.pending.length;
+    return this.pending.length + this.partsLength;
   }
 }

@@ -169,3 +169,32 @@ test('ntrace mount: the same files as the app own mount; killing the app ends th
   assert.match(m.err(), /went away; .* unmounted/);
   assert.ok(await eventually(() => !isMountPoint(proxy), 5000));
 });
+
+test('ntrace mount caches like a direct mount and hears of the app changes (a mkdir/rmdir made elsewhere)', async (t) => {
+  const { dir, spec } = scratch(t);
+  const mnt = join(dir, 'mnt');
+  const proxy = join(dir, 'proxy');
+  const sock = join(dir, 'both.sock');
+  await start(
+    t,
+    [process.execPath, MAIN, 'serve', '--events', spec, '--mount', mnt, '--socket', sock],
+    /serving 1 events at .* and /,
+  );
+  await start(t, [process.execPath, MAIN, 'mount', sock, proxy], /mounted at /);
+  const list = () => sh(`ls -1 ${proxy}/instances`).out;
+  // Listed and looked up through the proxy: now in its kernel's caches, with the tree's (long) timeouts.
+  assert.equal(list(), '');
+  assert.equal(sh(`stat -c %F ${proxy}/instances/seen_b`).code, 1);
+  assert.equal(sh(`mkdir ${mnt}/instances/seen_b`).code, 0);
+  assert.ok(await eventually(() => list() === 'seen_b\n', 5000), `the proxy still lists: ${list()}`);
+  assert.equal(sh(`cat ${proxy}/instances/seen_b/tracing_on`).out, '1\n');
+  assert.equal(sh(`echo 0 > ${mnt}/instances/seen_b/tracing_on`).code, 0);
+  assert.equal(sh(`cat ${proxy}/instances/seen_b/tracing_on`).out, '0\n');
+  assert.equal(sh(`rmdir ${mnt}/instances/seen_b`).code, 0);
+  assert.ok(await eventually(() => list() === '', 5000), `the proxy still lists: ${list()}`);
+  assert.ok(await eventually(() => sh(`stat -c %F ${proxy}/instances/seen_b`).code === 1, 5000));
+  // A listing through the proxy of a directory larger than one LISTPLUS batch: every name, once.
+  const names = sh(`cd ${mnt} && find . | sort`).out;
+  assert.equal(sh(`cd ${proxy} && find . | sort`).out, names);
+  assert.equal(sh(`cd ${proxy} && find . | sort`).out, names);
+});
