@@ -3,6 +3,7 @@
  * node, the owner comes from ./ownership.ts, and times nobody set report the mount time, so nothing is stored until
  * someone changes something.
  */
+import { constantContent } from './constant-content.js';
 import { ensureAttrs, explicitAttrs, modeOf } from './explicit-attrs.js';
 import { PERM_MASK, S_IFDIR, S_IFLNK, S_IFMT } from './mode.js';
 import { type AnyFile, DirNode, type KernfsNode, SymlinkNode, TemplateFile } from './node.js';
@@ -32,7 +33,7 @@ export class NodeAttributes {
     if (node instanceof DirNode) nlink = 2 + (node.children?.subdirs ?? 0);
     else if (node instanceof SymlinkNode)
       size = Buffer.byteLength(node.target, 'utf8'); // counts, no copy
-    else size = (node as AnyFile).size;
+    else size = constantContent(node as AnyFile)?.byteLength ?? (node as AnyFile).size;
     return {
       ino: node.ino,
       kind: kindOf(mode),

@@ -12,6 +12,7 @@ export {
 export * from './mode.js';
 export { DirNode, FileNode, KernfsNode, SlottedNode, SymlinkNode, TemplateFile } from './node.js';
 export type {
+  ConstantOp,
   FileOps,
   OpenedFile,
   OpenOp,

@@ -107,6 +107,8 @@ export class DirNode extends SlottedNode {
 export class FileNode extends SlottedNode {
   ops: FileOps;
   size: number;
+  /** What `ops.constant` answered, once asked (see ./constant-content.ts). */
+  constantBytes: Uint8Array | null = null;
 
   constructor(
     name: string,
@@ -139,6 +141,8 @@ export class TemplateFile extends KernfsNode {
   readonly index: number;
   readonly ops: FileOps;
   readonly size: number;
+  /** What `ops.constant` answered, once asked (see ./constant-content.ts). */
+  constantBytes: Uint8Array | null = null;
   /** The kernel's lookup count while this object stands for its inode in the inode table (see ./inodes.ts). */
   nlookup = 0;
 

@@ -4,6 +4,7 @@
  * per successful open, after every op on it has settled: at the last close, or at removal, whichever comes first.
  */
 import type { ActiveRefs } from './active.js';
+import { constantContent } from './constant-content.js';
 import { FsError, fail } from './errors.js';
 import type { HandleNumbers } from './handles.js';
 import type { InodeTable } from './inodes.js';
@@ -54,12 +55,14 @@ export class OpenFiles {
     this.permissions.check(fnode, ctx.cred, openAccessMask(flags));
     const ops = fnode.ops;
     const acc = flags & O_ACCMODE;
-    if (acc !== O_WRONLY && !ops.show && !ops.read) fail('EACCES');
+    if (acc !== O_WRONLY && !ops.show && !ops.read && !ops.constant) fail('EACCES');
     if (acc !== O_RDONLY && !ops.write) fail('EACCES');
 
     const fh = this.handles.take();
     const file = new OpenFile(fh, fnode, flags, ctx.cred, this.pollers.woken);
-    const result: OpenResult = { fh, directIo: true, stream: ops.stream === true, pollable: !!ops.poll };
+    // Constant content may stay in the transport's cache across opens; anything generated is read fresh every time.
+    const directIo = ops.constant === undefined || ops.stream === true;
+    const result: OpenResult = { fh, directIo, stream: ops.stream === true, pollable: !!ops.poll };
     const openOp = ops.open;
     if (!openOp) {
       this.byHandle.set(fh, file);
@@ -97,6 +100,8 @@ export class OpenFiles {
     if ((file.flags & O_ACCMODE) === O_WRONLY) fail('EBADF');
     if (!(offset >= 0) || !(size >= 0)) fail('EINVAL');
     const ops = file.node.ops;
+    const constant = constantContent(file.node);
+    if (constant !== null) return constant.subarray(offset, offset + size);
     const show = ops.show;
     if (show) {
       if (offset !== 0 && file.content !== null) return file.content.subarray(offset, offset + size);

@@ -42,6 +42,17 @@ export interface ReadOp {
   read(file: OpenedFile, offset: number, size: number, ctx: OpContext): MaybePromise<string | Uint8Array>;
 }
 
+/**
+ * Content fixed for the life of the node (an event's `format` and `id`, `README`): generated once per node from the
+ * node alone, served to every open without `show`, and its byte length is the size stat(2) reports. Opens answer
+ * `directIo: false`, so a transport may keep the content cached across opens (FUSE: keep-cache and the page cache).
+ * Absent: content is generated per open and the size is 0 (or the one given), as in the kernel's tracefs. It must
+ * answer at once and not throw: lookup and stat need its length.
+ */
+export interface ConstantOp {
+  constant(node: KernfsNode): string | Uint8Array;
+}
+
 /** Absent: open for writing answers EACCES, as in Linux kernfs. */
 export interface WriteOp {
   /**
@@ -87,10 +98,11 @@ export interface PollOp {
 
 /**
  * The capabilities of a file; any subset (each interface above says what its absence means). A file without
- * `show`/`read` can't be opened for reading, one without `write` can't be opened for writing (EACCES at open).
+ * `show`/`read`/`constant` can't be opened for reading, one without `write` can't be opened for writing (EACCES at open).
  */
 export type FileOps = Partial<ShowOp> &
   Partial<ReadOp> &
+  Partial<ConstantOp> &
   Partial<WriteOp> &
   Partial<OpenOp> &
   Partial<ReleaseOp> &

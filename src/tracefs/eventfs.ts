@@ -4,7 +4,14 @@
  * memory (enable state) or hand the control files to the control plane (src/trace/control, docs/CONTROL.md), which
  * every emitting thread applies.
  */
-import { checkErrno, type DirNode, type Kernfs, type OpenedFile, type TemplateTable } from '../kernfs/index.js';
+import {
+  checkErrno,
+  type DirNode,
+  type Kernfs,
+  type KernfsNode,
+  type OpenedFile,
+  type TemplateTable,
+} from '../kernfs/index.js';
 import {
   clearEventControl,
   type EventDescriptor,
@@ -35,6 +42,7 @@ function dirData<T>(file: OpenedFile): T {
   return file.node.parent!.priv as T;
 }
 const eventOf = (file: OpenedFile): EventData => dirData<EventData>(file);
+const eventOfNode = (node: KernfsNode): EventData => node.parent!.priv as EventData;
 const systemOf = (file: OpenedFile): SystemData => dirData<SystemData>(file);
 const eventsOf = (file: OpenedFile): EventsDirData => dirData<EventsDirData>(file);
 
@@ -93,8 +101,8 @@ export const EVENTS_TABLE: TemplateTable<EventsDirData> = fileTable<EventsDirDat
       },
     },
   },
-  { name: 'header_page', mode: MODE_RO, busy: true, ops: { show: () => headerPageText() } },
-  { name: 'header_event', mode: MODE_RO, ops: { show: () => headerEventText() } },
+  { name: 'header_page', mode: MODE_RO, busy: true, ops: { constant: () => headerPageText() } },
+  { name: 'header_event', mode: MODE_RO, ops: { constant: () => headerEventText() } },
 ]);
 
 /** `events/SYSTEM/`. */
@@ -192,8 +200,9 @@ export const EVENT_TABLE: TemplateTable<EventData> = fileTable<EventData>([
       },
     },
   },
-  { name: 'format', mode: MODE_RO, ops: { show: (file) => formatFileText(eventOf(file).desc) } },
-  { name: 'id', mode: MODE_RO, ops: { show: (file) => `${eventOf(file).desc.id}\n` } },
+  // An event's description never changes while its directory stands: constant, so cached across opens.
+  { name: 'format', mode: MODE_RO, ops: { constant: (node) => formatFileText(eventOfNode(node).desc) } },
+  { name: 'id', mode: MODE_RO, ops: { constant: (node) => `${eventOfNode(node).desc.id}\n` } },
   {
     name: 'hist',
     mode: MODE_RO,

@@ -181,7 +181,7 @@ const text = (f: (inst: TraceInstance) => string): FileOps =>
  * instance as data), instance directories are template directories over it.
  */
 export const INSTANCE_TABLE: TemplateTable<TraceInstance> = fileTable<TraceInstance>([
-  { name: 'README', mode: MODE_RO, when: topOnly, ops: Object.freeze({ show: () => readmeText() }) },
+  { name: 'README', mode: MODE_RO, when: topOnly, ops: Object.freeze({ constant: () => readmeText() }) },
   {
     name: 'available_events',
     mode: MODE_RO,
@@ -190,7 +190,7 @@ export const INSTANCE_TABLE: TemplateTable<TraceInstance> = fileTable<TraceInsta
       show: () => availableEventsText(listEvents().filter((e) => !isFtraceInternal(e))),
     }),
   },
-  { name: 'available_tracers', mode: MODE_RO, ops: text(() => 'nop\n') },
+  { name: 'available_tracers', mode: MODE_RO, ops: Object.freeze({ constant: () => 'nop\n' }) },
   { name: 'buffer_size_kb', mode: MODE_RW, ops: bufferSizeOps() },
   { name: 'buffer_total_size_kb', mode: MODE_RO, ops: text((inst) => `${bufferTotalSizeKb(inst.index)}\n`) },
   {
@@ -246,10 +246,10 @@ export const INSTANCE_TABLE: TemplateTable<TraceInstance> = fileTable<TraceInsta
     name: 'saved_tgids',
     mode: MODE_RO,
     when: topOnly,
-    ops: Object.freeze({ show: () => `${process.pid} ${process.pid}\n` }),
+    ops: Object.freeze({ constant: () => `${process.pid} ${process.pid}\n` }),
   },
   // trace_printk() formats: a Node.js process has none (trace-cmd reads the file into every recording).
-  { name: 'printk_formats', mode: MODE_RO, when: topOnly, ops: Object.freeze({ show: () => '' }) },
+  { name: 'printk_formats', mode: MODE_RO, when: topOnly, ops: Object.freeze({ constant: () => '' }) },
   {
     name: 'set_event',
     mode: MODE_RW,

@@ -42,7 +42,7 @@ const invalid = (): never => {
  * EINVAL (the VFS's answer for a file without the handler). Everyone else meets the mode bits (EACCES) at open.
  */
 function withoutAccessCheck(ops: FileOps): FileOps {
-  const readable = ops.show !== undefined || ops.read !== undefined;
+  const readable = ops.show !== undefined || ops.read !== undefined || ops.constant !== undefined;
   const writable = ops.write !== undefined;
   if (readable && writable) return ops;
   return Object.freeze({ ...ops, ...(readable ? {} : { read: invalid }), ...(writable ? {} : { write: invalid }) });

@@ -85,6 +85,27 @@ test('large reads and writes cross request boundaries intact', async (t) => {
   assert.ok((m.stats().requests.WRITE ?? 0) >= 2);
 });
 
+test('a constant file has its real size and is read from the page cache; a generated one is read fresh', async (t) => {
+  const m = await mountForTest(t);
+  const mnt = m.mountpoint;
+  const content = 'the same for the life of the node\n';
+  assert.equal(sh(`stat -c %s ${mnt}/constant`).out.trim(), String(content.length));
+  assert.equal(statSync(join(mnt, 'constant')).size, content.length);
+  assert.equal(readFileSync(join(mnt, 'constant'), 'utf8'), content);
+  const reads = () => m.stats().requests.READ ?? 0;
+  const before = reads();
+  for (let i = 0; i < 5; i++) assert.equal(sh(`cat ${mnt}/constant`).out, content);
+  assert.equal(reads(), before, 'warm cats of a constant file send no READ');
+  // A generated file keeps size 0 and direct I/O: every cat reaches the tree and sees what was last written.
+  assert.equal(sh(`stat -c %s ${mnt}/rw`).out.trim(), '0');
+  for (const value of ['one\n', 'two, longer\n', '3\n']) {
+    const r0 = reads();
+    writeFileSync(join(mnt, 'rw'), value);
+    assert.equal(sh(`cat ${mnt}/rw`).out, value);
+    assert.ok(reads() > r0, 'a generated file is read through the server');
+  }
+});
+
 test('chmod and chown change what stat shows, at once', async (t) => {
   const m = await mountForTest(t);
   const mnt = m.mountpoint;

@@ -4,6 +4,7 @@
  *   hello        0444  "hello world\n"
  *   rw           0644  what was last written
  *   ro           0444  read-only (nobody may write it)
+ *   constant     0444  constant content (ConstantOp): real size, kept in the page cache across opens
  *   big          0444  300 KiB of text
  *   wake-count   0444  how many doorbell wake-ups the tree saw
  *   shared       0444  the value of the shared counter (vfsData.shared) at the last wake-up
@@ -79,6 +80,7 @@ export function createVfs(given: FixtureData | undefined, env: VfsEnv): Kernfs {
     { mode: 0o644 },
   );
   tree.createFile(root, 'ro', { show: () => 'read only\n' }, { mode: 0o444 });
+  tree.createFile(root, 'constant', { constant: () => 'the same for the life of the node\n' }, { mode: 0o444 });
   // Larger than one reply buffer (128 KiB + headers): replies go out as one writev.
   const big = Buffer.alloc(300 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789\n');
   tree.createFile(root, 'big', { show: () => big }, { mode: 0o444 });

@@ -172,6 +172,44 @@ test('format, id, header_page, header_event, available_events; ftrace events hav
   assert.equal(ok(`stat -c %a ${d}/events/${sys} ${d}/events/${sys}/req`), '755\n755\n');
 });
 
+test('constant files (format, id, header_*, README, available_tracers) report their real size; changing ones 0', async (t) => {
+  const sys = uniqueSystem('size');
+  defineEvent(sys, 'req', { method: 'string', status: 'u16' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  const constant = [
+    `events/${sys}/req/format`,
+    `events/${sys}/req/id`,
+    'events/ftrace/print/format',
+    'events/header_page',
+    'events/header_event',
+    'README',
+    'available_tracers',
+    'saved_tgids',
+  ];
+  for (const f of constant) {
+    const size = Number(ok(`stat -c %s ${d}/${f}`).trim());
+    const length = Number(ok(`wc -c < ${d}/${f}`).trim());
+    assert.ok(length > 0, f);
+    assert.equal(size, length, `${f}: stat size is the content's length`);
+    // Served from the page cache after the first read: still the whole content, every time.
+    assert.equal(Number(ok(`cat ${d}/${f} ${d}/${f} | wc -c`).trim()), 2 * length, f);
+  }
+  // Files whose content changes keep size 0 (as in the kernel) and are read fresh after each change.
+  for (const f of [`events/${sys}/req/enable`, 'tracing_on', 'buffer_size_kb', 'available_events']) {
+    assert.equal(ok(`stat -c %s ${d}/${f}`).trim(), '0', f);
+  }
+  for (const v of ['0', '1', '0', '1']) {
+    ok(`echo ${v} > ${d}/tracing_on && echo ${v} > ${d}/events/${sys}/req/enable`);
+    assert.equal(ok(`cat ${d}/tracing_on`), `${v}\n`);
+    assert.equal(ok(`cat ${d}/events/${sys}/req/enable`), `${v}\n`);
+  }
+  ok(`echo 0 > ${d}/events/${sys}/req/enable`);
+  const later = uniqueSystem('later');
+  defineEvent(later, 'ev', { v: 'u32' });
+  assertMatch(ok(`cat ${d}/available_events`), new RegExp(`^${later}:ev$`, 'm'));
+});
+
 test('filter, trigger, hist and inject files answer through the control hooks', async (t) => {
   const sys = uniqueSystem('ctl');
   defineEvent(sys, 'e', { v: 'u32', s: 'string' });
