@@ -258,17 +258,19 @@ async function main(): Promise<void> {
       for (const f of ['id', 'format']) {
         const count = (dir: string) => Number(sh(`ls -d ${dir}/events/*/*/${f} | wc -l`).trim());
         const per = { ntrace: [] as number[], kernel: [] as number[] };
-        for (const [name, dir] of [
+        const sides = [
           ['ntrace', n],
           ['kernel', k],
-        ] as const) {
-          const files = count(dir);
-          const cmd = `cat ${dir}/events/*/*/${f} > /dev/null`;
-          sh(cmd); // warm
-          for (let i = 0; i < runs * 3; i++) {
+        ] as const;
+        const files = { ntrace: count(n), kernel: count(k) };
+        const cmd = (dir: string) => `cat ${dir}/events/*/*/${f} > /dev/null`;
+        for (const [, dir] of sides) sh(cmd(dir)); // warm
+        // Interleaved, so both sides see the same load.
+        for (let i = 0; i < runs * 3; i++) {
+          for (const [name, dir] of sides) {
             const t = performance.now();
-            sh(cmd);
-            per[name].push(((performance.now() - t) * 1000) / files);
+            sh(cmd(dir));
+            per[name].push(((performance.now() - t) * 1000) / files[name]);
           }
         }
         small[f] = row(`warm cat events/*/*/${f}, µs/file`, 'µs', per.ntrace, per.kernel);
