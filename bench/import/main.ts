@@ -5,15 +5,20 @@
  *   - `import('node:http')` (a comparable small module every server loads);
  *   - `import('ntrace')`, then a first `defineEvent` (what an instrumented module does at its top level).
  * Each process reports the wall and CPU time of its `await import(...)` and `process.memoryUsage().arrayBuffers`
- * after it (and, for ntrace, after a first defineEvent, which creates the engine's 16.8 MiB state). Medians of `--rounds N` (default 15). Check (exit 1 when it fails): the median ntrace import ≤ 20 ms
- * and ≤ 16 MB of arrayBuffers (issue 15 item 7). `--json` prints one object.
+ * after it (for ntrace also after the first defineEvent, which creates the engine's 16.8 MiB state). Medians of
+ * `--rounds N` (default 15). Check (exit 1 when it fails): the median ntrace import ≤ 20 ms and ≤ 16 MB of
+ * arrayBuffers (issue 15 item 7). `--json` prints one object; `--peer DIST/src/index.js` adds another build of
+ * ntrace (an older commit's) to the same rounds.
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median, round } from '../support/stats.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string' }, json: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string' }, json: { type: 'boolean' }, peer: { type: 'string' } },
+});
 const ROUNDS = Number(values.rounds ?? 15);
 const GOAL_MS = 20;
 const GOAL_MB = 16;
@@ -43,6 +48,15 @@ const CONFIGS: readonly Config[] = [
     name: 'ntrace',
     args: ['--input-type=module', '-e', probe(ntrace, "m.defineEvent('importbench', 'e', { a: 'u32' });")],
   },
+  // `--peer path/to/dist/src/index.js`: another build of ntrace (e.g. an older commit's), in the same rounds.
+  ...(values.peer
+    ? [
+        {
+          name: 'peer build',
+          args: ['--input-type=module', '-e', probe(JSON.stringify(pathToFileURL(values.peer).href))],
+        },
+      ]
+    : []),
 ];
 
 interface Sample {
