@@ -1,6 +1,6 @@
 /** node_fetch: the bundled undici's channels (what `fetch()` publishes). */
 import { defineEvent } from '../trace/index.js';
-import { channelSource, errorText, type Source, since, str } from './source.js';
+import { channelSource, errorText, markStart, type Source, since, sinceStart, str } from './source.js';
 
 interface UndiciRequest {
   origin?: unknown;
@@ -43,7 +43,6 @@ export function fetchSources(): Source[] {
     { protocol: 'string', host: 'string', duration_ns: 'u64', error: 'string' },
     { print: '%s//%s duration_ns=%llu error=%s' },
   );
-  const requestStarts = new WeakMap<object, bigint>();
   // By host: undici publishes `connected` with a copy of the params `beforeConnect` had (concurrent connects to one
   // host share the latest start).
   const connectStarts = new Map<string, bigint>();
@@ -52,7 +51,7 @@ export function fetchSources(): Source[] {
     channelSource([create, headers, error], {
       'undici:request:create': (m) => {
         const { request } = m as { request: UndiciRequest };
-        requestStarts.set(request, process.hrtime.bigint());
+        markStart(request);
         if (create.enabled) create.emit(fields(request));
       },
       'undici:request:headers': (m) => {
@@ -61,13 +60,12 @@ export function fetchSources(): Source[] {
           headers.emit({
             ...fields(request),
             status: response?.statusCode ?? 0,
-            duration_ns: since(requestStarts.get(request)),
+            duration_ns: sinceStart(request),
           });
       },
       'undici:request:error': (m) => {
         const { request, error: e } = m as { request: UndiciRequest; error: unknown };
-        if (error.enabled)
-          error.emit({ ...fields(request), duration_ns: since(requestStarts.get(request)), error: errorText(e) });
+        if (error.enabled) error.emit({ ...fields(request), duration_ns: sinceStart(request), error: errorText(e) });
       },
     }),
     channelSource([connect, connectError], {

@@ -5,7 +5,7 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { defineEvent } from '../trace/index.js';
-import { channelSource, errorText, nodeAtLeast, type Source, since, str } from './source.js';
+import { channelSource, errorText, markStart, nodeAtLeast, type Source, sinceStart, str } from './source.js';
 
 export function httpSources(): Source[] {
   const serverRequest = defineEvent(
@@ -34,12 +34,11 @@ export function httpSources(): Source[] {
   );
   const sources: Source[] = [];
 
-  const serverStarts = new WeakMap<object, bigint>();
   sources.push(
     channelSource([serverRequest, serverResponse], {
       'http.server.request.start': (m) => {
         const { request, socket } = m as { request: IncomingMessage; socket: Socket };
-        if (serverResponse.enabled) serverStarts.set(request, process.hrtime.bigint());
+        if (serverResponse.enabled) markStart(request);
         if (serverRequest.enabled)
           serverRequest.emit({
             method: str(request.method),
@@ -59,18 +58,17 @@ export function httpSources(): Source[] {
             method: str(request.method),
             url: str(request.url),
             status: response.statusCode,
-            duration_ns: since(serverStarts.get(request)),
+            duration_ns: sinceStart(request),
             remote_addr: str(socket?.remoteAddress),
           });
       },
     }),
   );
 
-  const clientStarts = new WeakMap<object, bigint>();
   const clientHandlers: Record<string, (m: unknown) => void> = {
     'http.client.request.start': (m) => {
       const { request } = m as { request: ClientRequest };
-      clientStarts.set(request, process.hrtime.bigint());
+      markStart(request);
       if (clientRequest.enabled)
         clientRequest.emit({ method: request.method, host: str(request.host), path: str(request.path) });
     },
@@ -82,7 +80,7 @@ export function httpSources(): Source[] {
           host: str(request.host),
           path: str(request.path),
           status: response.statusCode ?? 0,
-          duration_ns: since(clientStarts.get(request)),
+          duration_ns: sinceStart(request),
         });
     },
   };
@@ -103,7 +101,7 @@ export function httpSources(): Source[] {
           method: request.method,
           host: str(request.host),
           path: str(request.path),
-          duration_ns: since(clientStarts.get(request)),
+          duration_ns: sinceStart(request),
           error: errorText(error),
         });
     };
