@@ -4,11 +4,16 @@
  *   - req/s with register and every event disabled vs without ntrace (check: >= 0.98x);
  *   - req/s with node_http enabled and a reader draining trace_pipe (check: >= 0.90x);
  *   - time from spawn to the first answered request, with register vs without (check: + <= 30 ms, medians);
- *   - latency from `echo 1 > enable` to the first recorded event, under load (reported; bounded by the lazy period).
+ *   - latency from `echo 1 > enable` to the first recorded event, under load (reported; bounded by the lazy period);
+ *   - the same while the app's main thread is busy in a 400 ms loop: enable is written 100 ms into it, a request
+ *     is sent at once, and the time to its record is reported with the time after the loop ended;
+ *   - where the CPU goes, in µs per request (from /proc, so it holds under load): the app's main thread, its other
+ *     threads (FUSE serving thread formatting trace_pipe, V8 helpers), the reader (`cat`), and the load generator
+ *     (this process). All run on the same CPUs: a reader's work is taken from the app and the load generator.
  * Exits 1 when a check fails. `--rounds N` (default 5), `--seconds S` per measurement (default 2), `--json`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,10 +93,50 @@ function mounted(path: string): boolean {
   return readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${path} `);
 }
 
-/** Requests per second over `seconds`, CONCURRENCY keep-alive connections. */
-async function load(port: number, seconds: number): Promise<number> {
+const TICK_US = 1e6 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
+/** CPU time (µs) of a process's threads from /proc: its main thread (tid = pid) and all the others. */
+function cpuOf(pid: number | undefined): { main: number; others: number } {
+  const out = { main: 0, others: 0 };
+  if (pid === undefined) return out;
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const us = (Number(f[11]) + Number(f[12])) * TICK_US; // utime + stime
+      if (tid === String(pid)) out.main += us;
+      else out.others += us;
+    } catch {} // the thread ended
+  }
+  return out;
+}
+
+/** µs of CPU per request, by party. */
+interface CpuPerRequest {
+  appMain: number;
+  appOthers: number;
+  reader: number;
+  loadGenerator: number;
+}
+
+/** Requests per second over `seconds`, CONCURRENCY keep-alive connections; and the CPU each party spent. */
+async function load(
+  port: number,
+  seconds: number,
+  app?: ChildProcess,
+  reader?: ChildProcess,
+): Promise<{ rps: number; cpu: CpuPerRequest }> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   let done = 0;
+  const a0 = cpuOf(app?.pid);
+  const r0 = cpuOf(reader?.pid);
+  const l0 = process.cpuUsage();
   const until = performance.now() + seconds * 1000;
   const t0 = performance.now();
   await Promise.all(
@@ -100,8 +145,20 @@ async function load(port: number, seconds: number): Promise<number> {
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
+  const l1 = process.cpuUsage(l0);
+  const a1 = cpuOf(app?.pid);
+  const r1 = cpuOf(reader?.pid);
   agent.destroy();
-  return done / elapsed;
+  const per = (us: number) => us / Math.max(1, done);
+  return {
+    rps: done / elapsed,
+    cpu: {
+      appMain: per(a1.main - a0.main),
+      appOthers: per(a1.others - a0.others),
+      reader: per(r1.main + r1.others - r0.main - r0.others),
+      loadGenerator: per(l1.user + l1.system),
+    },
+  };
 }
 
 /** A `cat trace_pipe > /dev/null`, as an operator would leave running. */
@@ -143,11 +200,64 @@ async function enableLatency(server: Server): Promise<number[]> {
   return out;
 }
 
+/** Time (ms) a request took to answer, and when it ended. */
+async function timedRequest(port: number, path: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    }).on('error', reject);
+  });
+  return performance.now();
+}
+
+/**
+ * Enable while the app's main thread is busy: a 400 ms busy loop is running (a `/spin` request) when
+ * `server_request` is enabled through the mount and a request sent; ms from the enable to that request's record,
+ * and from the end of the busy loop (its answer) to the record.
+ */
+async function busyEnableLatency(
+  server: Server,
+): Promise<{ fromEnable: number[]; afterBusy: number[]; write: number[] }> {
+  const out = { fromEnable: [] as number[], afterBusy: [] as number[], write: [] as number[] };
+  const enable = join(server.mount!, 'events/node_http/server_request/enable');
+  const trace = join(server.mount!, 'trace');
+  const buf = Buffer.alloc(1 << 20);
+  for (let i = 0; i < 5; i++) {
+    writeFileSync(enable, '0');
+    await sleep(300); // the lazy timer unsubscribes
+    writeFileSync(trace, '');
+    const spinEnd = timedRequest(server.port, '/spin?ms=400');
+    await sleep(100);
+    const t0 = performance.now();
+    writeFileSync(enable, '1');
+    out.write.push(performance.now() - t0);
+    const path = `/after-busy-${i}`;
+    const answered = timedRequest(server.port, path);
+    for (;;) {
+      const fd = openSync(trace, 'r');
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      closeSync(fd);
+      if (buf.subarray(0, n).includes(`GET ${path} `)) break;
+      if (performance.now() - t0 > 5000) throw new Error(`no record of ${path} within 5 s`);
+      await sleep(1);
+    }
+    const t1 = performance.now();
+    out.fromEnable.push(t1 - t0);
+    out.afterBusy.push(t1 - (await spinEnd));
+    await answered;
+  }
+  writeFileSync(enable, '0');
+  return out;
+}
+
 const index = mkdtempSync(join(tmpdir(), 'ntrace-bench-node-'));
 const configs: Config[] = ['plain', 'register', 'register+node_http'];
 const rps: Record<Config, number[]> = { plain: [], register: [], 'register+node_http': [] };
 const firstMs: Record<Config, number[]> = { plain: [], register: [], 'register+node_http': [] };
+const cpu: Record<Config, CpuPerRequest[]> = { plain: [], register: [], 'register+node_http': [] };
 let latencies: number[] = [];
+let busy = { fromEnable: [0], afterBusy: [0], write: [0] };
 try {
   for (let r = 0; r < ROUNDS; r++) {
     for (const config of configs) {
@@ -161,8 +271,13 @@ try {
           await sleep(500); // subscribed, reader parked
         }
         await load(server.port, 0.3); // warm-up
-        rps[config].push(await load(server.port, SECONDS));
-        if (config === 'register' && r === 0) latencies = await enableLatency(server);
+        const measured = await load(server.port, SECONDS, server.child, reader);
+        rps[config].push(measured.rps);
+        cpu[config].push(measured.cpu);
+        if (config === 'register' && r === 0) {
+          latencies = await enableLatency(server);
+          busy = await busyEnableLatency(server);
+        }
       } finally {
         reader?.kill();
         await server.stop();
@@ -193,6 +308,25 @@ const result = {
   firstRequestMs: Object.fromEntries(configs.map((c) => [c, round(median(firstMs[c]), 1)])),
   startupDeltaMs: round(startupDelta, 1),
   enableToFirstEventMs: { median: round(median(latencies), 1), max: round(Math.max(...latencies), 1) },
+  busyEnable: {
+    fromEnableMs: { median: round(median(busy.fromEnable), 1), max: round(Math.max(...busy.fromEnable), 1) },
+    afterBusyLoopMs: { median: round(median(busy.afterBusy), 1), max: round(Math.max(...busy.afterBusy), 1) },
+    enableWriteMs: { max: round(Math.max(...busy.write), 1) },
+  },
+  cpuUsPerRequest: Object.fromEntries(
+    configs.map((c) => {
+      const of = (k: keyof CpuPerRequest) => round(median(cpu[c].map((x) => x[k])), 1);
+      return [
+        c,
+        {
+          appMain: of('appMain'),
+          appOthers: of('appOthers'),
+          reader: of('reader'),
+          loadGenerator: of('loadGenerator'),
+        },
+      ];
+    }),
+  ),
   checks,
 };
 if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -209,6 +343,17 @@ else {
       `  ratio, node_http + reader:     ${result.ratios.nodeHttpEnabled}\n` +
       `  startup (first request):       +${result.startupDeltaMs} ms\n` +
       `  echo 1 > enable → first event: median ${result.enableToFirstEventMs.median} ms, max ${result.enableToFirstEventMs.max} ms\n` +
+      `  the same, main thread in a 400 ms busy loop: median ${result.busyEnable.fromEnableMs.median} ms, max ${result.busyEnable.fromEnableMs.max} ms` +
+      ` (after the loop ended: median ${result.busyEnable.afterBusyLoopMs.median} ms, max ${result.busyEnable.afterBusyLoopMs.max} ms;` +
+      ` the enable write took at most ${result.busyEnable.enableWriteMs.max} ms)\n` +
+      '  CPU µs per request (same 2 CPUs for all):  app main   app other threads   reader   load generator\n' +
+      configs
+        .map((c) => {
+          const x = result.cpuUsPerRequest[c];
+          return `    ${c.padEnd(20)} ${String(x.appMain).padStart(17)} ${String(x.appOthers).padStart(19)} ${String(x.reader).padStart(8)} ${String(x.loadGenerator).padStart(16)}`;
+        })
+        .join('\n') +
+      '\n' +
       checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}`).join('\n') +
       '\n',
   );

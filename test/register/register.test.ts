@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -117,6 +118,25 @@ test('loop_blocked is recorded while the loop is still blocked, then with its wh
   const total = Number(/loop_blocked: duration_ns=(\d+) still_blocked=0$/m.exec(trace)?.[1]);
   assert.ok(during >= 100e6 && during < 300e6, `noticed after the 100 ms threshold, before the end: ${during}`);
   assert.ok(total >= 250e6 && total < 2000e6, `the whole stall: ${total}`);
+});
+
+test('enabling while the main thread is busy: the first request after the busy loop is recorded', async (t) => {
+  const app = await startApp(t);
+  await sleep(SETTLE_MS);
+  const blocked = app.send('block 1500');
+  await sleep(300); // the main thread is now in its busy loop: no timer, no message can run there
+  // Served by the FUSE thread: the flag is set in shared memory while the main thread spins.
+  enable(app.mount, 'node_http/server_request');
+  const status = new Promise<number>((resolve, reject) => {
+    get({ host: '127.0.0.1', port: app.port, path: '/after-busy', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', reject);
+  });
+  assert.doesNotMatch(read(join(app.mount, 'trace')), /server_request/, 'nothing yet: the loop is still busy');
+  await blocked;
+  assert.equal(await status, 200);
+  assert.match(read(join(app.mount, 'trace')), /server_request: GET \/after-busy from 127\.0\.0\.1:\d+$/m);
 });
 
 test('SIGKILL: the mount and the index entry go away', async (t) => {
