@@ -3,7 +3,7 @@
  * The `ntrace` command: one verb per file in this folder, dispatched here. USAGE below is the reference; verbs that
  * take a TARGET accept a PID, a socket path or a mount path (src/client/).
  */
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { runTraceCmd } from '../tracecmd/index.js';
 import { runDemo } from './demo.js';
 import { runExport } from './export.js';
@@ -26,7 +26,7 @@ const USAGE = `usage:
   ntrace ls                            List this user's live ntrace processes (e.g. node --import ntrace/register):
                                        pid, uptime, threads, mount, enabled events, command line.
   ntrace ls TARGET [DIR]               List a directory of TARGET's tree (directories end in '/').
-  ntrace tail TARGET [SYS[:EVENT]]… [--filter EXPR]
+  ntrace tail TARGET [SYS[:EVENT]]… [-f|--filter EXPR]
                                        Enable the events (default node_http) in a fresh instance, print its
                                        trace_pipe until Ctrl-C or TARGET ends, then remove the instance.
   ntrace tree TARGET [DIR]             Every path under DIR.
@@ -77,23 +77,45 @@ function parseMode(v: string | undefined): number | undefined {
   return Number.parseInt(v, 8);
 }
 
+/** Flags more than one verb takes, spelled once: the same meaning and short letter (trace-cmd's) in every verb. */
+const FLAGS = {
+  event: { type: 'string', short: 'e', multiple: true },
+  filter: { type: 'string', short: 'f' },
+  output: { type: 'string', short: 'o' },
+  duration: { type: 'string' },
+  mount: { type: 'string' },
+  uid: { type: 'string' },
+  gid: { type: 'string' },
+  mode: { type: 'string' },
+  clickhouse: { type: 'string' },
+  database: { type: 'string' },
+} as const;
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** A verb's arguments: the shared FLAGS it names, its own `extra` flags, -h/--help, and operands (positionals). */
+function verbArgs<K extends keyof typeof FLAGS, E extends Options = Record<never, never>>(
+  args: string[],
+  shared: readonly K[],
+  extra?: E,
+) {
+  const options: Options = { ...extra, help: { type: 'boolean', short: 'h' } };
+  for (const k of shared) options[k] = FLAGS[k];
+  type Chosen = Pick<typeof FLAGS, K> & E & { readonly help: { readonly type: 'boolean' } };
+  return parseArgs({ args, options: options as Chosen, allowPositionals: true, strict: true });
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const opts = {
-    events: { type: 'string' },
-    mount: { type: 'string' },
-    uid: { type: 'string' },
-    gid: { type: 'string' },
-    mode: { type: 'string' },
-    'allow-other': { type: 'boolean' },
-    socket: { type: 'string' },
-    'no-fuse': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  } as const;
   switch (command) {
     case 'serve': {
-      const { values } = parseArgs({ args: rest, options: opts, strict: true });
+      const { values, positionals } = verbArgs(rest, ['mount', 'uid', 'gid', 'mode'], {
+        events: { type: 'string' },
+        'allow-other': { type: 'boolean' },
+        socket: { type: 'string' },
+        'no-fuse': { type: 'boolean' },
+      });
       if (values.help) break;
+      if (positionals.length > 0) throw new UsageError(`serve takes no operand ('${positionals[0]}')`);
       if (!values.events) throw new UsageError('serve needs --events SPEC.json');
       const fuse = values['no-fuse'] !== true;
       if (fuse && !values.mount) throw new UsageError('serve needs --mount DIR (or --no-fuse)');
@@ -114,12 +136,7 @@ async function main(argv: string[]): Promise<number> {
     case 'tree':
     case 'mkdir':
     case 'rmdir': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        options: { help: opts.help },
-        allowPositionals: true,
-        strict: true,
-      });
+      const { values, positionals } = verbArgs(rest, []);
       if (values.help) break;
       const [target, ...args] = positionals;
       if (!target && command === 'ls') return runLs();
@@ -140,44 +157,26 @@ async function main(argv: string[]): Promise<number> {
       return runMkdir(target, args[0], command === 'rmdir');
     }
     case 'tail': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        options: { filter: { type: 'string' }, help: opts.help },
-        allowPositionals: true,
-        strict: true,
-      });
+      const { values, positionals } = verbArgs(rest, ['filter']);
       if (values.help) break;
       const [target, ...events] = positionals;
       if (!target) throw new UsageError('tail needs a TARGET (a PID, a socket path or a mount path)');
       return runTail({ target, events, filter: values.filter });
     }
     case 'mount': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        options: { help: opts.help },
-        allowPositionals: true,
-        strict: true,
-      });
+      const { values, positionals } = verbArgs(rest, []);
       if (values.help) break;
       if (positionals.length !== 2) throw new UsageError('mount needs TARGET and DIR');
       return runMountProxy(positionals[0], positionals[1]);
     }
     case 'demo': {
-      const { values } = parseArgs({
-        args: rest,
-        options: { mount: opts.mount, help: opts.help },
-        strict: true,
-      });
+      const { values, positionals } = verbArgs(rest, ['mount']);
       if (values.help) break;
+      if (positionals.length > 0) throw new UsageError(`demo takes no operand ('${positionals[0]}')`);
       return runDemo({ mount: values.mount ?? 'tracing' });
     }
     case 'remount': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        options: { uid: opts.uid, gid: opts.gid, mode: opts.mode, help: opts.help },
-        allowPositionals: true,
-        strict: true,
-      });
+      const { values, positionals } = verbArgs(rest, ['uid', 'gid', 'mode']);
       if (values.help) break;
       if (positionals.length !== 1) throw new UsageError('remount needs exactly one DIR');
       const changes = {
@@ -191,20 +190,11 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'record': {
       const dash = rest.indexOf('--');
-      const { values, positionals } = parseArgs({
-        args: dash < 0 ? rest : rest.slice(0, dash),
-        options: {
-          event: { type: 'string', short: 'e', multiple: true },
-          filter: { type: 'string', short: 'f' },
-          instance: { type: 'string', short: 'B' },
-          output: { type: 'string', short: 'o' },
-          duration: { type: 'string' },
-          v6: { type: 'boolean' },
-          help: opts.help,
-        },
-        allowPositionals: true,
-        strict: true,
-      });
+      const { values, positionals } = verbArgs(
+        dash < 0 ? rest : rest.slice(0, dash),
+        ['event', 'filter', 'output', 'duration'],
+        { instance: { type: 'string', short: 'B' }, v6: { type: 'boolean' } },
+      );
       if (values.help) break;
       if (positionals.length !== 1) throw new UsageError('record needs exactly one TARGET');
       const duration = durationSeconds(values.duration);
@@ -225,18 +215,9 @@ async function main(argv: string[]): Promise<number> {
       return runTraceCmd(target, args[0] === '--' ? args.slice(1) : args);
     }
     case 'export': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        options: {
-          format: { type: 'string' },
-          output: { type: 'string', short: 'o' },
-          span: { type: 'string', multiple: true },
-          event: { type: 'string', short: 'e', multiple: true },
-          duration: { type: 'string' },
-          help: opts.help,
-        },
-        allowPositionals: true,
-        strict: true,
+      const { values, positionals } = verbArgs(rest, ['output', 'event', 'duration'], {
+        format: { type: 'string' },
+        span: { type: 'string', multiple: true },
       });
       if (values.help) break;
       if (positionals.length !== 1) throw new UsageError('export needs exactly one FILE.dat or TARGET');
@@ -251,22 +232,12 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'ship': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        options: {
-          clickhouse: { type: 'string' },
-          database: { type: 'string' },
-          event: { type: 'string', short: 'e', multiple: true },
-          filter: { type: 'string', short: 'f' },
-          service: { type: 'string' },
-          cluster: { type: 'string' },
-          spool: { type: 'string' },
-          'spool-max-mb': { type: 'string' },
-          'parent-pid': { type: 'string' },
-          help: opts.help,
-        },
-        allowPositionals: true,
-        strict: true,
+      const { values, positionals } = verbArgs(rest, ['clickhouse', 'database', 'event', 'filter'], {
+        service: { type: 'string' },
+        cluster: { type: 'string' },
+        spool: { type: 'string' },
+        'spool-max-mb': { type: 'string' },
+        'parent-pid': { type: 'string' },
       });
       if (values.help) break;
       if (positionals.length !== 1) throw new UsageError('ship needs exactly one TARGET');
@@ -292,20 +263,12 @@ async function main(argv: string[]): Promise<number> {
       );
     }
     case 'hist': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        options: {
-          clickhouse: { type: 'string' },
-          database: { type: 'string' },
-          since: { type: 'string' },
-          where: { type: 'string' },
-          by: { type: 'string' },
-          cluster: { type: 'boolean' },
-          raw: { type: 'boolean' },
-          help: opts.help,
-        },
-        allowPositionals: true,
-        strict: true,
+      const { values, positionals } = verbArgs(rest, ['clickhouse', 'database'], {
+        since: { type: 'string' },
+        where: { type: 'string' },
+        by: { type: 'string' },
+        cluster: { type: 'boolean' },
+        raw: { type: 'boolean' },
       });
       if (values.help) break;
       if (positionals.length !== 2) throw new UsageError("hist needs 'hist:...' and SYS:EVENT");
