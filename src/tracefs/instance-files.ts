@@ -110,7 +110,7 @@ export const SUPPORTED_OPTIONS = [
 
 /** A text file generated at open and served by offset (the `trace` file). */
 function generatedOps(
-  make: (file: OpenedFile) => Iterable<string>,
+  make: (file: OpenedFile) => Iterable<string | Uint8Array>,
 ): Pick<FileOps, 'read'> & { prepare(file: OpenedFile): void } {
   return {
     prepare(file) {
@@ -122,7 +122,7 @@ function generatedOps(
   };
 }
 
-function traceText(inst: TraceInstance, cpu: number | undefined): Iterable<string> {
+function traceText(inst: TraceInstance, cpu: number | undefined): Iterable<Uint8Array> {
   const totals = bufferTotals(inst.index, cpu);
   const options = textOptionsOf(inst);
   return traceFileText(

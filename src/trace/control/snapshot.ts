@@ -219,11 +219,14 @@ function* snapshotRecords(rings: Array<[number, RingViews]>): Generator<TraceRec
   }
 }
 
-/** The `snapshot` file: like `trace` over the snapshot buffer, or the kernel's help text when it is empty. */
-export function* snapshotText(
+/**
+ * The `snapshot` file, as byte chunks: like `trace` over the snapshot buffer, or the kernel's help text when it is
+ * empty.
+ */
+export function snapshotText(
   instance: number,
   options: TraceTextOptions = DEFAULT_TRACE_TEXT_OPTIONS,
-): Generator<string> {
+): Generator<Uint8Array> {
   const t = valid(instance) ? liveTable(instance, false) : undefined;
   const allocated = t !== undefined && Atomics.load(t, S_ALLOCATED) !== 0;
   const rings = allocated && t ? snapshotRings(t) : [];
@@ -235,8 +238,5 @@ export function* snapshotText(
     written += e + ringOverrun(v);
   }
   const info = { entries, written, cpus: cpuCount() };
-  const body = traceFileText(info, snapshotRecords(rings), options);
-  body.next(); // the `trace` header; the snapshot's own comes instead
-  yield snapshotHeader({ ...info, allocated }, options);
-  yield* body;
+  return traceFileText(info, snapshotRecords(rings), options, snapshotHeader({ ...info, allocated }, options));
 }

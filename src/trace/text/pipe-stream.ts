@@ -3,12 +3,13 @@
  * continues on the next one) and the `trace` file's header-then-lines sequence.
  */
 import type { TraceRecord } from '../record.js';
+import { LineWriter } from './line-writer.js';
 import {
   DEFAULT_TRACE_TEXT_OPTIONS,
   type TraceHeaderInfo,
   type TraceTextOptions,
   traceHeader,
-  traceLine,
+  writeTraceLine,
 } from './trace-line.js';
 
 /** A record from a consuming reader, with the events lost on its CPU just before it (overwritten unread). */
@@ -22,7 +23,6 @@ export type NextRecord = () => TraceRecord | PipeItem | undefined;
 
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const NEWLINE = 0x0a;
 
 function isPipeItem(x: TraceRecord | PipeItem): x is PipeItem {
@@ -32,10 +32,11 @@ function isPipeItem(x: TraceRecord | PipeItem): x is PipeItem {
 export class TracePipeText {
   readonly #next: NextRecord;
   readonly #options: () => TraceTextOptions;
-  /** Bytes of an already consumed line that a short read did not take. */
-  #pending: Uint8Array = EMPTY;
-  /** Whole lines, already consumed, that did not fit in the last read. */
-  #held = '';
+  /** Formatted bytes, already consumed, that the last read did not take (whole lines, or a cut line's rest). */
+  #rest: Uint8Array = EMPTY;
+  /** How many bytes at the start of `#rest` are the rest of a cut line (they come alone). */
+  #cut = 0;
+  readonly #w = new LineWriter(0);
 
   /** `options` may be a function so that `trace_options` changes apply to an open trace_pipe. */
   constructor(next: NextRecord, options: TraceTextOptions | (() => TraceTextOptions) = DEFAULT_TRACE_TEXT_OPTIONS) {
@@ -45,7 +46,7 @@ export class TracePipeText {
 
   /** True when bytes are waiting without asking the source (a read will not block). */
   get hasBuffered(): boolean {
-    return this.#pending.length > 0 || this.#held.length > 0;
+    return this.#rest.length > 0;
   }
 
   /**
@@ -53,22 +54,25 @@ export class TracePipeText {
    * the caller decides whether to block (wait for data and call again) or answer EAGAIN. Like the kernel, a read
    * that finds a partly returned line gives the rest of that line only, and a line is cut only when it alone is
    * longer than the read. Unlike the kernel, which formats at most a page per read(2), a large read gets as many
-   * lines as it has room for: through FUSE each read is a round trip. The lines are formatted into one string and
-   * encoded once.
+   * lines as it has room for: through FUSE each read is a round trip. The lines are written as bytes straight into
+   * the buffer the read returns (a fresh one per read: the caller keeps it).
    */
   read(max: number): Uint8Array {
     if (!(max > 0)) return EMPTY;
-    if (this.#pending.length > 0) {
-      const out = this.#pending.subarray(0, max);
-      this.#pending = this.#pending.subarray(out.length);
+    if (this.#cut > 0) {
+      const n = Math.min(max, this.#cut);
+      const out = this.#rest.slice(0, n);
+      this.#rest = this.#rest.subarray(n);
+      this.#cut -= n;
       return out;
     }
-    let text = this.#held;
-    this.#held = '';
+    const w = this.#w;
+    w.renew(Math.max(max, this.#rest.length) + 512);
+    w.bytes(this.#rest);
+    this.#rest = EMPTY;
     // Asked once per read, at its first record, not once per line.
     let options: TraceTextOptions | undefined;
-    // Characters count bytes for ASCII text; longer UTF-8 is cut to whole lines after encoding.
-    while (text.length < max) {
+    while (w.pos < max) {
       let item: TraceRecord | PipeItem | undefined;
       try {
         item = this.#next();
@@ -77,73 +81,76 @@ export class TracePipeText {
       }
       if (!item) break;
       options ??= this.#options();
-      const line = isPipeItem(item) ? traceLine(item.record, options, item.lostEvents) : traceLine(item, options);
-      if (text.length > 0 && text.length + line.length > max) {
-        this.#held = line;
-        break;
-      }
-      text += line;
+      if (isPipeItem(item)) writeTraceLine(w, item.record, options, item.lostEvents);
+      else writeTraceLine(w, item, options);
     }
-    if (text.length === 0) return EMPTY;
-    return this.#fit(encoder.encode(text), max);
-  }
-
-  /** The whole lines of `bytes` that fit in `max`; the rest waits (or, for a line longer than `max`, is cut). */
-  #fit(bytes: Uint8Array, max: number): Uint8Array {
-    if (bytes.length <= max) return bytes;
+    const bytes = w.buf;
+    const end = w.pos;
+    if (end <= max) return bytes.subarray(0, end);
+    // The lines past `max` wait for the next read (views of this read's buffer, which nobody writes again).
     const cut = bytes.lastIndexOf(NEWLINE, max - 1) + 1;
     if (cut > 0) {
-      this.#held = decoder.decode(bytes.subarray(cut)) + this.#held;
+      this.#rest = bytes.subarray(cut, end);
       return bytes.subarray(0, cut);
     }
     // The first line alone is longer than the read: its rest comes alone, by the next reads.
-    const eol = bytes.indexOf(NEWLINE) + 1 || bytes.length;
-    this.#pending = bytes.subarray(max, eol);
-    if (eol < bytes.length) this.#held = decoder.decode(bytes.subarray(eol)) + this.#held;
+    const eol = bytes.indexOf(NEWLINE) + 1 || end;
+    this.#rest = bytes.subarray(max, end);
+    this.#cut = Math.min(eol, end) - max;
     return bytes.subarray(0, max);
   }
 }
 
+/** Bytes of `trace` text formatted per chunk: the reader asks for reads of up to 64 KiB or so. */
+const FILE_CHUNK = 32 * 1024;
+
 /**
- * The `trace` file as a sequence of strings: the header, then one line per record. When records were overwritten
- * (written > entries) and `annotate` is on, each CPU's first line but the very first is preceded by the kernel's
- * `##### CPU N buffer started ####`, telling the reader where that CPU's surviving history begins.
+ * The `trace` file as a sequence of byte chunks: the header, then the lines of the records. When records were
+ * overwritten (written > entries) and `annotate` is on, each CPU's first line but the very first is preceded by the
+ * kernel's `##### CPU N buffer started ####`, telling the reader where that CPU's surviving history begins.
+ * `header` replaces the `trace` header (the snapshot file has its own).
  */
 export function* traceFileText(
   info: TraceHeaderInfo,
   records: Iterable<TraceRecord>,
   options: TraceTextOptions = DEFAULT_TRACE_TEXT_OPTIONS,
-): Generator<string> {
-  yield traceHeader(info, options);
+  header: string = traceHeader(info, options),
+): Generator<Uint8Array> {
   const annotate = options.annotate && info.written > info.entries && !options.raw && !options.hex;
   const started = new Set<number>();
   let first = true;
+  const w = new LineWriter(FILE_CHUNK + 512);
+  w.text(header);
   for (const r of records) {
-    let prefix = '';
     if (annotate && !started.has(r.cpu)) {
       started.add(r.cpu);
-      if (!first) prefix = `##### CPU ${r.cpu} buffer started ####\n`;
+      if (!first) w.text(`##### CPU ${r.cpu} buffer started ####\n`);
     }
     first = false;
-    yield prefix + traceLine(r, options);
+    writeTraceLine(w, r, options);
+    if (w.pos >= FILE_CHUNK) {
+      yield w.buf.subarray(0, w.pos);
+      w.renew(FILE_CHUNK + 512);
+    }
   }
+  if (w.pos > 0) yield w.buf.subarray(0, w.pos);
 }
 
 /**
- * Serves a generated text file (`trace`, `snapshot`, ...) by byte offset without building it whole: chunks are
- * encoded as reads reach them and dropped once read past. Reading backwards regenerates the text from the start
+ * Serves a generated text file (`trace`, `snapshot`, ...) by byte offset without building it whole: chunks (bytes,
+ * or strings encoded once) are made as reads reach them and dropped once read past. Reading backwards regenerates the text from the start
  * (like seq_file, which restarts its iterator); the text is the one `make()` produces at that moment.
  */
 export class TextFileReader {
-  readonly #make: () => Iterable<string>;
-  #it: Iterator<string> | undefined;
+  readonly #make: () => Iterable<string | Uint8Array>;
+  #it: Iterator<string | Uint8Array> | undefined;
   #done = false;
   /** Encoded chunks not yet read past; `#start` is the file offset of the first one. */
   #chunks: Uint8Array[] = [];
   #start = 0;
   #end = 0;
 
-  constructor(make: () => Iterable<string>) {
+  constructor(make: () => Iterable<string | Uint8Array>) {
     this.#make = make;
   }
 
@@ -155,36 +162,36 @@ export class TextFileReader {
     this.#end = 0;
   }
 
-  /** Appends a chunk of at least `want` characters (fewer at the end), encoded once. False when nothing was left. */
-  #pull(want: number): boolean {
-    if (this.#done) return false;
-    let text = '';
-    try {
-      this.#it ??= this.#make()[Symbol.iterator]();
-      while (text.length < want) {
+  /** Appends the next non-empty chunk (strings encoded once). False when nothing was left. */
+  #pull(): boolean {
+    while (!this.#done) {
+      let bytes: Uint8Array;
+      try {
+        this.#it ??= this.#make()[Symbol.iterator]();
         const r = this.#it.next();
         if (r.done) {
           this.#done = true;
-          break;
+          return false;
         }
-        text += r.value;
+        bytes = typeof r.value === 'string' ? encoder.encode(r.value) : r.value;
+      } catch {
+        // A generator that throws ends the file where it is: readers never see an exception.
+        this.#done = true;
+        return false;
       }
-    } catch {
-      // A generator that throws ends the file where it is: readers never see an exception.
-      this.#done = true;
+      if (bytes.length === 0) continue;
+      this.#chunks.push(bytes);
+      this.#end += bytes.length;
+      return true;
     }
-    if (text.length === 0) return false;
-    const bytes = encoder.encode(text);
-    this.#chunks.push(bytes);
-    this.#end += bytes.length;
-    return true;
+    return false;
   }
 
   /** Up to `size` bytes at `offset`; empty at or past the end. */
   read(offset: number, size: number): Uint8Array {
     if (!(size > 0) || !(offset >= 0)) return EMPTY;
     if (offset < this.#start) this.#restart();
-    while (this.#end < offset + size && this.#pull(offset + size - this.#end)) {}
+    while (this.#end < offset + size && this.#pull()) {}
     // Drop whole chunks that end at or before `offset`.
     while (this.#chunks.length > 0 && this.#start + this.#chunks[0].length <= offset) {
       this.#start += this.#chunks[0].length;
@@ -192,7 +199,9 @@ export class TextFileReader {
     }
     const stop = Math.min(offset + size, this.#end);
     if (stop <= offset) return EMPTY;
-    const out = new Uint8Array(stop - offset);
+    const first = this.#chunks[0];
+    if (stop - this.#start <= first.length) return first.subarray(offset - this.#start, stop - this.#start);
+    const out = Buffer.allocUnsafe(stop - offset);
     let pos = this.#start;
     let o = 0;
     for (const c of this.#chunks) {

@@ -4,9 +4,10 @@
  */
 import type { FieldLayout } from '../layout.js';
 import type { EventDescriptor, TraceRecord } from '../record.js';
+import { asciiBytes, LineWriter } from './line-writer.js';
 import { rendererFor } from './print-format.js';
 import { byteLength } from './printf.js';
-import { dataLocBytes, readInteger, readStringField } from './record-fields.js';
+import { dataLocBytes, readInteger, readSmallInt, readStringField } from './record-fields.js';
 import { formatSecondsUsecs } from './timestamp.js';
 
 /** The `trace_options` that change the text. Everything else the kernel has is listed in docs/TRACE-TEXT.md. */
@@ -78,6 +79,7 @@ export const RAW_MARKER_EVENT = 'raw_data';
 export const STACK_EVENT = 'kernel_stack';
 
 const TASK_COMM_LEN = 16;
+const encoder = new TextEncoder();
 
 export interface TraceHeaderInfo {
   /** Entries currently in the buffer(s) being read. */
@@ -188,29 +190,64 @@ export function formatTimestamp(ts: bigint, clockInNs: boolean): string {
   return clockInNs ? formatSecondsUsecs(ts) : (ts < 0n ? 0n : ts).toString().padStart(12);
 }
 
-/** `comm-pid ` prefixes by pid, for the comm they were made for: the same few threads print millions of lines. */
-const taskColumns = new Map<number, { readonly comm: string; readonly col: string }>();
+/**
+ * The columns before the timestamp, `            node-1234    [000] ..... `, as bytes, by pid: the same few threads
+ * print millions of lines, so each line copies one template. Made again when the comm, CPU, flags or the options
+ * that shape them differ from the cached one.
+ */
+interface ContextColumns {
+  readonly comm: string;
+  readonly cpu: number;
+  /** Latency flags and preempt count packed (`flags << 8 | preempt`), -1 without the irq-info column. */
+  readonly irq: number;
+  readonly tgid: boolean;
+  readonly bytes: Uint8Array;
+}
 
-function taskColumn(comm: string, pid: number): string {
-  const hit = taskColumns.get(pid);
-  if (hit !== undefined && hit.comm === comm) return hit.col;
-  const col = `${padStartBytes(commText(comm), 16)}-${String(pid).padEnd(7)} `;
-  if (taskColumns.size >= 1024) taskColumns.clear();
-  taskColumns.set(pid, { comm, col });
-  return col;
+const contextColumns = new Map<number, ContextColumns>();
+
+function contextColumnsOf(rec: TraceRecord, options: TraceTextOptions): Uint8Array {
+  const irq = options.irqInfo ? ((rec.data[2] ?? 0) << 8) | (rec.data[3] ?? 0) : -1;
+  const hit = contextColumns.get(rec.pid);
+  if (
+    hit !== undefined &&
+    hit.comm === rec.comm &&
+    hit.cpu === rec.cpu &&
+    hit.irq === irq &&
+    hit.tgid === options.recordTgid
+  )
+    return hit.bytes;
+  let s = `${padStartBytes(commText(rec.comm), 16)}-${String(rec.pid).padEnd(7)} `;
+  if (options.recordTgid) s += `(${String(rec.pid).padStart(7)}) `;
+  s += `[${String(rec.cpu).padStart(3, '0')}] `;
+  if (irq >= 0) s += irq === 0 ? '.....' : latencyFlags(irq >> 8, irq & 0xff);
+  const bytes = encoder.encode(`${s} `);
+  if (contextColumns.size >= 1024) contextColumns.clear();
+  contextColumns.set(rec.pid, { comm: rec.comm, cpu: rec.cpu, irq, tgid: options.recordTgid, bytes });
+  return bytes;
+}
+
+const SPACE = 0x20;
+const COLON = 0x3a;
+const NEWLINE = 0x0a;
+
+/** ` %5lu.%06lu` of a nanosecond timestamp (rounded to the microsecond), or ` %12llu` for counter clocks. */
+function writeTimestamp(w: LineWriter, ts: bigint, clockInNs: boolean): void {
+  const ns = Number(ts);
+  if (clockInNs && ns >= 0 && ns < 9e15) {
+    // Exact in doubles up to 2^53 µs; no BigInt division on the hot path of every line.
+    w.secondsMicros(Math.floor((ns + 500) / 1000));
+    return;
+  }
+  w.text(formatTimestamp(ts, clockInNs));
 }
 
 /** The context part of a line: `            bash-5453    [000] ...1.   347.876374: `. */
-export function contextText(rec: TraceRecord, options: TraceTextOptions): string {
-  let s = taskColumn(rec.comm, rec.pid);
-  if (options.recordTgid) s += `(${String(rec.pid).padStart(7)}) `;
-  s += rec.cpu < 10 ? `[00${rec.cpu}] ` : `[${String(rec.cpu).padStart(3, '0')}] `;
-  if (options.irqInfo) {
-    const flags = rec.data[2] ?? 0;
-    const preempt = rec.data[3] ?? 0;
-    s += flags === 0 && preempt === 0 ? '.....' : latencyFlags(flags, preempt);
-  }
-  return `${s} ${formatTimestamp(rec.ts, options.clockInNs)}: `;
+function writeContext(w: LineWriter, rec: TraceRecord, options: TraceTextOptions): void {
+  w.bytes(contextColumnsOf(rec, options));
+  writeTimestamp(w, rec.ts, options.clockInNs);
+  w.byte(COLON);
+  w.byte(SPACE);
 }
 
 /** What the line printer asks of an event on every line, worked out once per event. */
@@ -219,11 +256,19 @@ interface Shape {
   readonly rawMarker: boolean;
   readonly stack: boolean;
   readonly fields: ReadonlyMap<string, FieldLayout>;
+  /** `<event>: ` as bytes, the fixed start of the event part of a line. */
+  readonly prefix: Uint8Array;
+  /** The marker's `buf` string field, when the event is the marker. */
+  readonly markerBuf: FieldLayout | undefined;
 }
 
 const shapes = new WeakMap<EventDescriptor, Shape>();
+/** The last event asked about: runs of one event are the common case, and cheaper to check than the WeakMap. */
+let lastEvent: EventDescriptor | undefined;
+let lastShape: Shape | undefined;
 
 function shapeOf(e: EventDescriptor): Shape {
+  if (e === lastEvent && lastShape) return lastShape;
   let shape = shapes.get(e);
   if (!shape) {
     const fields = new Map<string, FieldLayout>();
@@ -234,18 +279,19 @@ function shapeOf(e: EventDescriptor): Shape {
       rawMarker: ftrace && e.name === RAW_MARKER_EVENT,
       stack: ftrace && e.name === STACK_EVENT && fields.get('caller')?.kind === 'string',
       fields,
+      prefix: encoder.encode(`${e.name}: `),
+      markerBuf: undefined,
     };
+    if (shape.marker) shape = { ...shape, prefix: asciiBytes(`${MARKER_SYMBOL}: `), markerBuf: fields.get('buf') };
     shapes.set(e, shape);
   }
+  lastEvent = e;
+  lastShape = shape;
   return shape;
 }
 
 function isMarker(e: EventDescriptor): boolean {
   return shapeOf(e).marker;
-}
-
-function isRawMarker(e: EventDescriptor): boolean {
-  return shapeOf(e).rawMarker;
 }
 
 function isStack(e: EventDescriptor): boolean {
@@ -347,44 +393,102 @@ function hexWord(v: bigint, bytes: number): string {
 }
 
 /**
- * One record as the `trace` and `trace_pipe` files print it, newline included. `lostEvents` > 0 prefixes the
- * kernel's `CPU:N [LOST M EVENTS]` line (trace_pipe after an overrun). Never throws.
+ * One record as the `trace` and `trace_pipe` files print it, newline included, written into `w`. `lostEvents` > 0
+ * prefixes the kernel's `CPU:N [LOST M EVENTS]` line (trace_pipe after an overrun). Never throws.
  */
+export function writeTraceLine(w: LineWriter, rec: TraceRecord, options: TraceTextOptions, lostEvents = 0): void {
+  const start = w.pos;
+  try {
+    if (lostEvents > 0) w.text(lostLine(rec, lostEvents));
+    writeBody(w, rec, options);
+  } catch (e) {
+    w.pos = start;
+    if (lostEvents > 0) w.text(lostLine(rec, lostEvents));
+    w.text(`<render error: ${(e as Error)?.message}>\n`);
+  }
+}
+
+function lostLine(rec: TraceRecord, lostEvents: number): string {
+  return `CPU:${rec.cpu} [LOST ${lostEvents} EVENTS]\n`;
+}
+
+let scratchWriter: LineWriter | undefined;
+
+/** A writer for one line that is turned into a string at once. */
+function scratch(): LineWriter {
+  scratchWriter ??= new LineWriter(1024);
+  scratchWriter.pos = 0;
+  return scratchWriter;
+}
+
+/** One record's line as a string: `writeTraceLine` for callers that want text rather than bytes. */
 export function traceLine(
   rec: TraceRecord,
   options: TraceTextOptions = DEFAULT_TRACE_TEXT_OPTIONS,
   lostEvents = 0,
 ): string {
-  const lost = lostEvents > 0 ? `CPU:${rec.cpu} [LOST ${lostEvents} EVENTS]\n` : '';
-  try {
-    return lost + lineBody(rec, options);
-  } catch (e) {
-    return `${lost}<render error: ${(e as Error)?.message}>\n`;
+  const w = scratch();
+  writeTraceLine(w, rec, options, lostEvents);
+  return w.toString();
+}
+
+/** The marker's text, ending with exactly the newline the kernel's trace_marker write guarantees. */
+function writeMarkerText(w: LineWriter, rec: TraceRecord, buf: FieldLayout | undefined): void {
+  let last = -1;
+  if (buf) {
+    const d = rec.data;
+    if (buf.kind === 'string') {
+      const loc = readSmallInt(d, buf.offset, 4, false);
+      const off = loc & 0xffff;
+      if (off < d.length) last = w.utf8(d, off, Math.min(off + (loc >>> 16), d.length));
+    } else {
+      const from = Math.min(buf.offset, d.length);
+      last = w.utf8(d, from, Math.min(buf.offset + buf.size, d.length));
+    }
+  }
+  if (last !== NEWLINE) w.byte(NEWLINE);
+}
+
+function writeBody(w: LineWriter, rec: TraceRecord, o: TraceTextOptions): void {
+  const e = rec.event;
+  const shape = e ? shapeOf(e) : undefined;
+  if (shape?.marker && o.printkMsgOnly) {
+    writeMarkerText(w, rec, shape.markerBuf);
+  } else if (o.hex || o.raw) {
+    writeRawBody(w, rec, o, shape);
+  } else {
+    if (o.contextInfo) writeContext(w, rec, o);
+    if (!e || !shape) w.text(`Unknown type ${rec.id}\n`);
+    else if (o.fields) w.text(fieldsText(rec, e));
+    else if (shape.marker) {
+      w.bytes(shape.prefix);
+      writeMarkerText(w, rec, shape.markerBuf);
+    } else if (shape.rawMarker) w.text(rawMarkerText(rec, e));
+    else if (shape.stack) w.text(stackText(rec, e));
+    else {
+      w.bytes(shape.prefix);
+      w.text(rendererFor(e)(rec.data));
+      w.byte(NEWLINE);
+    }
   }
 }
 
-function lineBody(rec: TraceRecord, o: TraceTextOptions): string {
+/** The `hex` and `raw` options' lines. */
+function writeRawBody(w: LineWriter, rec: TraceRecord, o: TraceTextOptions, shape: Shape | undefined): void {
   const e = rec.event;
-  if (e && isMarker(e) && o.printkMsgOnly) return markerText(rec, e);
   if (o.hex) {
     let s = o.contextInfo ? hexWord(BigInt(rec.pid), 4) + hexWord(BigInt(rec.cpu), 4) + hexWord(rec.ts, 8) : '';
     if (e) s += `type: ${rec.id}\n`;
-    return `${s}\n`;
+    w.text(`${s}\n`);
+    return;
   }
-  if (o.raw) {
-    const s = o.contextInfo ? `${rec.pid} ${rec.cpu} ${rec.ts} ` : '';
-    if (!e) return `${s}${rec.id} ?\n`;
-    if (isMarker(e)) return `${s}# ${markerIp(rec, e).toString(16)} ${markerText(rec, e)}`;
-    if (isRawMarker(e)) return s + rawMarkerText(rec, e);
-    return `${s}type: ${rec.id}\n`;
-  }
-  const s = o.contextInfo ? contextText(rec, o) : '';
-  if (!e) return `${s}Unknown type ${rec.id}\n`;
-  if (o.fields) return s + fieldsText(rec, e);
-  if (isMarker(e)) return `${s}${MARKER_SYMBOL}: ${markerText(rec, e)}`;
-  if (isRawMarker(e)) return s + rawMarkerText(rec, e);
-  if (isStack(e)) return s + stackText(rec, e);
-  return `${s}${e.name}: ${rendererFor(e)(rec.data)}\n`;
+  const s = o.contextInfo ? `${rec.pid} ${rec.cpu} ${rec.ts} ` : '';
+  if (!e || !shape) w.text(`${s}${rec.id} ?\n`);
+  else if (shape.marker) {
+    w.text(`${s}# ${markerIp(rec, e).toString(16)} `);
+    writeMarkerText(w, rec, shape.markerBuf);
+  } else if (shape.rawMarker) w.text(s + rawMarkerText(rec, e));
+  else w.text(`${s}type: ${rec.id}\n`);
 }
 
 /** The event part only (`<event>: <output>`, no newline): what a filter or hist consumer may want to show. */

@@ -14,7 +14,7 @@ import { instanceWithAgent, recordsOf } from './support.js';
 
 const fields = { n: 'u32' } as const;
 const ev = defineEvent('ctls', 'tick', fields);
-const text = (inst: number) => [...snapshotText(inst)].join('');
+const text = (inst: number) => Buffer.concat([...snapshotText(inst)]).toString();
 const ns = (s: string) => [...s.matchAll(/tick: n=(\d+)/g)].map((m) => Number(m[1]));
 
 /** An instance recording ctls:tick, with an agent worker that has defined it too. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TraceRecord } from '../../../src/trace/record.js';
 import { type PipeItem, TextFileReader, TracePipeText, traceFileText } from '../../../src/trace/text/pipe-stream.js';
-import { DEFAULT_TRACE_TEXT_OPTIONS, traceLine } from '../../../src/trace/text/trace-line.js';
+import { DEFAULT_TRACE_TEXT_OPTIONS, traceHeader, traceLine } from '../../../src/trace/text/trace-line.js';
 import { encodeRecord, makeEvent, makeRecord } from './support.js';
 
 const e = makeEvent(40, 'app', 'msg', { n: 'u32', s: 'string' });
@@ -97,32 +97,42 @@ test('trace_pipe: options changes apply to the next line; a throwing source read
   assert.equal(p3.read(100).length, 0);
 });
 
+/** The whole text of `traceFileText`'s chunks. */
+const fileText = (...args: Parameters<typeof traceFileText>) => Buffer.concat([...traceFileText(...args)]).toString();
+
 test('trace file text: header then lines', () => {
-  const parts = [...traceFileText({ entries: 2, written: 2, cpus: 4 }, [rec(1), rec(2)])];
-  assert.equal(parts.length, 3);
-  assert.match(parts[0], /^# tracer: nop\n#\n# entries-in-buffer\/entries-written: 2\/2 {3}#P:4\n/);
-  assert.equal(parts[1], traceLine(rec(1)));
+  const text = fileText({ entries: 2, written: 2, cpus: 4 }, [rec(1), rec(2)]);
+  assert.match(text, /^# tracer: nop\n#\n# entries-in-buffer\/entries-written: 2\/2 {3}#P:4\n/);
+  assert.ok(text.endsWith(traceLine(rec(1)) + traceLine(rec(2))));
+  const header = traceHeader({ entries: 2, written: 2, cpus: 4 });
+  assert.equal(text, header + traceLine(rec(1)) + traceLine(rec(2)));
+  assert.equal(
+    fileText({ entries: 2, written: 2, cpus: 4 }, [rec(1)], DEFAULT_TRACE_TEXT_OPTIONS, 'H\n'),
+    `H\n${traceLine(rec(1))}`,
+  );
+  // Many lines come in several chunks, together the same text.
+  const many = Array.from({ length: 2000 }, (_, i) => rec(i));
+  const chunks = [...traceFileText({ entries: 2, written: 2, cpus: 4 }, many)];
+  assert.ok(chunks.length > 1);
+  assert.equal(Buffer.concat(chunks).toString(), header + many.map((r) => traceLine(r)).join(''));
 });
 
 test('trace file text: after overruns, each CPU but the first announces where its buffer starts', () => {
   const recs = [rec(1), rec(5), rec(2), rec(6), rec(3)]; // cpus 1, 1, 2, 2, 3
   const lines = (written: number, annotate = true) =>
-    [...traceFileText({ entries: 5, written, cpus: 4 }, recs, { ...DEFAULT_TRACE_TEXT_OPTIONS, annotate })].slice(1);
-  assert.deepEqual(
-    lines(5),
-    recs.map((r) => traceLine(r)),
+    fileText({ entries: 5, written, cpus: 4 }, recs, { ...DEFAULT_TRACE_TEXT_OPTIONS, annotate }, '');
+  assert.equal(lines(5), recs.map((r) => traceLine(r)).join(''));
+  assert.equal(
+    lines(9),
+    [
+      traceLine(recs[0]),
+      traceLine(recs[1]),
+      `##### CPU 2 buffer started ####\n${traceLine(recs[2])}`,
+      traceLine(recs[3]),
+      `##### CPU 3 buffer started ####\n${traceLine(recs[4])}`,
+    ].join(''),
   );
-  assert.deepEqual(lines(9), [
-    traceLine(recs[0]),
-    traceLine(recs[1]),
-    `##### CPU 2 buffer started ####\n${traceLine(recs[2])}`,
-    traceLine(recs[3]),
-    `##### CPU 3 buffer started ####\n${traceLine(recs[4])}`,
-  ]);
-  assert.deepEqual(
-    lines(9, false),
-    recs.map((r) => traceLine(r)),
-  );
+  assert.equal(lines(9, false), recs.map((r) => traceLine(r)).join(''));
 });
 
 test('text file reader: any offsets and sizes give the bytes of the whole text; backwards reads regenerate', () => {
@@ -134,7 +144,7 @@ test('text file reader: any offsets and sizes give the bytes of the whole text; 
       Array.from({ length: 40 }, (_, i) => rec(i, `é ${i}`)),
     );
   };
-  const whole = new TextEncoder().encode([...make()].join(''));
+  const whole = Buffer.concat([...make()]);
   generations = 0;
   const reader = new TextFileReader(make);
   for (const size of [1, 13, 4096, 1 << 20]) {
@@ -148,9 +158,9 @@ test('text file reader: any offsets and sizes give the bytes of the whole text; 
     assert.deepEqual(Buffer.concat(parts), Buffer.from(whole), `size ${size}`);
   }
   assert.equal(generations, 4, 'each pass from offset 0 after the end regenerates once');
-  assert.deepEqual(reader.read(100, 50), whole.subarray(100, 150));
-  assert.deepEqual(reader.read(120, 10), whole.subarray(120, 130));
-  assert.deepEqual(reader.read(5, 10), whole.subarray(5, 15));
+  assert.deepEqual(Buffer.from(reader.read(100, 50)), whole.subarray(100, 150));
+  assert.deepEqual(Buffer.from(reader.read(120, 10)), whole.subarray(120, 130));
+  assert.deepEqual(Buffer.from(reader.read(5, 10)), whole.subarray(5, 15));
   assert.equal(reader.read(whole.length, 10).length, 0);
   assert.equal(reader.read(-1, 10).length, 0);
   const failing = new TextFileReader(function* () {
