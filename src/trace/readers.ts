@@ -11,6 +11,17 @@ import { RingCursor } from './ring-cursor.js';
 import { I_WAITERS, INST_WORDS, MAX_CPUS } from './shared-state.js';
 import { cpuCount, foreignComm } from './threads.js';
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** How a reader hands out records. */
+export interface ReaderOptions {
+  /**
+   * One record object (and its bytes) reused for every record, valid until the next call: for readers that format
+   * each record at once (trace, trace_pipe), which then allocate nothing per record. Off: every record is its own.
+   */
+  readonly reuse?: boolean;
+}
+
 abstract class MergedReader {
   readonly instance: number;
   /** Only this CPU, or all when undefined (per_cpu/cpuN files). */
@@ -18,12 +29,15 @@ abstract class MergedReader {
   protected readonly ctx: Context;
   protected readonly cursors: Array<RingCursor | undefined> = [];
   private readonly consume: boolean;
+  private readonly slot: Mutable<TraceRecord> | undefined;
 
-  constructor(instance: number, cpu: number | undefined, consume: boolean) {
+  constructor(instance: number, cpu: number | undefined, consume: boolean, options: ReaderOptions = {}) {
     this.ctx = context();
     this.instance = instance;
     this.cpu = cpu;
     this.consume = consume;
+    if (options.reuse)
+      this.slot = { cpu: 0, ts: 0n, id: 0, event: undefined, data: new Uint8Array(0), comm: '', pid: 0 };
     this.refreshRings();
   }
 
@@ -44,7 +58,7 @@ abstract class MergedReader {
         continue;
       }
       const v = openRing(s, base);
-      this.cursors[cpu] = v ? new RingCursor(v, cpu, this.consume) : undefined;
+      this.cursors[cpu] = v ? new RingCursor(v, cpu, this.consume, this.slot !== undefined) : undefined;
     }
   }
 
@@ -66,6 +80,17 @@ abstract class MergedReader {
   protected toRecord(cpu: number, ts: number, data: Uint8Array): TraceRecord {
     const id = data.length >= 2 ? data[0] | (data[1] << 8) : 0;
     const pid = data.length >= 8 ? data[4] | (data[5] << 8) | (data[6] << 16) | (data[7] << 24) : 0;
+    const slot = this.slot;
+    if (slot) {
+      slot.cpu = cpu;
+      slot.ts = BigInt(ts);
+      slot.id = id;
+      slot.event = this.ctx.registry.get(id);
+      slot.data = data;
+      slot.comm = foreignComm(pid) ?? this.ctx.names.name(cpu);
+      slot.pid = pid;
+      return slot;
+    }
     return {
       cpu,
       ts: BigInt(ts),
@@ -107,8 +132,8 @@ abstract class MergedReader {
  * are not shown, except those of threads that started emitting meanwhile).
  */
 export class TraceIterator extends MergedReader {
-  constructor(instance: number, cpu?: number) {
-    super(instance, cpu, false);
+  constructor(instance: number, cpu?: number, options?: ReaderOptions) {
+    super(instance, cpu, false, options);
   }
 }
 
@@ -117,8 +142,8 @@ export class TraceIterator extends MergedReader {
  * `hasData` is cheap enough for poll; `armWakeup` + the doorbell implement blocking reads (see wake.ts).
  */
 export class ConsumingReader extends MergedReader {
-  constructor(instance: number, cpu?: number) {
-    super(instance, cpu, true);
+  constructor(instance: number, cpu?: number, options?: ReaderOptions) {
+    super(instance, cpu, true, options);
   }
 
   /** Whether a record is available now. */

@@ -61,6 +61,15 @@ export interface RawRecord {
   readonly data: Uint8Array;
 }
 
+/** The cursor's one RawRecord, filled again for every record `peek` finds (no object per record). */
+interface HeadRecord {
+  cpu: number;
+  ts: number;
+  data: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
+
 export class RingCursor {
   readonly v: RingViews;
   readonly cpu: number;
@@ -71,16 +80,26 @@ export class RingCursor {
   private off = PAGE_HEADER;
   private idx = 0;
   private ts = 0;
-  /** The record `peek` found, not yet taken. */
-  private head: RawRecord | undefined;
+  /** The record `peek` found, not yet taken (`rec`, or undefined). */
+  private head: HeadRecord | undefined;
+  private readonly rec: HeadRecord;
+  /**
+   * With `reuse`, records are copied into one buffer per record length owned by the cursor (valid until the cursor
+   * moves on), not into the shared pool: no allocation per record for readers that format it at once.
+   */
+  private readonly reuse: boolean;
+  private readonly byLength: Array<Uint32Array | undefined> = [];
+  private readonly byLengthBytes: Array<Uint8Array | undefined> = [];
   private headIdx = 0;
   private limitSeq = Number.MAX_SAFE_INTEGER;
   private limitOff = Number.MAX_SAFE_INTEGER;
 
-  constructor(v: RingViews, cpu: number, consume: boolean) {
+  constructor(v: RingViews, cpu: number, consume: boolean, reuse = false) {
     this.v = v;
     this.cpu = cpu;
     this.consume = consume;
+    this.reuse = reuse;
+    this.rec = { cpu, ts: 0, data: EMPTY };
     this.uid = v.h[R_UID];
     this.n = v.geo.nPages;
     if (!consume) {
@@ -154,13 +173,39 @@ export class RingCursor {
     const ts = this.ts + delta;
     this.ts = ts;
     this.headIdx = this.idx;
-    this.head = copy ? { cpu: this.cpu, ts, data: copyOut(v.u8, pb + data, len) } : undefined;
+    if (copy) {
+      const rec = this.rec;
+      rec.ts = ts;
+      rec.data = this.reuse ? this.copyOwn(pb + data, len) : copyOut(v.u8, pb + data, len);
+      this.head = rec;
+    } else this.head = undefined;
     this.off = data + len;
     this.idx++;
     return 1;
   }
 
-  /** The next record without taking it, or undefined when none is available now. */
+  private copyOwn(pos: number, len: number): Uint8Array {
+    const i = len >> 2;
+    let words = this.byLength[i];
+    if (words === undefined || words.byteLength !== len) {
+      words = new Uint32Array(new ArrayBuffer(len + 3), 0, i);
+      this.byLength[i] = words;
+      this.byLengthBytes[i] = new Uint8Array(words.buffer, 0, len);
+    }
+    const out = this.byLengthBytes[i] as Uint8Array;
+    if ((len & 3) === 0 && (pos & 3) === 0) {
+      // Records start and end on 4-byte boundaries in the ring: copy words, a quarter of the steps.
+      const src = this.v.u32;
+      const from = pos >> 2;
+      for (let k = 0; k < i; k++) words[k] = src[from + k];
+    } else {
+      const src = this.v.u8;
+      for (let k = 0; k < len; k++) out[k] = src[pos + k];
+    }
+    return out;
+  }
+
+  /** The next record without taking it, or undefined when none is available now. The same object every time. */
   peek(): RawRecord | undefined {
     if (this.head) return this.head;
     const v = this.v;

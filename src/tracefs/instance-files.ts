@@ -127,7 +127,7 @@ function traceText(inst: TraceInstance, cpu: number | undefined): Iterable<Uint8
   const options = textOptionsOf(inst);
   return traceFileText(
     { entries: totals.entries, written: totals.written, cpus: cpuCount() },
-    new TraceIterator(inst.index, cpu),
+    new TraceIterator(inst.index, cpu, { reuse: true }),
     options,
   );
 }

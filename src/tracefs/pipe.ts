@@ -16,7 +16,7 @@ export function textOptionsOf(inst: TraceInstance) {
 export function pipeOps(locate: (file: OpenedFile) => { inst: TraceInstance; cpu: number | undefined }): FileOps {
   return consumingFileOps((file) => {
     const { inst, cpu } = locate(file);
-    const reader = new ConsumingReader(inst.index, cpu);
+    const reader = new ConsumingReader(inst.index, cpu, { reuse: true });
     const text = new TracePipeText(
       () => reader.next(),
       () => textOptionsOf(inst),
