@@ -8,7 +8,7 @@
  * soft-disable check before the reserve do not run (docs/TRACEFS.md); ntrace fires injected events as an emit.
  */
 // The injecting thread applies filters and triggers like any emitting thread: it needs the control hook.
-import './install.js';
+import './on-demand.js';
 import { context } from '../context.js';
 import { type CompiledEvent, compileEvent, emitIn } from '../emitter.js';
 import { getEvent, isEventLive } from '../engine.js';
