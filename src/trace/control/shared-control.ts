@@ -108,16 +108,24 @@ export function withRootLock<T>(r: ControlRoot, fn: () => T): T {
 
 // ---------- blobs ----------
 
-function blobTable(r: ControlRoot, instance: number, create: boolean): Int32Array | undefined {
-  let off = Atomics.load(r.w, W_BLOB_TABLES + instance);
+/**
+ * The per-instance table of `words` Int32 words whose arena offset the root keeps at `word`; with `create`, allocated
+ * zeroed when missing. Undefined when missing (and not created), or when the arena is full.
+ */
+function instanceTable(r: ControlRoot, word: number, words: number, create: boolean): Int32Array | undefined {
+  let off = Atomics.load(r.w, word);
   if (off === 0) {
     if (!create) return undefined;
-    off = arenaAlloc(r.s, MAX_EVENTS * 4);
+    off = arenaAlloc(r.s, words * 4);
     if (off === 0) return undefined;
-    new Uint8Array(r.s.handles.arena, off, MAX_EVENTS * 4).fill(0);
-    Atomics.store(r.w, W_BLOB_TABLES + instance, off);
+    new Uint8Array(r.s.handles.arena, off, words * 4).fill(0);
+    Atomics.store(r.w, word, off);
   }
-  return new Int32Array(r.s.handles.arena, off, MAX_EVENTS);
+  return new Int32Array(r.s.handles.arena, off, words);
+}
+
+function blobTable(r: ControlRoot, instance: number, create: boolean): Int32Array | undefined {
+  return instanceTable(r, W_BLOB_TABLES + instance, MAX_EVENTS, create);
 }
 
 const utf8 = new TextEncoder();
@@ -188,16 +196,7 @@ export function dropBlobs(r: ControlRoot, instance: number): void {
 export const SNAP_HEADER_WORDS = 16;
 
 export function snapshotTable(r: ControlRoot, instance: number, create: boolean, cpus: number): Int32Array | undefined {
-  let off = Atomics.load(r.w, W_SNAP_TABLES + instance);
-  const words = SNAP_HEADER_WORDS + cpus;
-  if (off === 0) {
-    if (!create) return undefined;
-    off = arenaAlloc(r.s, words * 4);
-    if (off === 0) return undefined;
-    new Uint8Array(r.s.handles.arena, off, words * 4).fill(0);
-    Atomics.store(r.w, W_SNAP_TABLES + instance, off);
-  }
-  return new Int32Array(r.s.handles.arena, off, words);
+  return instanceTable(r, W_SNAP_TABLES + instance, SNAP_HEADER_WORDS + cpus, create);
 }
 
 // ---------- pool slots and count cells ----------
