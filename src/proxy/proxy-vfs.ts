@@ -43,6 +43,7 @@ import {
 export type ToProxy = { t: 'bodies'; bodies: Uint8Array[] } | { t: 'gone' };
 
 const READDIR_BATCH = 1024;
+const FORGETS_BATCH = 4096;
 
 interface Pending {
   resolve(r: Reader): void;
@@ -62,6 +63,8 @@ export class ProxyVfs implements Vfs {
   /** Where the last listing of a directory ended: its next READDIR there answers empty without a trip. */
   private readonly ends = new Map<number, number>();
   private gone = false;
+  /** Forgets not sent yet: ino, n, ino, n… */
+  private forgets: number[] = [];
 
   constructor(
     env: VfsEnv,
@@ -147,8 +150,20 @@ export class ProxyVfs implements Vfs {
     }
     return this.entry(Op.LOOKUP, (w) => w.f64(parent).str(name));
   }
+  /** Forgets go out together (dropping caches forgets thousands at once): one FORGETS per turn, or per batch. */
   forget(ino: number, nlookup: number): void {
-    this.post(Op.FORGET, (w) => w.f64(ino).f64(nlookup));
+    this.forgets.push(ino, nlookup);
+    if (this.forgets.length >= FORGETS_BATCH * 2) this.sendForgets();
+    else if (this.forgets.length === 2) queueMicrotask(() => this.sendForgets());
+  }
+  private sendForgets(): void {
+    const list = this.forgets;
+    if (list.length === 0) return;
+    this.forgets = [];
+    this.post(Op.FORGETS, (w) => {
+      w.u32(list.length / 2);
+      for (const v of list) w.f64(v);
+    });
   }
   async getattr(ino: number): Promise<Attributes> {
     return (await this.call(Op.GETATTR, (w) => w.f64(ino))).attr();

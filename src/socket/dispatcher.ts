@@ -241,14 +241,13 @@ export class SocketDispatcher {
         return;
       }
       case Op.FORGET: {
-        const ino = r.num();
-        const n = r.num();
-        const held = conn.lookups.get(ino) ?? 0;
-        const k = Math.min(n, held);
-        if (k > 0) {
-          this.drop(conn, ino, k);
-          vfs.forget(ino, k);
-        }
+        this.forget(conn, r.num(), r.num());
+        this.reply(conn, id, NOTHING);
+        return;
+      }
+      case Op.FORGETS: {
+        const count = r.u32();
+        for (let i = 0; i < count; i++) this.forget(conn, r.num(), r.num());
         this.reply(conn, id, NOTHING);
         return;
       }
@@ -639,6 +638,15 @@ export class SocketDispatcher {
       }
       default:
         throw new BadFrame(`unknown op ${op}`);
+    }
+  }
+
+  /** Drops up to `n` of the lookups this connection holds of `ino` (never more than it holds). */
+  private forget(conn: Conn, ino: number, n: number): void {
+    const k = Math.min(n, conn.lookups.get(ino) ?? 0);
+    if (k > 0) {
+      this.drop(conn, ino, k);
+      this.vfs.forget(ino, k);
     }
   }
 

@@ -14,7 +14,7 @@
  */
 import type { Attributes, DirEntry, Entry, NodeKind, OpenResult, StatFs } from '../kernfs/vfs.js';
 
-/** 2: WATCH, NOTIFY_CHANGE and LISTPLUS (so that `ntrace mount` can cache like a direct mount). */
+/** 2: WATCH, NOTIFY_CHANGE, LISTPLUS and FORGETS (so that `ntrace mount` can cache like a direct mount). */
 export const PROTOCOL_VERSION = 2;
 /** Largest body either side accepts; a longer length prefix ends the connection. */
 export const MAX_FRAME = 16 * 1024 * 1024;
@@ -55,6 +55,7 @@ export const Op = {
   WATCH: 26, // - → - (from now on, NOTIFY_CHANGE of the inodes this connection holds lookups of, and the root)
   // opendir + readdir from cookie (≤ max entries) + releasedir, and a held lookup of each name but . and ..:
   LISTPLUS: 27, // f64 ino, f64 cookie, u32 max → u8 eof, u32 n, n × (dirent, u8 found, entry if found)
+  FORGETS: 28, // u32 n, n × (f64 ino, f64 n) → - (FORGET of many inodes: a kernel forgets in batches)
   // Path ops (a path relative to the root; `..` never leaves it).
   READ_FILE: 40, // str path → bytes (open O_RDONLY, read to end of file, release)
   WRITE_FILE: 41, // str path, u32 flags, bytes → u32 count (open, ONE write, flush, release)
