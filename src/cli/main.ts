@@ -47,7 +47,7 @@ const USAGE = `usage:
       Convert a trace.dat (or record TARGET first) to the Trace Event Format for Perfetto / chrome://tracing:
       instant events with the fields as args, complete events for *_start/*_end pairs and --span pairs.
   ntrace ship TARGET --clickhouse URL[,URL...] [--database DB] [-e SYS[:EVENT]]... [-f FILTER] [--service NAME]
-              [--cluster NAME] [--spool DIR] [--spool-max-mb N]
+              [--cluster NAME] [--spool DIR] [--spool-max-mb N] [--buffer-kb N]
       Ship events of TARGET (a mount path, socket or PID) to ClickHouse until SIGINT/SIGTERM (docs/SHIP.md).
   ntrace hist --clickhouse URL 'hist:keys=...' SYS:EVENT [--database DB] [--since 10m] [--where FILTER]
               [--by host] [--cluster] [--raw]
@@ -237,6 +237,7 @@ async function main(argv: string[]): Promise<number> {
         cluster: { type: 'string' },
         spool: { type: 'string' },
         'spool-max-mb': { type: 'string' },
+        'buffer-kb': { type: 'string' },
         'parent-pid': { type: 'string' },
       });
       if (values.help) break;
@@ -245,6 +246,9 @@ async function main(argv: string[]): Promise<number> {
       const mb = values['spool-max-mb'];
       if (mb !== undefined && !/^[1-9][0-9]*$/.test(mb))
         throw new UsageError(`--spool-max-mb takes a number, got '${mb}'`);
+      const kb = values['buffer-kb'];
+      if (kb !== undefined && !/^[1-9][0-9]*$/.test(kb))
+        throw new UsageError(`--buffer-kb takes a number, got '${kb}'`);
       // Loaded only for this verb: the other commands never load the ClickHouse client.
       const { runShip } = await import('./ship.js');
       return runShip(
@@ -258,6 +262,7 @@ async function main(argv: string[]): Promise<number> {
           cluster: values.cluster,
           spoolDir: values.spool,
           spoolMaxBytes: mb === undefined ? undefined : Number(mb) << 20,
+          bufferKb: kb === undefined ? undefined : Number(kb),
         },
         parseId('parent-pid', values['parent-pid']),
       );

@@ -28,6 +28,7 @@ function args(mountpoint: string, o: ShipOptions): string[] {
   if (o.cluster) a.push('--cluster', o.cluster);
   if (o.spoolDir) a.push('--spool', o.spoolDir);
   if (o.spoolMaxBytes) a.push('--spool-max-mb', String(Math.max(1, Math.round(o.spoolMaxBytes / 2 ** 20))));
+  if (o.bufferKb) a.push('--buffer-kb', String(o.bufferKb));
   return [...a, '--parent-pid', String(process.pid)];
 }
 
