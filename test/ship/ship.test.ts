@@ -105,6 +105,46 @@ test('a field added in a later version of the app becomes a column', async (t) =
   assert.equal(await ch.query(`SELECT count(), countIf(route = '/route/1') FROM ${db}.${sys}_req`), '200\t15\n');
 });
 
+test('an event defined while shipping, with a field its table lacks: picked up, the column added (ALTER), shipped', async (t) => {
+  const db = uniqueDb();
+  const sys = uniqueSystem('rt');
+  // The table as an earlier version of the app left it: no `route` column yet.
+  await runApp(appDir(t), ch.servers[0].url, db, sys, { status: 'u16' }, 50);
+  const first = defineEvent(sys, 'first', { n: 'u32' });
+  const m = await mountTracefs(t);
+  const s = await startShipping(
+    new MountClient(m.mountpoint),
+    shipOptions(t, { clickhouse: ch.servers[0].url, database: db, events: [sys] }),
+  );
+  let stats = s.stats();
+  try {
+    first.emit({ n: 1 });
+    // Defined after the shipper started: its selector matches it once available_events says so.
+    const req = defineEvent(sys, 'req', { status: 'u16', route: 'string', flags: 'u8[3]' });
+    await until('the run-time event enabled in the instance', async () =>
+      Buffer.from(await new MountClient(m.mountpoint).readFile(`${s.instance.path}/set_event`))
+        .toString()
+        .includes(`${sys}:req`),
+    );
+    for (let i = 0; i < 300; i++) req.emit({ status: 200 + (i % 3), route: `/r${i % 4}`, flags: [i % 7, 1, 2] });
+    await until('the run-time rows shipped', () => s.stats().shippedRows >= 301);
+  } finally {
+    stats = await s.close();
+  }
+  assert.equal(stats.refusedRows, 0);
+  assert.equal(
+    await ch.query(
+      `SELECT name, type FROM system.columns WHERE database='${db}' AND table='${sys}_req' AND name NOT LIKE 'common_%'`,
+    ),
+    'status\tUInt16\nroute\tString\nflags\tArray(UInt8)\n',
+  );
+  assert.equal(
+    await ch.query(`SELECT count(), countIf(route = ''), countIf(route = '/r1'), sum(flags[1]) FROM ${db}.${sys}_req`),
+    `350\t50\t75\t${Array.from({ length: 300 }, (_, i) => i % 7).reduce((a, b) => a + b, 0)}\n`,
+  );
+  assert.equal(await num(`SELECT count() FROM ${db}.${sys}_first`), 1);
+});
+
 test('ClickHouse down at the start: batches wait in the spool and go out when it is up', async (t) => {
   const db = uniqueDb();
   const sys = uniqueSystem('late');
