@@ -6,10 +6,12 @@
  * surface only; knows nothing of filesystems.
  */
 import { isMainThread } from 'node:worker_threads';
+import { consoleSources } from './console.js';
 import { fetchSources } from './fetch.js';
 import { httpSources } from './http.js';
 import { LazySources } from './lazy.js';
 import { type LoopWatch, startLoopWatch } from './loop-blocked.js';
+import { moduleSources } from './modules.js';
 import { netSources } from './net.js';
 import { processSources } from './process.js';
 import { runtimeSources } from './runtime.js';
@@ -42,7 +44,15 @@ let defined: Source[] | undefined;
 /** Starts Node's events in this thread (once; later calls return the same handle). */
 export function startNodeEvents(options: NodeEventsOptions = {}): NodeEvents {
   if (running) return running;
-  defined ??= [...httpSources(), ...fetchSources(), ...netSources(), ...processSources(), ...runtimeSources()];
+  defined ??= [
+    ...httpSources(),
+    ...fetchSources(),
+    ...netSources(),
+    ...processSources(),
+    ...moduleSources(),
+    ...consoleSources(),
+    ...runtimeSources(),
+  ];
   const sources = [...defined];
   let watch: LoopWatch | undefined;
   if (options.watchLoop ?? isMainThread) {

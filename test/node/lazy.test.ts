@@ -37,6 +37,12 @@ test('only events whose source this Node version publishes are defined', () => {
   const [major, minor] = process.versions.node.split('.').map(Number);
   const hasClientError = (major === 20 && minor >= 17) || (major === 22 && minor >= 6) || major >= 23;
   assert.equal(findEvent('node_http', 'client_error') !== undefined, hasClientError);
+  // Node 22's module loading, console and execve channels (test/register/node22.test.ts runs them on Node 22).
+  const has22 = (m: number) => major > 22 || (major === 22 && minor >= m);
+  assert.equal(findEvent('node_process', 'module_require') !== undefined, has22(15));
+  assert.equal(findEvent('node_process', 'module_import') !== undefined, has22(15));
+  assert.equal(findEvent('node_process', 'execve') !== undefined, has22(15));
+  assert.equal(findEvent('node_process', 'console') !== undefined, has22(14));
   for (const [system, name] of [
     ['node_http', 'server_request'],
     ['node_fetch', 'request_create'],

@@ -1,11 +1,12 @@
 /**
  * A small application for the register tests, started with `node --import ntrace/register`. It knows nothing of
  * ntrace (except the worker's own event, worker.ts) and obeys one command per stdin line, answering one JSON line on stdout:
- *   http | net | child | worker | dgram | block MS | exit
+ *   http | net | child | worker | dgram | block MS | modules | console | exit
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer, get } from 'node:http';
+import { createRequire } from 'node:module';
 import { type AddressInfo, connect, createServer as createTcpServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
@@ -76,6 +77,18 @@ const commands: Record<string, (arg: string) => Promise<object>> = {
   async block(ms: string) {
     const until = Date.now() + Number(ms);
     while (Date.now() < until);
+    return {};
+  },
+  async modules() {
+    // A real file through require, a built-in through import (Node 22 publishes both loads).
+    const { name } = createRequire(import.meta.url)('../../../package.json') as { name: string };
+    await import('node:zlib');
+    return { name };
+  },
+  async console() {
+    // stderr: stdout carries this protocol.
+    console.warn('warned %d times', 3, { why: 'test' });
+    console.error('x'.repeat(1000));
     return {};
   },
   async exit() {

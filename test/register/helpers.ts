@@ -55,15 +55,21 @@ export interface StartOptions {
   flag?: '--import' | '--require';
   /** Wait for the mount to appear (default true). */
   waitMount?: boolean;
+  /** The node binary (default: the one running the tests). */
+  execPath?: string;
 }
 
 export async function startApp(t: TestContext, options: StartOptions = {}): Promise<App> {
   const index = tempIndex(t);
-  const child = spawn(process.execPath, [options.flag ?? '--import', 'ntrace/register', appScript], {
-    cwd: repoRoot, // ntrace/register resolves as the package's own subpath
-    env: { ...process.env, NTRACE_INDEX_DIR: index, ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    options.execPath ?? process.execPath,
+    [options.flag ?? '--import', 'ntrace/register', appScript],
+    {
+      cwd: repoRoot, // ntrace/register resolves as the package's own subpath
+      env: { ...process.env, NTRACE_INDEX_DIR: index, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
     err += d;
