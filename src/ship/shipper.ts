@@ -268,7 +268,9 @@ export class Shipper {
         // A full read: more is waiting, and the next read goes out now, so the application's serving thread fills it
         // while this one is decoded. A short one drained the ring: the next waits IDLE_MS, so that a trickle of
         // events costs a read (a round trip through the application's serving thread) per IDLE_MS, not per record.
-        const full = chunk.length >= PAGES_PER_READ * PAGE_SIZE;
+        // Half counts as full: a read rarely gets all it asked even with more waiting (through the mount, a buffer
+        // that is not page-aligned spans 33 pages of the kernel's 32-page limit, so 31 ring pages come back).
+        const full = chunk.length >= (PAGES_PER_READ / 2) * PAGE_SIZE;
         if (full) next = chunks.next();
         // A read returns as many whole pages as fit (one round trip for several).
         for (let at = 0; at + PAGE_SIZE <= chunk.length; at += PAGE_SIZE) {
