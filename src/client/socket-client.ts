@@ -124,24 +124,30 @@ export class SocketClient implements TreeClient {
           conn.call(Op.OPEN_PATH, (w) => w.str(path).u32(0)),
         )
       ).open().fh;
+      const h = fh;
+      const read = (at: number) => {
+        const p = remote(
+          path,
+          conn.call(Op.READ, (w) => w.f64(h).f64(at).u32(size)),
+        );
+        p.catch(() => {}); // a read ahead nobody awaits (the consumer stopped) fails quietly when the connection ends
+        return p;
+      };
+      let next = read(0);
       let offset = 0;
       for (;;) {
-        const at = offset;
-        const h = fh;
         let chunk: Uint8Array;
         try {
-          chunk = (
-            await remote(
-              path,
-              conn.call(Op.READ, (w) => w.f64(h).f64(at).u32(size)),
-            )
-          ).bytes();
+          chunk = (await next).bytes();
         } catch (err) {
           if (signal?.aborted) return;
           throw err;
         }
         if (chunk.length === 0) return;
         offset += chunk.length;
+        // The next read is on its way while the consumer handles this chunk (one read in flight at a time: a
+        // consuming file is read in order). Like `cat`'s own buffer, what it took is lost if the consumer stops.
+        next = read(offset);
         yield chunk;
         if (signal?.aborted) return;
       }
