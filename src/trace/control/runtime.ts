@@ -139,8 +139,9 @@ let depth = 0;
 const EMPTY = {};
 
 /**
- * The engine's control hook (installed in every thread by install.ts): true when the caller records the emit itself
- * (as a plain enabled event), false when nothing more is to be done for this instance.
+ * The engine's control hook (a thread loads it on its first emit that meets a filter or trigger: on-demand.ts): true
+ * when the caller records the emit itself (as a plain enabled event), false when nothing more is to be done for this
+ * instance.
  */
 export function controlHook(instance: number, ev: CompiledEvent, state: number, values: unknown): boolean {
   if (ctrlRoot === undefined) ctrlRoot = findRoot();
