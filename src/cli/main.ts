@@ -4,16 +4,8 @@
  * take a TARGET accept a PID, a socket path or a mount path (src/client/).
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { runTraceCmd } from '../tracecmd/index.js';
-import { runDemo } from './demo.js';
-import { runExport } from './export.js';
-import { runLs } from './ls.js';
-import { runMountProxy } from './mount-proxy.js';
-import { runRecord } from './record.js';
-import { runRemount } from './remount.js';
-import { runServe } from './serve.js';
-import { runTail } from './tail.js';
-import { runCat, runLsTree, runMkdir, runTree, runWrite } from './tree-verbs.js';
+
+// Each verb's module is imported when that verb runs: `ntrace cat` does not load the engine, FUSE or the demo.
 
 const USAGE = `usage:
   ntrace serve --events SPEC.json --mount DIR [--socket PATH] [--no-fuse] [--uid N] [--gid N] [--mode OCT]
@@ -119,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
       if (!values.events) throw new UsageError('serve needs --events SPEC.json');
       const fuse = values['no-fuse'] !== true;
       if (fuse && !values.mount) throw new UsageError('serve needs --mount DIR (or --no-fuse)');
-      return runServe({
+      return (await import('./serve.js')).runServe({
         events: values.events,
         mount: values.mount,
         socket: values.socket,
@@ -139,8 +131,9 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = verbArgs(rest, []);
       if (values.help) break;
       const [target, ...args] = positionals;
-      if (!target && command === 'ls') return runLs();
+      if (!target && command === 'ls') return (await import('./ls.js')).runLs();
       if (!target) throw new UsageError(`${command} needs a TARGET (a PID, a socket path or a mount path)`);
+      const { runCat, runLsTree, runMkdir, runTree, runWrite } = await import('./tree-verbs.js');
       if (command === 'cat') {
         if (args.length === 0) throw new UsageError('cat needs at least one FILE');
         return runCat(target, args);
@@ -161,19 +154,19 @@ async function main(argv: string[]): Promise<number> {
       if (values.help) break;
       const [target, ...events] = positionals;
       if (!target) throw new UsageError('tail needs a TARGET (a PID, a socket path or a mount path)');
-      return runTail({ target, events, filter: values.filter });
+      return (await import('./tail.js')).runTail({ target, events, filter: values.filter });
     }
     case 'mount': {
       const { values, positionals } = verbArgs(rest, []);
       if (values.help) break;
       if (positionals.length !== 2) throw new UsageError('mount needs TARGET and DIR');
-      return runMountProxy(positionals[0], positionals[1]);
+      return (await import('./mount-proxy.js')).runMountProxy(positionals[0], positionals[1]);
     }
     case 'demo': {
       const { values, positionals } = verbArgs(rest, ['mount']);
       if (values.help) break;
       if (positionals.length > 0) throw new UsageError(`demo takes no operand ('${positionals[0]}')`);
-      return runDemo({ mount: values.mount ?? 'tracing' });
+      return (await import('./demo.js')).runDemo({ mount: values.mount ?? 'tracing' });
     }
     case 'remount': {
       const { values, positionals } = verbArgs(rest, ['uid', 'gid', 'mode']);
@@ -186,7 +179,7 @@ async function main(argv: string[]): Promise<number> {
       };
       if (changes.uid === undefined && changes.gid === undefined && changes.mode === undefined)
         throw new UsageError('remount needs --gid, --uid or --mode');
-      return runRemount(positionals[0], changes);
+      return (await import('./remount.js')).runRemount(positionals[0], changes);
     }
     case 'record': {
       const dash = rest.indexOf('--');
@@ -198,7 +191,7 @@ async function main(argv: string[]): Promise<number> {
       if (values.help) break;
       if (positionals.length !== 1) throw new UsageError('record needs exactly one TARGET');
       const duration = durationSeconds(values.duration);
-      return runRecord({
+      return (await import('./record.js')).runRecord({
         target: positionals[0],
         events: values.event ?? [],
         filter: values.filter,
@@ -212,7 +205,7 @@ async function main(argv: string[]): Promise<number> {
     case 'trace-cmd': {
       const [target, ...args] = rest;
       if (target === undefined || target === '--help' || target === '-h') break;
-      return runTraceCmd(target, args[0] === '--' ? args.slice(1) : args);
+      return (await import('../tracecmd/index.js')).runTraceCmd(target, args[0] === '--' ? args.slice(1) : args);
     }
     case 'export': {
       const { values, positionals } = verbArgs(rest, ['output', 'event', 'duration'], {
@@ -223,7 +216,7 @@ async function main(argv: string[]): Promise<number> {
       if (positionals.length !== 1) throw new UsageError('export needs exactly one FILE.dat or TARGET');
       if (values.format !== 'chrome-json') throw new UsageError('export needs --format chrome-json');
       const duration = durationSeconds(values.duration);
-      return runExport({
+      return (await import('./export.js')).runExport({
         source: positionals[0],
         output: values.output ?? 'trace.json',
         spans: values.span ?? [],
