@@ -1,7 +1,7 @@
 /**
  * Readers over an instance's per-thread rings, usable from any thread: records come out merged by timestamp
  * (the smallest head among all CPUs first) as TraceRecords. New CPUs (threads that start emitting) and replaced
- * rings (buffer resize) are picked up on every call.
+ * rings (buffer resize) are picked up every 64 records and whenever the known rings run dry.
  */
 import { type Context, context } from './context.js';
 import { isLiveInstance, validInstanceIndex } from './instances.js';
