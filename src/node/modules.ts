@@ -49,11 +49,14 @@ export function moduleSources(): Source[] {
   return [
     // traceSync: start, (error,) end — `end` comes after an error too, with `error` set on the context.
     channelSource([required], { 'tracing:module.require:start': start, 'tracing:module.require:end': requireEnd }),
-    // tracePromise: start, end (the synchronous part), then asyncEnd or error.
+    // tracePromise: start, end (the synchronous part), then — rejected or not — asyncEnd (after `error` when it
+    // failed, with `error` set). A synchronous throw ends at `end` with `error` set, and no asyncEnd follows.
     channelSource([imported], {
       'tracing:module.import:start': start,
+      'tracing:module.import:end': (m) => {
+        if ((m as Load).error !== undefined) importEnd(m);
+      },
       'tracing:module.import:asyncEnd': importEnd,
-      'tracing:module.import:error': importEnd,
     }),
   ];
 }

@@ -81,8 +81,15 @@ const commands: Record<string, (arg: string) => Promise<object>> = {
   },
   async modules() {
     // A real file through require, a built-in through import (Node 22 publishes both loads).
-    const { name } = createRequire(import.meta.url)('../../../package.json') as { name: string };
+    const require = createRequire(import.meta.url);
+    const { name } = require('../../../package.json') as { name: string };
     await import('node:zlib');
+    // Failed loads are recorded once each, with error=1.
+    const missing = './no-such-module.js'; // a variable: the compiler does not look for it
+    await import(missing).catch(() => {});
+    try {
+      require('./no-such-module.cjs');
+    } catch {}
     return { name };
   },
   async console() {

@@ -34,6 +34,14 @@ test(`Node ${NODE22_VERSION}: module require/import and console.* as node_proces
     /module_require: id=\.\.\/\.\.\/\.\.\/package\.json parent=\/\S+\/app\.js duration_ns=[1-9]\d* error=0$/m,
   );
   assert.match(trace, /module_import: url=node:zlib parent=file:\/\/\S+\/app\.js duration_ns=[1-9]\d* error=0$/m);
+  assert.equal(
+    trace.match(/module_import: url=\.\/no-such-module\.js parent=\S+ duration_ns=\d+ error=1$/gm)?.length,
+    1,
+  );
+  assert.equal(
+    trace.match(/module_require: id=\.\/no-such-module\.cjs parent=\S+ duration_ns=\d+ error=1$/gm)?.length,
+    1,
+  );
   assert.match(trace, /console: warn: warned 3 times \{ why: 'test' \}$/m);
   const long = /console: error: (x+)$/m.exec(trace);
   assert.equal(long?.[1].length, 256, 'a message is cut at 256 characters');
