@@ -166,7 +166,8 @@ test('the mount answers while the main thread spins for 3 s', async (t) => {
   assert.notEqual(r, 'pending');
   const [ms, first] = (r as Done).out.trim().split(' ');
   assert.equal(first, 'name:');
-  assert.ok(Number(ms) < 100, `the read took ${ms} ms while the main thread was busy`);
+  // Waiting on the main thread would take the whole 3 s spin; half of it leaves room for a loaded machine.
+  assert.ok(Number(ms) < 1500, `the read took ${ms} ms while the main thread was busy for 3 s`);
 });
 
 test("a word of the caller's own shared memory can be the doorbell (emitters ring it with plain Atomics)", async (t) => {
