@@ -119,11 +119,16 @@ export class ClickHouseCluster {
     }
   }
 
-  /** Starts (again) server `s` on its ports and data. */
+  /**
+   * Starts (again) server `s` on its ports and data. Under `setpriv --pdeathsig KILL` (util-linux, always there on
+   * Debian): the server dies with this process even when it is killed before `stop()` can run.
+   */
   async restart(s: ClickHouseServer): Promise<void> {
-    s.child = spawn('clickhouse-server', [`--config-file=${join(s.dir, 'config.xml')}`], {
-      stdio: ['ignore', 'ignore', 'ignore'],
-    });
+    s.child = spawn(
+      'setpriv',
+      ['--pdeathsig', 'KILL', 'clickhouse-server', `--config-file=${join(s.dir, 'config.xml')}`],
+      { stdio: ['ignore', 'ignore', 'ignore'] },
+    );
     await waitUp(s);
   }
 
