@@ -124,7 +124,8 @@ try {
       for (let done = 0; done < fill; done += 10_000) {
         emitLoop(10_000, emitted);
         if (inst === shipInstance) emitted += 10_000;
-        await sleep(1); // the shipper keeps up
+        // The shipped ring at the offered rate (faster, it would overrun before the paced window starts).
+        await sleep(inst === shipInstance ? (10_000 / RATE) * 1000 : 1);
       }
     }
     const N = 20_000;
