@@ -66,11 +66,12 @@ const commands: Record<string, (arg: string) => Promise<object>> = {
   async worker() {
     // A file, not `eval: true`: Node runs --import in file workers only.
     const w = new Worker(workerScript, { workerData: { port } });
+    // Read now: once the worker has exited (it may, right after its message), threadId reads -1.
+    const threadId = w.threadId;
     await new Promise<void>((resolve, reject) => {
       w.once('message', () => resolve());
       w.once('error', reject);
     });
-    const threadId = w.threadId;
     await w.terminate();
     return { threadId };
   },
