@@ -254,9 +254,10 @@ function counts(m: FuseMount): number {
   return (r.LOOKUP ?? 0) + (r.GETATTR ?? 0);
 }
 
-/** Ring from this thread and block (Atomics.wait) until the serving thread's wake callback answers. */
+/** Ring from this thread (after a quiet spell) and block (Atomics.wait) until the serving thread's wake callback answers. */
 function wakeLatency(m: FuseMount, probe: SharedArrayBuffer): { medianUs: number; p99Us: number } {
   const words = new Int32Array(probe);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
   const us: number[] = [];
   for (let i = 1; i <= 300; i++) {
     Atomics.store(words, 0, i);
@@ -264,6 +265,8 @@ function wakeLatency(m: FuseMount, probe: SharedArrayBuffer): { medianUs: number
     m.ring();
     while (Atomics.load(words, 1) !== i) Atomics.wait(words, 1, Atomics.load(words, 1), 1000);
     us.push((performance.now() - t) * 1000);
+    // Rings closer together than the helper's wake gap (4 ms) are paced by design; measure a ring after a pause.
+    Atomics.wait(pause, 0, 0, 5);
   }
   us.sort((a, b) => a - b);
   return { medianUs: Math.round(median(us)), p99Us: Math.round(us[Math.floor(us.length * 0.99)]) };
