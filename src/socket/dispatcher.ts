@@ -512,16 +512,7 @@ export class SocketDispatcher {
         const cookie = r.num();
         const max = Math.max(1, Math.min(r.u32(), 4096));
         const p = this.parkable(conn);
-        this.listPlus(conn, ino, cookie, max, p.ctx).then(
-          (result) => {
-            p.done();
-            if (!conn.gone) this.reply(conn, id, result);
-          },
-          (err) => {
-            p.done();
-            if (!conn.gone) this.fail(conn, id, err);
-          },
-        );
+        this.replyWhenSettled(conn, id, p, this.listPlus(conn, ino, cookie, max, p.ctx));
         return;
       }
       case Op.READ_FILE: {
@@ -819,24 +810,28 @@ export class SocketDispatcher {
     }
     const p = this.parkable(conn);
     const n = parentOnly ? parts.length - 1 : parts.length;
-    this.walk(parts, n, p.ctx)
-      .then(async (ino) => {
-        try {
-          return await body(ino, p.ctx, parts[parts.length - 1] ?? '');
-        } finally {
-          if (ino !== ROOT_INO) this.vfs.forget(ino, 1);
-        }
-      })
-      .then(
-        (result) => {
-          p.done();
-          if (!conn.gone) this.reply(conn, id, result);
-        },
-        (err) => {
-          p.done();
-          if (!conn.gone) this.fail(conn, id, err);
-        },
-      );
+    const result = this.walk(parts, n, p.ctx).then(async (ino) => {
+      try {
+        return await body(ino, p.ctx, parts[parts.length - 1] ?? '');
+      } finally {
+        if (ino !== ROOT_INO) this.vfs.forget(ino, 1);
+      }
+    });
+    this.replyWhenSettled(conn, id, p, result);
+  }
+
+  /** Replies with what `result` settles to, unless the connection went meanwhile; `p` is done either way. */
+  private replyWhenSettled(conn: Conn, id: number, p: { done: () => void }, result: Promise<Result>): void {
+    result.then(
+      (r) => {
+        p.done();
+        if (!conn.gone) this.reply(conn, id, r);
+      },
+      (err) => {
+        p.done();
+        if (!conn.gone) this.fail(conn, id, err);
+      },
+    );
   }
 
   private async readWhole(ino: number, ctx: OpContext): Promise<Uint8Array> {
