@@ -3,7 +3,7 @@
  * instance of TARGET's tree, streams that instance's trace_pipe to stdout until Ctrl-C or the process ends, then
  * removes the instance, so the process is left exactly as it was.
  */
-import { openTarget, TreeError } from '../client/index.js';
+import { openTarget, removeInstance, TreeError } from '../client/index.js';
 
 export interface TailCommand {
   readonly target: string;
@@ -63,7 +63,8 @@ export async function runTail(cmd: TailCommand): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (created) await tree.rmdir(instance).catch(() => {});
+    if (created && !(await removeInstance(tree, instance)))
+      process.stderr.write(`ntrace tail: could not remove ${instance} from ${tree.location}\n`);
     await tree.close();
   }
 }

@@ -6,7 +6,7 @@
 import { unlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import { dirname, join } from 'node:path';
-import type { TreeClient } from '../client/index.js';
+import { removeInstance, type TreeClient } from '../client/index.js';
 import { assembleTraceDat } from './assemble.js';
 import { countPage } from './pages.js';
 import { CpuSpool } from './spool.js';
@@ -192,8 +192,8 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
         // Never written (no pages).
       }
     }
-    // Busy or gone: left for the user.
-    if (created) await tree.rmdir(`instances/${instance}`).catch(() => {});
+    // Still busy after the retries, or gone with its process: left for the user.
+    if (created) await removeInstance(tree, `instances/${instance}`);
   }
 
   async function drain(): Promise<void> {

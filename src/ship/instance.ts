@@ -3,7 +3,7 @@
  * enabled and filtered there, removed at the end — so shipping never touches what an operator set at the top level.
  * Everything goes through the `TreeClient`, exactly as a user would through the files.
  */
-import type { TreeClient } from '../client/index.js';
+import { removeInstance, type TreeClient } from '../client/index.js';
 import type { EventDescriptor } from '../trace/record.js';
 import { parseFormatFile } from './event-format.js';
 
@@ -128,14 +128,6 @@ export class ShipInstance {
   /** Stops recording and removes the instance (its files must be closed first). */
   async remove(): Promise<void> {
     await this.tree.writeFile(`${this.path}/tracing_on`, '0').catch(() => {});
-    for (let i = 0; i < 50; i++) {
-      try {
-        await this.tree.rmdir(this.path);
-        return;
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'EBUSY') return;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
+    await removeInstance(this.tree, this.path);
   }
 }
