@@ -19,17 +19,20 @@ export {
 } from './trace/app.js';
 export type { MountOptions, ReconfigureOptions, TracefsMount } from './tracefs/index.js';
 
+const require = createRequire(import.meta.url);
+
+/** The filesystem side, loaded on first use (importing ntrace loads only the engine's application face). */
+const filesystemSide = () => require('./tracefs/index.js') as typeof import('./tracefs/index.js');
+
 /**
  * Serves this process's tracefs at `dir` over FUSE and on a unix socket (docs/TRACEFS.md); resolves once it serves.
  * The first call loads the filesystem side.
  */
 export async function mount(dir: string, options?: MountOptions): Promise<TracefsMount> {
-  return (await import('./tracefs/index.js')).mount(dir, options);
+  return filesystemSide().mount(dir, options);
 }
-
-const require = createRequire(import.meta.url);
 
 /** Why a mount cannot be made at `dir` here, in words a user can act on; undefined when it looks possible. */
 export function mountProblem(dir: string): string | undefined {
-  return (require('./tracefs/index.js') as typeof import('./tracefs/index.js')).mountProblem(dir);
+  return filesystemSide().mountProblem(dir);
 }

@@ -26,4 +26,5 @@ export type {
   TemplateTable,
   WriteOp,
 } from './ops.js';
+export { canRead } from './ops.js';
 export * from './vfs.js';

@@ -12,6 +12,7 @@ import { isPromise, then } from './maybe-promise.js';
 import { O_ACCMODE, O_RDONLY, O_WRONLY, openAccessMask } from './mode.js';
 import { type AnyFile, DirNode, isAncestorOrSelf, type KernfsNode, SymlinkNode } from './node.js';
 import { OpenFile } from './open-file.js';
+import { canRead } from './ops.js';
 import type { Permissions } from './permissions.js';
 import type { PollWaiters } from './poll-waiters.js';
 import {
@@ -55,7 +56,7 @@ export class OpenFiles {
     this.permissions.check(fnode, ctx.cred, openAccessMask(flags));
     const ops = fnode.ops;
     const acc = flags & O_ACCMODE;
-    if (acc !== O_WRONLY && !ops.show && !ops.read && !ops.constant) fail('EACCES');
+    if (acc !== O_WRONLY && !canRead(ops)) fail('EACCES');
     if (acc !== O_RDONLY && !ops.write) fail('EACCES');
 
     const fh = this.handles.take();

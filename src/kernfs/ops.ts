@@ -111,6 +111,11 @@ export type FileOps = Partial<ShowOp> &
     readonly stream?: boolean;
   };
 
+/** Whether a file with these ops can be opened for reading: it has `show`, `read` or `constant`. */
+export function canRead(ops: FileOps): boolean {
+  return ops.show !== undefined || ops.read !== undefined || ops.constant !== undefined;
+}
+
 /** What a template callback answers for a file that exists in a given directory. */
 export interface TemplateFileSpec {
   /** Permission bits (the file-type bits are added by kernfs). */

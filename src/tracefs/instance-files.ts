@@ -176,12 +176,15 @@ function bufferSizeOps(): FileOps {
 const text = (f: (inst: TraceInstance) => string): FileOps =>
   Object.freeze({ show: (file: OpenedFile) => f(instOf(file)) });
 
+/** A file whose text never changes while it exists (kernfs's ConstantOp: its real size, kept in the page cache). */
+const constant = (f: () => string): FileOps => Object.freeze({ constant: f });
+
 /**
  * The files of the mount root and of `instances/NAME`: the root creates its files from this table (with the top
  * instance as data), instance directories are template directories over it.
  */
 export const INSTANCE_TABLE: TemplateTable<TraceInstance> = fileTable<TraceInstance>([
-  { name: 'README', mode: MODE_RO, when: topOnly, ops: Object.freeze({ constant: () => readmeText() }) },
+  { name: 'README', mode: MODE_RO, when: topOnly, ops: constant(() => readmeText()) },
   {
     name: 'available_events',
     mode: MODE_RO,
@@ -190,7 +193,7 @@ export const INSTANCE_TABLE: TemplateTable<TraceInstance> = fileTable<TraceInsta
       show: () => availableEventsText(listEvents().filter((e) => !isFtraceInternal(e))),
     }),
   },
-  { name: 'available_tracers', mode: MODE_RO, ops: Object.freeze({ constant: () => 'nop\n' }) },
+  { name: 'available_tracers', mode: MODE_RO, ops: constant(() => 'nop\n') },
   { name: 'buffer_size_kb', mode: MODE_RW, ops: bufferSizeOps() },
   { name: 'buffer_total_size_kb', mode: MODE_RO, ops: text((inst) => `${bufferTotalSizeKb(inst.index)}\n`) },
   {
@@ -246,10 +249,10 @@ export const INSTANCE_TABLE: TemplateTable<TraceInstance> = fileTable<TraceInsta
     name: 'saved_tgids',
     mode: MODE_RO,
     when: topOnly,
-    ops: Object.freeze({ constant: () => `${process.pid} ${process.pid}\n` }),
+    ops: constant(() => `${process.pid} ${process.pid}\n`),
   },
   // trace_printk() formats: a Node.js process has none (trace-cmd reads the file into every recording).
-  { name: 'printk_formats', mode: MODE_RO, when: topOnly, ops: Object.freeze({ constant: () => '' }) },
+  { name: 'printk_formats', mode: MODE_RO, when: topOnly, ops: constant(() => '') },
   {
     name: 'set_event',
     mode: MODE_RW,

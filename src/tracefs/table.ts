@@ -2,7 +2,7 @@
  * One row shape for every tracefs and eventfs table — `{ name, mode, ops, busy?, when? }` — and the one function
  * that turns rows into a kernfs template table. A row is everything a file is.
  */
-import { type FileOps, FsError, type TemplateFileSpec, type TemplateTable } from '../kernfs/index.js';
+import { canRead, type FileOps, FsError, type TemplateFileSpec, type TemplateTable } from '../kernfs/index.js';
 import { countBusy } from './busy.js';
 
 export interface FileRow<D> {
@@ -42,7 +42,7 @@ const invalid = (): never => {
  * EINVAL (the VFS's answer for a file without the handler). Everyone else meets the mode bits (EACCES) at open.
  */
 function withoutAccessCheck(ops: FileOps): FileOps {
-  const readable = ops.show !== undefined || ops.read !== undefined || ops.constant !== undefined;
+  const readable = canRead(ops);
   const writable = ops.write !== undefined;
   if (readable && writable) return ops;
   return Object.freeze({ ...ops, ...(readable ? {} : { read: invalid }), ...(writable ? {} : { write: invalid }) });

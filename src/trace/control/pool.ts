@@ -62,11 +62,12 @@ export function histPool(): Pool {
  * an earlier table wrote (`dirty` bytes); false when the slot's maximum is smaller.
  */
 export function prepareSlot(i: number, bytes: number, dirty: number): boolean {
-  const sab = asGrowable(histPool().sabs[i]);
+  const buffer = histPool().sabs[i];
+  const sab = asGrowable(buffer);
   if (bytes > sab.maxByteLength) return false;
   // Only what was written before: zeroing untouched pages would commit memory nobody uses.
   const used = Math.min(bytes, dirty, sab.byteLength);
-  if (used > 0) new Uint8Array(histPool().sabs[i], 0, used).fill(0);
+  if (used > 0) new Uint8Array(buffer, 0, used).fill(0);
   if (sab.byteLength < bytes) sab.grow(bytes);
   return true;
 }

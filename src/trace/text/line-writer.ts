@@ -168,8 +168,3 @@ export class LineWriter {
     return decoder.decode(this.buf.subarray(0, this.pos));
   }
 }
-
-/** A string known to be ASCII as bytes, for templates made once. */
-export function asciiBytes(s: string): Uint8Array {
-  return encoder.encode(s);
-}

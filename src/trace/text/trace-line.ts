@@ -4,7 +4,7 @@
  */
 import type { FieldLayout } from '../layout.js';
 import type { EventDescriptor, TraceRecord } from '../record.js';
-import { asciiBytes, LineWriter } from './line-writer.js';
+import { LineWriter } from './line-writer.js';
 import { rendererFor } from './print-format.js';
 import { byteLength } from './printf.js';
 import { dataLocBytes, readInteger, readSmallInt, readStringField } from './record-fields.js';
@@ -282,7 +282,7 @@ function shapeOf(e: EventDescriptor): Shape {
       prefix: encoder.encode(`${e.name}: `),
       markerBuf: undefined,
     };
-    if (shape.marker) shape = { ...shape, prefix: asciiBytes(`${MARKER_SYMBOL}: `), markerBuf: fields.get('buf') };
+    if (shape.marker) shape = { ...shape, prefix: encoder.encode(`${MARKER_SYMBOL}: `), markerBuf: fields.get('buf') };
     shapes.set(e, shape);
   }
   lastEvent = e;
