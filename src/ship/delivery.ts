@@ -53,6 +53,7 @@ export class Delivery {
   #pumping: Promise<void> | undefined;
   #down = false;
   #attempt = 0;
+  /** Ends the backoff under way at once (stop() calls it). */
   #wake: (() => void) | undefined;
   #stopped = false;
 
@@ -83,11 +84,6 @@ export class Delivery {
   }
 
   #kick(): void {
-    if (this.#wake) {
-      const w = this.#wake;
-      this.#wake = undefined;
-      w();
-    }
     this.#pumping ??= this.#pump().finally(() => {
       this.#pumping = undefined;
     });
@@ -115,11 +111,10 @@ export class Delivery {
       const base = Math.min(max, (this.#o.backoffMinMs ?? 100) * 2 ** Math.min(this.#attempt - 1, 20));
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, base / 2 + Math.random() * (base / 2));
+        // Only stop() ends a backoff early: a batch submitted meanwhile waits its turn like the others.
         this.#wake = () => {
-          if (this.#stopped) {
-            clearTimeout(t);
-            resolve();
-          }
+          clearTimeout(t);
+          resolve();
         };
       });
       this.#wake = undefined;
@@ -180,6 +175,7 @@ export class Delivery {
   /** Stops sending; what is still in memory goes to the spool for the next run. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#wake?.();
     this.#kick();
     await this.#pumping;
     for (const q of this.#queue.splice(0)) this.#spool(q);
