@@ -15,6 +15,12 @@ const BENCHMARKS: readonly { name: string; gc: boolean }[] = [
   { name: 'control', gc: true },
   { name: 'fuse-metadata', gc: false },
   { name: 'tracefs', gc: true },
+  { name: 'read', gc: false },
+  { name: 'import', gc: false },
+  { name: 'node', gc: false },
+  { name: 'socket', gc: false },
+  { name: 'record', gc: false },
+  { name: 'ship', gc: false },
 ];
 
 const args = process.argv.slice(2);

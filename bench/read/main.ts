@@ -41,6 +41,10 @@ const opt = (name: string, dflt: number) => (args.includes(name) ? Number(args[a
 const records = opt('--records', 1_000_000);
 const runs = opt('--runs', 3);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+if (only !== undefined && !['text', 'emit', 'small'].includes(only)) {
+  process.stderr.write(`bench/read: --only takes text, emit or small, not ${only}\n`);
+  process.exit(2);
+}
 const part = (name: string) => only === undefined || only === name;
 const READ_SIZE = 65536;
 /** The marker text of the kernel's lines (the line is its context columns, `tracing_mark_write: `, this, `\n`). */
