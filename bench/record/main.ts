@@ -225,7 +225,8 @@ try {
     say(`  ${r.name}: lossless up to ${r.lossless} ev/s; loss from ${r.lossAt ?? `above ${r.lossless}`} ev/s`);
   const [ours, theirs] = rates;
   // Both lossless at no rate: nothing compared, a failure (0/0); only trace-cmd at none: ntrace is ahead.
-  const ratio = theirs.lossless > 0 ? ours.lossless / theirs.lossless : ours.lossless > 0 ? Number.POSITIVE_INFINITY : 0;
+  const ratio =
+    theirs.lossless > 0 ? ours.lossless / theirs.lossless : ours.lossless > 0 ? Number.POSITIVE_INFINITY : 0;
   say(`ratio ntrace/trace-cmd lossless rate: ${ratio.toFixed(2)}x (check: >= 1.0)`);
   if (!(ratio >= 1)) failures.push(`ntrace record sustains ${ratio.toFixed(2)}x trace-cmd's rate`);
   if (json)
