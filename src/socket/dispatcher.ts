@@ -46,8 +46,6 @@ const NOTHING: Result = () => {};
 class Conn {
   hello = false;
   gone = false;
-  /** Sent WATCH: told of changes to what it holds (it caches, like a kernel). */
-  watching = false;
   readonly lookups = new Map<number, number>();
   readonly files = new Map<number, number>(); // fh → inode whose lookup the handle holds (0: none)
   readonly dirs = new Set<number>();
@@ -61,6 +59,7 @@ export class SocketDispatcher {
   /** Replies made during one drain go out in one message per connection. */
   private outbox = new Map<number, Uint8Array[]>();
   private flushing = false;
+  /** Connections that sent WATCH: told of changes to what they hold (they cache, like a kernel). */
   private readonly watchers = new Set<Conn>();
   private unsubscribe: (() => void) | undefined;
 
@@ -501,7 +500,6 @@ export class SocketDispatcher {
         return;
       }
       case Op.WATCH: {
-        conn.watching = true;
         this.watchers.add(conn);
         this.unsubscribe ??= vfs.onChange((change) => this.changed(change));
         this.reply(conn, id, NOTHING);

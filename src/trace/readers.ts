@@ -111,7 +111,8 @@ abstract class MergedReader {
    * million records spent a tenth of its time there); a ring replaced meanwhile is caught by its cursor's check.
    */
   next(): TraceRecord | undefined {
-    if (this.sinceRefresh === 0 || this.sinceRefresh >= 64) {
+    let fresh = this.sinceRefresh === 0 || this.sinceRefresh >= 64;
+    if (fresh) {
       if (!isLiveInstance(this.ctx.s, this.instance)) return undefined;
       this.refreshRings();
       this.sinceRefresh = 1;
@@ -119,11 +120,14 @@ abstract class MergedReader {
     for (let tries = 0; tries < 1000; tries++) {
       const c = this.oldest();
       if (!c) {
-        if (this.sinceRefresh === 0) return undefined;
-        // Nothing in the rings known: look again at the instance and its rings before saying so.
+        // Dry: the next call looks again first.
         this.sinceRefresh = 0;
+        if (fresh) return undefined;
+        // Nothing in the rings known: look again at the instance and its rings before saying so.
         if (!isLiveInstance(this.ctx.s, this.instance)) return undefined;
         this.refreshRings();
+        this.sinceRefresh = 1;
+        fresh = true;
         continue;
       }
       const r = c.peek();
