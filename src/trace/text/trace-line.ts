@@ -197,22 +197,23 @@ export function formatTimestamp(ts: bigint, clockInNs: boolean): string {
  */
 interface ContextColumns {
   readonly comm: string;
-  readonly cpu: number;
+  readonly pid: number;
   /** Latency flags and preempt count packed (`flags << 8 | preempt`), -1 without the irq-info column. */
   readonly irq: number;
   readonly tgid: boolean;
   readonly bytes: Uint8Array;
 }
 
+/** By CPU (each emitting thread has its own): the pid is the process's, the same for every thread. */
 const contextColumns = new Map<number, ContextColumns>();
 
 function contextColumnsOf(rec: TraceRecord, options: TraceTextOptions): Uint8Array {
   const irq = options.irqInfo ? ((rec.data[2] ?? 0) << 8) | (rec.data[3] ?? 0) : -1;
-  const hit = contextColumns.get(rec.pid);
+  const hit = contextColumns.get(rec.cpu);
   if (
     hit !== undefined &&
     hit.comm === rec.comm &&
-    hit.cpu === rec.cpu &&
+    hit.pid === rec.pid &&
     hit.irq === irq &&
     hit.tgid === options.recordTgid
   )
@@ -223,7 +224,7 @@ function contextColumnsOf(rec: TraceRecord, options: TraceTextOptions): Uint8Arr
   if (irq >= 0) s += irq === 0 ? '.....' : latencyFlags(irq >> 8, irq & 0xff);
   const bytes = encoder.encode(`${s} `);
   if (contextColumns.size >= 1024) contextColumns.clear();
-  contextColumns.set(rec.pid, { comm: rec.comm, cpu: rec.cpu, irq, tgid: options.recordTgid, bytes });
+  contextColumns.set(rec.cpu, { comm: rec.comm, pid: rec.pid, irq, tgid: options.recordTgid, bytes });
   return bytes;
 }
 
