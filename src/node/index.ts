@@ -18,7 +18,6 @@ import { runtimeSources } from './runtime.js';
 import type { Source } from './source.js';
 
 export { LAZY_PERIOD_MS } from './lazy.js';
-export { DEFAULT_THRESHOLD_MS, FAST_BEAT_MS, loopBlockedThreshold } from './loop-blocked.js';
 export type { Source } from './source.js';
 
 export interface NodeEventsOptions {

@@ -34,10 +34,6 @@ export class LazySources {
     }
   }
 
-  isAttached(source: Source): boolean {
-    return this.attached.has(source);
-  }
-
   start(): void {
     if (this.timer) return;
     this.check();
