@@ -41,3 +41,14 @@ export function ringDoorbell(buffer: SharedArrayBuffer, index = 0): void {
   Atomics.add(words, index, 1);
   Atomics.notify(words, index);
 }
+
+/**
+ * Ring for something that waits for its answer (a socket request): the `urgent` word changes first, so the helper
+ * wakes the server at once instead of keeping the wake gap that batches a steady stream of the engine's rings.
+ */
+export function ringUrgent(urgent: DoorbellWord, bell: DoorbellWord): void {
+  const words = new Int32Array(urgent.buffer);
+  Atomics.add(words, urgent.index, 1);
+  Atomics.notify(words, urgent.index); // ends a gap the helper is waiting out
+  ringDoorbell(bell.buffer, bell.index);
+}

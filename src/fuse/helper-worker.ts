@@ -16,16 +16,21 @@ import { type DoorbellWord, NOTES_WRITTEN, STOP, STOPPED, WAKE_NAME } from './do
 export interface HelperWorkerData {
   readonly fd: number;
   readonly bell: DoorbellWord;
+  /** Rung (with `ringUrgent`) for rings whose sender waits for the answer: no wake gap for those. */
+  readonly urgent: DoorbellWord | undefined;
   readonly control: SharedArrayBuffer;
   readonly mountpoint: string;
   readonly notePort: MessagePort;
 }
 
-const { fd, bell, control, mountpoint, notePort } = workerData as HelperWorkerData;
+const { fd, bell, urgent, control, mountpoint, notePort } = workerData as HelperWorkerData;
 /** The shortest time between two wake-ups of the serving thread. */
 const WAKE_GAP_MS = 4;
 const words = new Int32Array(bell.buffer);
 const state = new Int32Array(control);
+/** What the gap is waited out on: the urgent word (an urgent ring ends the wait at once), else the STOP slot. */
+const gapWords = urgent ? new Int32Array(urgent.buffer) : state;
+const gapIndex = urgent ? urgent.index : STOP;
 
 /** One lookup through the open root, unless the server is already gone (then nothing would answer it). */
 function wake(path: string): void {
@@ -49,6 +54,7 @@ const wakePath = join(`/proc/self/fd/${rootFd}`, WAKE_NAME);
 // Rings that came before this thread started count too: the first pass always wakes the server once.
 let lastRing: number | undefined;
 let lastWakeAt = Number.NEGATIVE_INFINITY;
+let lastUrgent = Atomics.load(gapWords, gapIndex);
 parentPort?.postMessage({ ready: true });
 
 for (;;) {
@@ -71,9 +77,10 @@ for (;;) {
   if (ring !== lastRing) {
     // Under a steady stream of rings, wake at most once per WAKE_GAP_MS: a reader then gets a batch of records per
     // round trip instead of one (each wake-up costs the server a request and the reader a read). A ring after a
-    // quiet spell still wakes at once.
+    // quiet spell still wakes at once, and so does an urgent ring (a socket request waits for its answer).
     const early = WAKE_GAP_MS - (performance.now() - lastWakeAt);
-    if (early > 0) Atomics.wait(state, STOP, 0, early);
+    if (early > 0) Atomics.wait(gapWords, gapIndex, lastUrgent, early);
+    lastUrgent = Atomics.load(gapWords, gapIndex);
     lastRing = ring; // rings during the wait are seen on the next pass, with the notes queued with them
     lastWakeAt = performance.now();
     wake(wakePath);

@@ -36,6 +36,11 @@ export interface FuseMountOptions {
    * they wake the mount directly. Default: a word of the mount's own.
    */
   doorbell?: DoorbellWord;
+  /**
+   * A word that senders waiting for an answer (socket requests) change before they ring (`ringUrgent`): such rings
+   * wake the server at once, not after the gap that batches a steady stream of rings. Default: none.
+   */
+  urgent?: DoorbellWord;
 }
 
 export interface MountRequest {
@@ -186,6 +191,7 @@ export async function mountFuse(req: MountRequest): Promise<FuseMount> {
   const helperData: HelperWorkerData = {
     fd: noteFd,
     bell,
+    urgent: opts.urgent,
     control,
     mountpoint: req.mountpoint,
     notePort: notes.port2,

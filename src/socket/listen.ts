@@ -10,6 +10,7 @@
  */
 import { unlinkSync } from 'node:fs';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import type { DoorbellWord } from '../fuse/doorbell.js';
 import type { Credentials } from '../kernfs/vfs.js';
 import type { FromListener, ListenerData, ToListener } from './listener-worker.js';
 
@@ -26,6 +27,11 @@ export interface ListenOptions {
 
 export interface SocketListener {
   readonly path: string;
+  /**
+   * The word the socket thread changes before it rings for a request (a client waits for the answer): give it to
+   * the FUSE mount (`urgent`) so such rings skip the wake gap meant for the engine's steady rings.
+   */
+  readonly urgent: DoorbellWord;
   /** Who every client of this socket is, for the tree's permission checks. */
   readonly credentials: Credentials;
   /** A new port for the tree's thread to answer on (transfer it there); earlier connections are dropped. */
@@ -40,6 +46,7 @@ export async function listenSocket(options: ListenOptions): Promise<SocketListen
     mode: options.gid === undefined ? 0o600 : 0o660,
     gid: options.gid ?? -1,
     bell: options.bell,
+    urgent: { buffer: new SharedArrayBuffer(4), index: 0 },
   };
   // Our own thread: it must not load what --import/--require (or --input-type) of the application load.
   const worker = new Worker(new URL('./listener-worker.js', import.meta.url), { workerData: data, execArgv: [] });
@@ -66,6 +73,7 @@ export async function listenSocket(options: ListenOptions): Promise<SocketListen
   let closing: Promise<void> | undefined;
   return {
     path: options.path,
+    urgent: data.urgent,
     credentials,
     attach() {
       const { port1, port2 } = new MessageChannel();

@@ -8,6 +8,7 @@ import { chmod, chown } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { type DoorbellWord, ringUrgent } from '../fuse/doorbell.js';
 import type { FromDispatcher, ToDispatcher } from './messages.js';
 import { BadFrame, FrameSplitter } from './protocol.js';
 
@@ -17,7 +18,9 @@ export interface ListenerData {
   readonly mode: number;
   /** Group of the socket file, or -1 to leave it. */
   readonly gid: number;
-  readonly bell: { readonly buffer: SharedArrayBuffer; readonly index: number };
+  readonly bell: DoorbellWord;
+  /** Changed before each ring: a client waits for the answer (see ringUrgent). */
+  readonly urgent: DoorbellWord;
 }
 
 /** Messages from the thread that started the listener. */
@@ -30,20 +33,13 @@ const DROP_AT = 64 * 1024 * 1024;
 
 const data = workerData as ListenerData;
 const control = parentPort!;
-const words = new Int32Array(data.bell.buffer);
 const conns = new Map<number, Socket>();
 let nextConn = 1;
 let tree: MessagePort | undefined;
 
-/** Wakes the tree's thread (see src/fuse/doorbell.ts: the same two operations). */
-function ring(): void {
-  Atomics.add(words, data.bell.index, 1);
-  Atomics.notify(words, data.bell.index);
-}
-
 function toTree(m: ToDispatcher): void {
   tree?.postMessage(m);
-  ring();
+  ringUrgent(data.urgent, data.bell);
 }
 
 function fromTree(m: FromDispatcher): void {

@@ -155,7 +155,7 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
         mountpoint,
         vfsModule,
         ...treeData(),
-        options: { allowOther: options.allowOther ?? false, fsname: 'ntrace', doorbell },
+        options: { allowOther: options.allowOther ?? false, fsname: 'ntrace', doorbell, urgent: listener?.urgent },
       });
     } catch (err) {
       const hint =
