@@ -2,7 +2,8 @@
  * FUSE metadata benchmark (`npm run bench:fuse`): the same kernel-sized events/ tree served by ntrace (kernfs
  * template directories over our FUSE server) and by the libfuse3 C peer, next to the kernel's own tracefs events/.
  * Workloads: find, ls -lR, stat of every file, cat events/* /* /id; cold (after drop_caches) and warm; medians of
- * alternating runs, with each server's own CPU time per workload (ntrace's serving thread, the peer's process).
+ * alternating runs, with each server's own CPU time per workload (ntrace: every thread but the benchmark's main one;
+ * the peer: its process) and the requests each got, by opcode.
  * Then LOOKUP+GETATTR requests/s with timeouts 0, and the doorbell's wake-up latency.
  *
  *   node dist/bench/fuse-metadata/main.js [--runs N] [--timeout S] [--only w1,w2] [--json] [--no-kernel]
@@ -13,8 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type FuseMount, mountFuse } from '../../src/fuse/index.js';
+import { Op } from '../../src/fuse/protocol.js';
 import { kernelEventsPath } from '../../test/support/paths.js';
-import { buildPeer, peerRequests, startPeer, stopPeer } from '../support/libfuse-peer.js';
+import { buildPeer, peerRequests, peerRequestsByOpcode, startPeer, stopPeer } from '../support/libfuse-peer.js';
 import { dropCaches, isMounted, sh, timed } from '../support/shell.js';
 import { median, round } from '../support/stats.js';
 import { metadataWorkloads, type WorkloadTarget } from '../support/workloads.js';
@@ -50,20 +52,16 @@ function threadCpuMs(pid: number): Map<string, number> {
 }
 
 /**
- * CPU clock of ntrace's serving thread: the busiest thread of this process while a workload runs on the mount (the
- * main thread waits in spawnSync, the helper in Atomics.wait). Node has no gettid(), so the thread is found by its
- * work: `sample()` returns the largest per-thread increase since the previous call.
+ * CPU clock of ntrace's server: every thread of this process but the main one, which only runs the benchmark (it
+ * waits in spawnSync while a workload runs). That is the serving thread, the helper, and V8's threads doing garbage
+ * collection and compilation for them — CPU the server costs as surely as its own thread's (5–10 % of it under
+ * stat-all; sessions 1–4 counted only the busiest thread). Node has no gettid(); the main thread's tid is the pid.
  */
-function busiestThreadCpu(pid: number): () => number {
-  let last = threadCpuMs(pid);
-  let total = 0;
+function serverThreadsCpu(pid: number): () => number {
   return () => {
-    const now = threadCpuMs(pid);
-    let max = 0;
-    for (const [tid, ms] of now) max = Math.max(max, ms - (last.get(tid) ?? 0));
-    last = now;
-    total += max;
-    return total;
+    let sum = 0;
+    for (const [tid, ms] of threadCpuMs(pid)) if (tid !== String(pid)) sum += ms;
+    return sum;
   };
 }
 
@@ -118,7 +116,7 @@ async function main(): Promise<void> {
     const peer = await startPeer(peerBin, dirs.peer, spec, timeoutS, peerCounter);
     cleanups.push(() => stopPeer(peer, dirs.peer));
     const targets: Target[] = [];
-    const serverCpu = { ntrace: busiestThreadCpu(process.pid), peer: processCpu(peer.pid!) };
+    const serverCpu = { ntrace: serverThreadsCpu(process.pid), peer: processCpu(peer.pid!) };
     for (const name of ['ntrace', 'peer'] as const) {
       const list = join(work, `${name}.files`);
       writeFileSync(list, `${paths.map((p) => join(dirs[name], 'events', p)).join('\n')}\n`);
@@ -145,6 +143,9 @@ async function main(): Promise<void> {
         const cpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
         const requests: number[] = [];
         const peerReqs: number[] = [];
+        // Which requests the last run of each server got, by opcode: the counts are compared like for like.
+        let ntraceMix: Record<string, number> = {};
+        let peerMix: Record<string, number> = {};
         if (mode === 'warm') for (const t of targets) sh(cmdOf(t), 'discard');
         for (let i = 0; i < runs; i++) {
           // Alternate the order too, so no target always runs right after another's cache churn.
@@ -153,11 +154,20 @@ async function main(): Promise<void> {
             if (mode === 'cold') dropCaches();
             const cpuBefore = t.serverCpuMs?.() ?? 0;
             const requestsBefore = allRequests(ntrace);
+            const mixBefore = ntrace.stats().requests;
             const peerBefore = peerRequests(peerCounter);
+            const peerMixBefore = peerRequestsByOpcode(peerCounter);
             samples.get(t.name)!.push(timed(cmdOf(t), 'discard'));
             if (t.serverCpuMs) cpu.get(t.name)!.push(t.serverCpuMs() - cpuBefore);
-            if (t.name === 'ntrace') requests.push(allRequests(ntrace) - requestsBefore);
-            if (t.name === 'peer') peerReqs.push(peerRequests(peerCounter) - peerBefore);
+            if (t.name === 'ntrace') {
+              requests.push(allRequests(ntrace) - requestsBefore);
+              ntraceMix = mixSince(mixBefore, ntrace.stats().requests);
+            }
+            if (t.name === 'peer') {
+              peerReqs.push(peerRequests(peerCounter) - peerBefore);
+              const after = peerRequestsByOpcode(peerCounter);
+              peerMix = mixSince(namedCounts(peerMixBefore), namedCounts(after));
+            }
           }
         }
         const row: Record<string, number> = {};
@@ -180,8 +190,11 @@ async function main(): Promise<void> {
         const perRequest =
           row.requests > 0
             ? `${row.requests} vs ${row.peerRequests} requests a run: ${((1000 * row.ntraceCpuMs) / row.requests).toFixed(2)} vs ${((1000 * row.peerCpuMs) / Math.max(1, row.peerRequests)).toFixed(2)} µs each, ${row.cpuPerRequestVsPeer?.toFixed(2) ?? '-'}×`
-            : 'no request reached ntrace: its figure is the noise floor of finding the serving thread';
-        log(`${''.padEnd(15)} server CPU: ntrace ${fmt(row.ntraceCpuMs)}  peer ${fmt(row.peerCpuMs)}  (${perRequest})`);
+            : 'no request reached ntrace';
+        log(
+          `${''.padEnd(15)} server CPU: ntrace ${fmt(row.ntraceCpuMs)}  peer ${fmt(row.peerCpuMs)}  ${row.cpuVsPeer?.toFixed(2) ?? '-'}× a run (${perRequest})`,
+        );
+        if (row.requests > 0) log(`${''.padEnd(15)} requests: ntrace ${mixText(ntraceMix)} | peer ${mixText(peerMix)}`);
       }
     }
 
@@ -247,6 +260,29 @@ function allRequests(m: FuseMount): number {
   let n = 0;
   for (const c of Object.values(m.stats().requests)) n += c;
   return n;
+}
+
+const OP_NAMES = new Map<number, string>(Object.entries(Op).map(([name, code]) => [code, name]));
+
+/** Counts by opcode index as counts by opcode name. */
+function namedCounts(byOpcode: readonly number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  byOpcode.forEach((n, op) => {
+    if (n > 0) out[OP_NAMES.get(op) ?? `op${op}`] = n;
+  });
+  return out;
+}
+
+function mixSince(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [op, n] of Object.entries(after)) if (n - (before[op] ?? 0) > 0) out[op] = n - (before[op] ?? 0);
+  return out;
+}
+
+function mixText(mix: Record<string, number>): string {
+  return Object.entries(mix)
+    .map(([op, n]) => `${op} ${n}`)
+    .join(', ');
 }
 
 function counts(m: FuseMount): number {

@@ -65,3 +65,11 @@ export function peerRequests(counter: string): number {
   const b = readFileSync(counter);
   return b.length >= 8 ? Number(b.readBigUInt64LE(0)) : 0;
 }
+
+/** The same count by opcode (index: the FUSE opcode, below 64). */
+export function peerRequestsByOpcode(counter: string): number[] {
+  const b = readFileSync(counter);
+  const out: number[] = [];
+  for (let op = 0; op < 64; op++) out.push(b.length >= 8 * (op + 2) ? Number(b.readBigUInt64LE(8 * (op + 1))) : 0);
+  return out;
+}
