@@ -13,8 +13,11 @@ export {
 export {
   compilePrintFormat,
   defaultPrintFormat,
+  type PrintWriter,
   parsePrintFormat,
   printFmtLine,
+  printText,
+  printWriterFor,
   type RecordRenderer,
   rendererFor,
   validatePrintFormat,

@@ -105,6 +105,10 @@ export class LineWriter {
   /** A non-negative integer in decimal, right-aligned with `pad` (a space or '0') to `width` bytes. */
   uint(v: number, width = 0, pad = SPACE): void {
     if (!(v >= 0 && v <= 0x7fffffff && (v | 0) === v)) {
+      if (v > 0x7fffffff && v <= Number.MAX_SAFE_INTEGER && Number.isInteger(v)) {
+        this.bigUint(v, width, pad);
+        return;
+      }
       const s = String(v);
       for (let k = s.length; k < width; k++) this.byte(pad);
       this.text(s);
@@ -122,10 +126,38 @@ export class LineWriter {
     let x = v;
     for (let k = 0; k < digits; k++) {
       const t = (x / 10) | 0;
-      buf[--q] = ZERO + x - t * 10;
+      buf[--q] = ZERO + (x - t * 10);
       x = t;
     }
     while (q > p) buf[--q] = pad;
+  }
+
+  /** `uint` of an integer from 2^31 to 2^53: double arithmetic, exact in that range. */
+  private bigUint(v: number, width: number, pad: number): void {
+    let digits = 1;
+    for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
+    const len = Math.max(digits, width);
+    if (this.pos + len > this.buf.length) this.reserve(len);
+    const buf = this.buf;
+    const p = this.pos;
+    let q = p + len;
+    this.pos = q;
+    let x = v;
+    for (let k = 0; k < digits; k++) {
+      const t = Math.floor(x / 10);
+      buf[--q] = ZERO + (x - t * 10);
+      x = t;
+    }
+    while (q > p) buf[--q] = pad;
+  }
+
+  /** A safe integer in decimal, `-` first when negative (`%d` with no flags). */
+  int(v: number): void {
+    if (v < 0) {
+      this.byte(0x2d);
+      v = -v;
+    }
+    this.uint(v);
   }
 
   /**
@@ -151,13 +183,13 @@ export class LineWriter {
     this.pos = q;
     for (let k = 0; k < 6; k++) {
       const t = (frac / 10) | 0;
-      buf[--q] = ZERO + frac - t * 10;
+      buf[--q] = ZERO + (frac - t * 10);
       frac = t;
     }
     buf[--q] = DOT;
     for (let k = 0; k < digits; k++) {
       const t = (sec / 10) | 0;
-      buf[--q] = ZERO + sec - t * 10;
+      buf[--q] = ZERO + (sec - t * 10);
       sec = t;
     }
     while (q > p) buf[--q] = SPACE;

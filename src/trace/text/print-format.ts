@@ -1,13 +1,14 @@
 /**
  * An event's print string: the printf-style format given at definition (or the default `name=value` one), whose
- * conversions take the event's fields in declaration order. Parsed and checked once; compiled into a renderer that
- * turns record bytes into the text after `<event>: ` on a trace line.
+ * conversions take the event's fields in declaration order. Parsed and checked once; compiled into a list of steps
+ * that write the text after `<event>: ` on a trace line as bytes, straight into the reader's buffer.
  */
 import type { EventLayout, FieldLayout } from '../layout.js';
 import { parseFieldType } from '../layout.js';
 import type { EventDescriptor } from '../record.js';
-import { type ConversionSpec, formatChar, formatInteger, formatString } from './printf.js';
-import { formatArray, readIntField, readSmallInt, readStringField } from './record-fields.js';
+import { LineWriter } from './line-writer.js';
+import { type ConversionSpec, finishString, writeChar, writeInteger } from './printf.js';
+import { HOST_LITTLE_ENDIAN, readInteger, readIntField, readSmallInt } from './record-fields.js';
 
 /** Widths and precisions above this are refused: a line is one kernel page at most anyway. */
 export const MAX_PRINT_WIDTH = 4096;
@@ -219,18 +220,96 @@ export function printFmtLine(event: Pick<EventDescriptor, 'print' | 'fields' | '
   return `print fmt: ${cStringLiteral(print)}${args.length ? `, ${args.join(', ')}` : ''}`;
 }
 
+/** Writes the text of one record's print string into `w`. */
+export type PrintWriter = (w: LineWriter, data: Uint8Array) => void;
+/** The same text as a string (the writer's bytes decoded), for callers that want one. */
 export type RecordRenderer = (data: Uint8Array) => string;
 
-function compileConversion(spec: ConversionSpec, f: FieldLayout): RecordRenderer {
-  if (spec.conv === 's') {
-    const plain = spec.width < 0 && spec.precision < 0;
-    if (f.kind === 'array') {
-      return plain ? (d) => formatArray(d, f) : (d) => formatString(formatArray(d, f), spec);
-    }
-    return plain ? (d) => readStringField(d, f) : (d) => formatString(readStringField(d, f), spec);
+const encoder = new TextEncoder();
+
+/** Literal text, copied as bytes. */
+function literalStep(text: string): PrintWriter {
+  const bytes = encoder.encode(text);
+  return (w) => w.bytes(bytes);
+}
+
+/** A `string` (`__data_loc char[]`) or `char[N]` field's bytes up to the first NUL, as `%s` prints them. */
+function stringStep(f: FieldLayout): PrintWriter {
+  if (f.kind === 'string') {
+    const at = f.offset;
+    return (w, d) => {
+      const loc = readSmallInt(d, at, 4, false);
+      const off = loc & 0xffff;
+      if (off < d.length) w.utf8(d, off, Math.min(off + (loc >>> 16), d.length));
+    };
   }
-  if (spec.conv === 'c') return (d) => formatChar(readIntField(d, f), spec);
-  // Fast path for the most common case: a plain %d/%u/%lld/%llu whose argument type holds the field unchanged.
+  const end = f.offset + f.size;
+  return (w, d) => {
+    w.utf8(d, Math.min(f.offset, d.length), Math.min(end, d.length));
+  };
+}
+
+const HEX = '0123456789abcdef';
+
+/** The kernel's `__print_array()` text: `{0x1,0x2}`. */
+function arrayStep(f: FieldLayout): PrintWriter {
+  return (w, d) => {
+    w.byte(0x7b);
+    for (let i = 0; i < f.count; i++) {
+      if (i > 0) w.byte(0x2c);
+      w.byte(0x30);
+      w.byte(0x78);
+      const at = f.offset + i * f.elemSize;
+      if (f.elemSize === 8) {
+        const s = readInteger(d, at, 8, false).toString(16);
+        for (let k = 0; k < s.length; k++) w.byte(s.charCodeAt(k));
+        continue;
+      }
+      const v = readSmallInt(d, at, f.elemSize, false);
+      let digits = 1;
+      while (digits < 8 && v >>> (digits * 4) !== 0) digits++;
+      for (let k = digits - 1; k >= 0; k--) w.byte(HEX.charCodeAt((v >>> (k * 4)) & 0xf));
+    }
+    w.byte(0x7d);
+  };
+}
+
+const TWO_32 = 2 ** 32;
+/** High words of 64-bit values that are safe integers as doubles (|v| < 2^53). */
+const SAFE_HIGH = 0x200000;
+
+/** A plain `%llu` / `%lld` of a 64-bit field: doubles while the value is a safe integer, BigInt beyond. */
+function int64Step(f: FieldLayout): PrintWriter {
+  const at = f.offset;
+  const lo = HOST_LITTLE_ENDIAN ? at : at + 4;
+  const hi = HOST_LITTLE_ENDIAN ? at + 4 : at;
+  return (w, d) => {
+    if (at + 8 > d.length) {
+      w.byte(0x30);
+      return;
+    }
+    const low = readSmallInt(d, lo, 4, false);
+    const high = readSmallInt(d, hi, 4, f.signed);
+    if (high < SAFE_HIGH && high >= -SAFE_HIGH) w.int(high * TWO_32 + low);
+    else {
+      const s = readIntField(d, f).toString();
+      for (let k = 0; k < s.length; k++) w.byte(s.charCodeAt(k));
+    }
+  };
+}
+
+function conversionStep(spec: ConversionSpec, f: FieldLayout): PrintWriter {
+  if (spec.conv === 's') {
+    const content = f.kind === 'array' ? arrayStep(f) : stringStep(f);
+    if (spec.width < 0 && spec.precision < 0) return content;
+    return (w, d) => {
+      const start = w.pos;
+      content(w, d);
+      finishString(w, start, spec);
+    };
+  }
+  if (spec.conv === 'c') return (w, d) => writeChar(w, readIntField(d, f), spec);
+  // The most common case: a plain %d/%u/%lld/%llu whose argument type holds the field unchanged.
   const plain =
     !spec.left && !spec.plus && !spec.space && !spec.alt && !spec.zero && spec.width < 0 && spec.precision < 0;
   if (plain && (spec.conv === 'd' || spec.conv === 'i' || spec.conv === 'u')) {
@@ -240,57 +319,84 @@ function compileConversion(spec: ConversionSpec, f: FieldLayout): RecordRenderer
     // The C cast is a no-op when every value of the field fits the conversion's argument type.
     const fits = signedConv ? (f.signed ? size <= bits : size < bits) : !f.signed && size <= bits;
     if (fits) {
-      if (f.elemSize === 8) return (d) => readIntField(d, f).toString();
-      return (d) => String(readSmallInt(d, f.offset, f.elemSize, f.signed));
+      if (f.elemSize === 8) return int64Step(f);
+      const { offset, elemSize, signed } = f;
+      return (w, d) => w.int(readSmallInt(d, offset, elemSize, signed));
     }
   }
-  return (d) => formatInteger(readIntField(d, f), spec);
+  return (w, d) => writeInteger(w, readIntField(d, f), spec);
 }
 
-/** Compiles an event's print string (or its default) into a renderer of the text after `<event>: `. */
-export function compilePrintFormat(print: string | undefined, layout: EventLayout): RecordRenderer {
+/** Compiles an event's print string (or its default) into the writer of the text after `<event>: `. */
+export function compilePrintFormat(print: string | undefined, layout: EventLayout): PrintWriter {
   const fields = layout.fields;
   const parts = parsePrintFormat(print ?? defaultPrintFormat(fields));
-  const pieces: (string | RecordRenderer)[] = [];
+  const steps: PrintWriter[] = [];
   let fi = 0;
   for (const p of parts) {
     if (typeof p === 'string') {
-      pieces.push(p);
+      steps.push(literalStep(p));
       continue;
     }
     const f = fields[fi++];
     if (!f) {
       // Only reachable when the engine skipped validatePrintFormat: print what the kernel's safe printer would.
-      pieces.push('(null)');
+      steps.push(literalStep('(null)'));
       continue;
     }
-    if (mismatch(p, f, f.kind)) pieces.push(`[${p.text}: ${f.name}?]`);
-    else pieces.push(compileConversion(p, f));
+    steps.push(mismatch(p, f, f.kind) ? literalStep(`[${p.text}: ${f.name}?]`) : conversionStep(p, f));
   }
-  if (pieces.length === 1 && typeof pieces[0] === 'string') {
-    const s = pieces[0];
-    return () => s;
+  if (steps.length === 0) return () => {};
+  if (steps.length === 1) return steps[0];
+  if (steps.length === 2) {
+    const [a, b] = steps;
+    return (w, d) => {
+      a(w, d);
+      b(w, d);
+    };
   }
-  return (data) => {
-    let out = '';
-    for (const p of pieces) out += typeof p === 'string' ? p : p(data);
-    return out;
+  return (w, d) => {
+    for (let i = 0; i < steps.length; i++) steps[i](w, d);
   };
 }
 
-const compiled = new WeakMap<EventDescriptor, RecordRenderer>();
+interface Compiled {
+  readonly write: PrintWriter;
+  readonly text: RecordRenderer;
+}
 
-/** The cached renderer of an event (compiled on first use). Never throws: a bad print string renders a marker. */
-export function rendererFor(event: EventDescriptor): RecordRenderer {
-  let r = compiled.get(event);
-  if (!r) {
+const compiled = new WeakMap<EventDescriptor, Compiled>();
+let scratch: LineWriter | undefined;
+
+function compiledFor(event: EventDescriptor): Compiled {
+  let c = compiled.get(event);
+  if (!c) {
+    let write: PrintWriter;
     try {
-      r = compilePrintFormat(event.print, event.layout);
+      write = compilePrintFormat(event.print, event.layout);
     } catch (e) {
-      const msg = `<bad print format: ${(e as Error).message}>`;
-      r = () => msg;
+      write = literalStep(`<bad print format: ${(e as Error).message}>`);
     }
-    compiled.set(event, r);
+    c = { write, text: (data) => printText(write, data) };
+    compiled.set(event, c);
   }
-  return r;
+  return c;
+}
+
+/** What a print writer writes for `data`, decoded. */
+export function printText(write: PrintWriter, data: Uint8Array): string {
+  scratch ??= new LineWriter(1024);
+  scratch.pos = 0;
+  write(scratch, data);
+  return scratch.toString();
+}
+
+/** The cached print writer of an event (compiled on first use). Never throws: a bad print string writes a marker. */
+export function printWriterFor(event: EventDescriptor): PrintWriter {
+  return compiledFor(event).write;
+}
+
+/** The cached renderer of an event: its print writer's bytes as a string. */
+export function rendererFor(event: EventDescriptor): RecordRenderer {
+  return compiledFor(event).text;
 }

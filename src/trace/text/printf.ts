@@ -1,8 +1,10 @@
 /**
  * The subset of the kernel's vsnprintf that trace events use, with the kernel's (not glibc's) rules: `%#x` of 0
  * prints `0x0`, the `0` flag still pads when a precision is given, `%p` prints 16 zero-padded hex digits (as the
- * kernel's `%px`; ntrace has no kernel pointers to hide, so it never hashes).
+ * kernel's `%px`; ntrace has no kernel pointers to hide, so it never hashes). Written as bytes into a LineWriter:
+ * there is one formatter, and text callers decode what it wrote.
  */
+import type { LineWriter } from './line-writer.js';
 
 /** One parsed `%` conversion. */
 export interface ConversionSpec {
@@ -45,15 +47,23 @@ export function isSignedConversion(spec: ConversionSpec): boolean {
   return spec.conv === 'd' || spec.conv === 'i';
 }
 
-function repeat(c: string, n: number): string {
-  return n > 0 ? c.repeat(n) : '';
+const SPACE = 0x20;
+const ZERO = 0x30;
+
+function fill(w: LineWriter, b: number, n: number): void {
+  for (let i = 0; i < n; i++) w.byte(b);
+}
+
+/** ASCII text (digits, a sign, a prefix) byte by byte. */
+function ascii(w: LineWriter, s: string): void {
+  for (let i = 0; i < s.length; i++) w.byte(s.charCodeAt(i));
 }
 
 /**
- * Formats an integer the way the kernel's number() does. `value` is first cast like C's va_arg would for the
+ * An integer the way the kernel's number() prints it. `value` is first cast like C's va_arg would for the
  * conversion's length modifier and signedness.
  */
-export function formatInteger(value: bigint, spec: ConversionSpec): string {
+export function writeInteger(w: LineWriter, value: bigint, spec: ConversionSpec): void {
   const bits = argumentBits(spec);
   const signed = isSignedConversion(spec);
   let num = signed ? BigInt.asIntN(bits, value) : BigInt.asUintN(bits, value);
@@ -102,13 +112,65 @@ export function formatInteger(value: bigint, spec: ConversionSpec): string {
   if (upper) digits = digits.toUpperCase();
   if (digits.length > precision) precision = digits.length;
   width -= precision;
-  let out = '';
-  if (!zero && !spec.left) out += repeat(' ', width);
-  out += sign + prefix;
-  if (!spec.left) out += repeat(zero ? '0' : ' ', zero ? width : 0);
-  out += repeat('0', precision - digits.length) + digits;
-  if (spec.left) out += repeat(' ', width);
-  return out;
+  if (!zero && !spec.left) fill(w, SPACE, width);
+  ascii(w, sign);
+  ascii(w, prefix);
+  if (!spec.left && zero) fill(w, ZERO, width);
+  fill(w, ZERO, precision - digits.length);
+  ascii(w, digits);
+  if (spec.left) fill(w, SPACE, width);
+}
+
+/** Bytes in a UTF-8 sequence that starts with `lead`. */
+function sequenceLength(lead: number): number {
+  return lead < 0xc0 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+}
+
+/**
+ * `%s` precision and width, in bytes (as the kernel counts them), applied to the UTF-8 text written since `start`.
+ * A precision that cuts a character leaves U+FFFD in its place (what decoding the cut bytes gives).
+ */
+export function finishString(w: LineWriter, start: number, spec: ConversionSpec): void {
+  if (spec.precision >= 0 && w.pos - start > spec.precision) {
+    const cut = start + spec.precision;
+    let lead = cut;
+    if (cut > start) {
+      lead = cut - 1;
+      while (lead > start && (w.buf[lead] & 0xc0) === 0x80) lead--;
+    }
+    if (lead < cut && lead + sequenceLength(w.buf[lead]) > cut) {
+      w.pos = lead;
+      w.byte(0xef);
+      w.byte(0xbf);
+      w.byte(0xbd);
+    } else {
+      w.pos = cut;
+    }
+  }
+  const pad = spec.width - (w.pos - start);
+  if (pad <= 0) return;
+  if (spec.left) {
+    fill(w, SPACE, pad);
+    return;
+  }
+  const end = w.pos;
+  w.reserve(pad);
+  w.buf.copyWithin(start + pad, start, end);
+  w.buf.fill(SPACE, start, start + pad);
+  w.pos = end + pad;
+}
+
+/** `%c`: the low byte of the argument (as the character of that code, UTF-8), padded like the kernel does. */
+export function writeChar(w: LineWriter, value: bigint, spec: ConversionSpec): void {
+  const c = Number(BigInt.asUintN(8, value));
+  const pad = spec.width - 1;
+  if (!spec.left) fill(w, SPACE, pad);
+  if (c < 0x80) w.byte(c);
+  else {
+    w.byte(0xc0 | (c >> 6));
+    w.byte(0x80 | (c & 0x3f));
+  }
+  if (spec.left) fill(w, SPACE, pad);
 }
 
 /** UTF-8 byte length: the kernel pads and truncates strings by bytes. */
@@ -118,30 +180,12 @@ export function byteLength(s: string): number {
     const c = s.charCodeAt(i);
     if (c < 0x80) continue;
     if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff)
-      n += 1; // surrogate pair: 4 bytes for 2 UTF-16 units
-    else n += 2;
+    else {
+      n += 2;
+      const next = s.charCodeAt(i + 1);
+      // A surrogate pair: 4 bytes for its 2 UTF-16 units (a lone surrogate encodes as U+FFFD, 3 bytes).
+      if (c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) i++;
+    }
   }
   return n;
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: false });
-
-/** Applies `%s` precision (bytes) and width (bytes) to an already decoded string. */
-export function formatString(s: string, spec: ConversionSpec): string {
-  if (spec.precision >= 0 && byteLength(s) > spec.precision) {
-    s = decoder.decode(encoder.encode(s).subarray(0, spec.precision));
-  }
-  const pad = spec.width - byteLength(s);
-  if (pad <= 0) return s;
-  return spec.left ? s + repeat(' ', pad) : repeat(' ', pad) + s;
-}
-
-/** `%c`: the low byte of the argument, padded like the kernel does. */
-export function formatChar(value: bigint, spec: ConversionSpec): string {
-  const ch = String.fromCharCode(Number(BigInt.asUintN(8, value)));
-  const pad = spec.width - 1;
-  if (pad <= 0) return ch;
-  return spec.left ? ch + repeat(' ', pad) : repeat(' ', pad) + ch;
 }

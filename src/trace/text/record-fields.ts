@@ -67,13 +67,3 @@ export function readStringField(data: Uint8Array, f: FieldLayout): string {
   const start = Math.min(f.offset, data.length);
   return decodeBytes(untilNul(data.subarray(start, Math.min(f.offset + f.size, data.length))));
 }
-
-/** The kernel's `__print_array()` text: `{0x1,0x2}`. */
-export function formatArray(data: Uint8Array, f: FieldLayout): string {
-  let s = '{';
-  for (let i = 0; i < f.count; i++) {
-    if (i > 0) s += ',';
-    s += `0x${readInteger(data, f.offset + i * f.elemSize, f.elemSize, false).toString(16)}`;
-  }
-  return `${s}}`;
-}

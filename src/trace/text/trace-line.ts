@@ -5,7 +5,7 @@
 import type { FieldLayout } from '../layout.js';
 import type { EventDescriptor, TraceRecord } from '../record.js';
 import { LineWriter } from './line-writer.js';
-import { rendererFor } from './print-format.js';
+import { type PrintWriter, printWriterFor, rendererFor } from './print-format.js';
 import { byteLength } from './printf.js';
 import { dataLocBytes, readInteger, readSmallInt, readStringField } from './record-fields.js';
 import { formatSecondsUsecs } from './timestamp.js';
@@ -261,6 +261,8 @@ interface Shape {
   readonly prefix: Uint8Array;
   /** The marker's `buf` string field, when the event is the marker. */
   readonly markerBuf: FieldLayout | undefined;
+  /** The event's print string, compiled. */
+  readonly print: PrintWriter;
 }
 
 const shapes = new WeakMap<EventDescriptor, Shape>();
@@ -282,6 +284,7 @@ function shapeOf(e: EventDescriptor): Shape {
       fields,
       prefix: encoder.encode(`${e.name}: `),
       markerBuf: undefined,
+      print: printWriterFor(e),
     };
     if (shape.marker) shape = { ...shape, prefix: encoder.encode(`${MARKER_SYMBOL}: `), markerBuf: fields.get('buf') };
     shapes.set(e, shape);
@@ -468,7 +471,7 @@ function writeBody(w: LineWriter, rec: TraceRecord, o: TraceTextOptions): void {
     else if (shape.stack) w.text(stackText(rec, e));
     else {
       w.bytes(shape.prefix);
-      w.text(rendererFor(e)(rec.data));
+      shape.print(w, rec.data);
       w.byte(NEWLINE);
     }
   }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { LineWriter } from '../../../src/trace/text/line-writer.js';
 import { parsePrintFormat } from '../../../src/trace/text/print-format.js';
-import { type ConversionSpec, formatChar, formatInteger, formatString } from '../../../src/trace/text/printf.js';
+import { type ConversionSpec, finishString, writeChar, writeInteger } from '../../../src/trace/text/printf.js';
 
 function spec(text: string): ConversionSpec {
   const parts = parsePrintFormat(text);
@@ -10,6 +11,22 @@ function spec(text: string): ConversionSpec {
   return parts[0] as ConversionSpec;
 }
 
+/** What the byte writers write, decoded. */
+function written(write: (w: LineWriter) => void): string {
+  const w = new LineWriter(8);
+  write(w);
+  return w.toString();
+}
+const formatInteger = (v: bigint, s: ConversionSpec) => written((w) => writeInteger(w, v, s));
+const formatChar = (v: bigint, s: ConversionSpec) => written((w) => writeChar(w, v, s));
+/** `%s` of text already written: precision and width applied to its bytes. */
+const formatString = (text: string, s: ConversionSpec) =>
+  written((w) => {
+    w.text('>');
+    const start = w.pos;
+    w.text(text);
+    finishString(w, start, s);
+  }).slice(1);
 const int = (fmt: string, v: number | bigint) => formatInteger(BigInt(v), spec(fmt));
 
 test('integers: kernel vsnprintf number() rules', () => {

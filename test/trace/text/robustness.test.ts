@@ -1,7 +1,12 @@
 /** Random print strings and corrupt records: the text output refuses or degrades, never throws. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compilePrintFormat, parsePrintFormat, validatePrintFormat } from '../../../src/trace/text/print-format.js';
+import {
+  compilePrintFormat,
+  parsePrintFormat,
+  printText,
+  validatePrintFormat,
+} from '../../../src/trace/text/print-format.js';
 import { DEFAULT_TRACE_TEXT_OPTIONS, traceLine } from '../../../src/trace/text/trace-line.js';
 import { rng } from '../engine/support.js';
 import { makeEvent, makeRecord } from './support.js';
@@ -50,8 +55,8 @@ test('random print strings: parse and validate only ever throw TypeError; parsed
     }
     accepted++;
     // Compiling does not require a validated format (the engine might skip validation): it must still render.
-    const render = compilePrintFormat(s, e.layout);
-    assert.equal(typeof render(new Uint8Array(64).fill(0xff)), 'string');
+    const write = compilePrintFormat(s, e.layout);
+    assert.equal(typeof printText(write, new Uint8Array(64).fill(0xff)), 'string');
     try {
       validatePrintFormat(s, e.fields);
     } catch (err) {
