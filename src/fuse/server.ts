@@ -98,6 +98,7 @@ class AbortableContext implements OpContext {
   private controller: AbortController | undefined;
   private aborted = false;
   fileFlags: number | undefined;
+  replyBuffer: Uint8Array | undefined;
 
   constructor(readonly cred: Credentials) {}
 
@@ -162,10 +163,36 @@ function openForListing(vfs: Vfs, ino: number, ctx: OpContext): MaybePromise<num
   }
 }
 
+/**
+ * Memory lent to a READ's op for its answer (`ctx.replyBuffer` is `body`), with room for the reply header in front
+ * of it: an op that writes there is answered by one write from this buffer, no copy and no allocation.
+ */
+class LentBuffer {
+  readonly bytes: Buffer;
+  readonly view: DataView;
+  readonly body: Buffer;
+
+  constructor(bodySize: number) {
+    this.bytes = Buffer.allocUnsafeSlow(OUT_HEADER_SIZE + bodySize);
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    this.body = this.bytes.subarray(OUT_HEADER_SIZE);
+  }
+
+  /** Whether `data` starts where this buffer's body does (the op answered in the memory it was lent). */
+  holds(data: Uint8Array): boolean {
+    return data.buffer === this.bytes.buffer && data.byteOffset === this.body.byteOffset;
+  }
+}
+
 export class FuseServer {
   private readonly req: Request;
   private readonly outBuf: Buffer;
   private readonly outView: DataView;
+  /**
+   * The memory READs are lent, reused by every read answered at once. A read that parks keeps it (its op may still
+   * write there) and the next read gets a new one.
+   */
+  private lent: LentBuffer | undefined;
   private readonly groups = new GroupCache();
   private readonly parked = new Map<number, Parked>();
   private readonly files = new Map<number, number>();
@@ -292,7 +319,12 @@ export class FuseServer {
           const size = req.size();
           const ctx = this.abortableCtx();
           ctx.fileFlags = req.readFileFlags();
-          this.answer(ctx, vfs.read(fh, this.fileOffset(fh), size, ctx), this.replyRead, size);
+          // The kernel never asks for more than max_write (max_pages) bytes; a larger size would get no loan.
+          if (size <= this.options.maxWrite)
+            ctx.replyBuffer = (this.lent ??= new LentBuffer(this.options.maxWrite)).body;
+          const result = vfs.read(fh, this.fileOffset(fh), size, ctx);
+          if (isPromise(result)) this.lent = undefined; // the parked op keeps its loan
+          this.answer(ctx, result, this.replyRead, size);
           return;
         }
         case Op.WRITE: {
@@ -643,13 +675,17 @@ export class FuseServer {
 
   /** Write header + `len` body bytes already in outBuf. False if the kernel no longer waits for this reply. */
   private send(unique: number, error: number, len: number): boolean {
-    const o = this.outView;
+    return this.sendFrom(this.outBuf, this.outView, unique, error, len);
+  }
+
+  /** Write header + `len` body bytes already in `buf` (after the header's room) as one message. */
+  private sendFrom(buf: Buffer, view: DataView, unique: number, error: number, len: number): boolean {
     const total = OUT_HEADER_SIZE + len;
-    o.setUint32(0, total, true);
-    o.setInt32(4, -error, true);
-    putU64(o, 8, unique);
+    view.setUint32(0, total, true);
+    view.setInt32(4, -error, true);
+    putU64(view, 8, unique);
     try {
-      writeSync(this.io.writeFd, this.outBuf, 0, total);
+      writeSync(this.io.writeFd, buf, 0, total);
       return true;
     } catch {
       // ENOENT: the request was interrupted/aborted meanwhile; anything else: the connection is going away.
@@ -772,8 +808,13 @@ export class FuseServer {
     this.send(unique, 0, 8);
   }
 
-  /** READ: the data, never more than the `size` asked for. */
+  /** READ: the data, never more than the `size` asked for; sent from where it is when the op used its loan. */
   private replyRead(unique: number, data: Uint8Array, size: number): void {
+    const lent = this.lent;
+    if (lent?.holds(data)) {
+      this.sendFrom(lent.bytes, lent.view, unique, 0, Math.min(data.byteLength, size));
+      return;
+    }
     this.replyBytes(unique, data.byteLength > size ? data.subarray(0, size) : data);
   }
 

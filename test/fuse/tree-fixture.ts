@@ -10,6 +10,9 @@
  *   shared       0444  the value of the shared counter (vfsData.shared) at the last wake-up
  *   pipe         0644  stream: reads park until data is written (or pushed by a message); pollable
  *   stall        0444  a read keeps the serving thread busy for 10 s (a request the server holds, unanswered)
+ *   lent         0444  200 KiB of a byte pattern, each read written into the memory the transport lends, if any
+ *   lent-reads   0444  how many reads of `lent` and `held` were lent memory
+ *   held         0444  a read writes "held\n" into its lent memory at once, then parks until {type:'release-held'}
  *   dir/sub/leaf 0444
  *   link         -> dir/sub/leaf
  *   events/<sys>/<event>/{enable,id,format}   template directories, like eventfs
@@ -21,6 +24,7 @@
  *   {type:'chmod', path, mode}     chmod from the tree's side
  *   {type:'mkdir-sync' | 'chmod-sync', ...}  the same, answered with {type} once the kernel has the invalidation
  *   {type:'live'}                  answered with {type:'live', n: liveInodes()}
+ *   {type:'release-held'}          answer the parked reads of `held`
  */
 
 import type { VfsEnv } from '../../src/fuse/index.js';
@@ -29,6 +33,7 @@ import {
   type FileOps,
   FsError,
   Kernfs,
+  type OpContext,
   type OpenedFile,
   POLLIN,
   POLLRDNORM,
@@ -44,6 +49,12 @@ export interface FixtureData {
 }
 
 const text = new TextEncoder();
+
+/** The `lent` file: LENT_SIZE bytes, byte i being lentByte(i). */
+export const LENT_SIZE = 200 * 1024;
+export function lentByte(i: number): number {
+  return 0x61 + ((i * 7 + (i >> 10)) % 26);
+}
 
 export function createVfs(given: FixtureData | undefined, env: VfsEnv): Kernfs {
   const data = given ?? {};
@@ -97,6 +108,43 @@ export function createVfs(given: FixtureData | undefined, env: VfsEnv): Kernfs {
         const until = Date.now() + 10_000;
         while (Date.now() < until) {}
         return 'stalled\n';
+      },
+    },
+    { mode: 0o444 },
+  );
+
+  // Reads answered in the memory the transport lends (ctx.replyBuffer), else in memory of their own.
+  let lentReads = 0;
+  const lentInto = (ctx: OpContext, size: number): Uint8Array => {
+    if (ctx.replyBuffer === undefined) return new Uint8Array(size);
+    lentReads++;
+    return ctx.replyBuffer;
+  };
+  tree.createFile(
+    root,
+    'lent',
+    {
+      read(_file, offset, size, ctx) {
+        const n = Math.max(0, Math.min(size, LENT_SIZE - offset));
+        const out = lentInto(ctx, n);
+        for (let i = 0; i < n; i++) out[i] = lentByte(offset + i);
+        return out.subarray(0, n);
+      },
+    },
+    { mode: 0o444 },
+  );
+  tree.createFile(root, 'lent-reads', { show: () => `${lentReads}\n` }, { mode: 0o444 });
+  const held = new Set<() => void>();
+  tree.createFile(
+    root,
+    'held',
+    {
+      read(_file, offset, size, ctx) {
+        if (offset > 0) return new Uint8Array(0);
+        const out = lentInto(ctx, size);
+        const n = out.length < 5 ? 0 : (out.set(text.encode('held\n')), 5);
+        // The answer is in the lent memory already; it is sent when released, after other reads were answered.
+        return new Promise<Uint8Array>((resolve) => held.add(() => resolve(out.subarray(0, n))));
       },
     },
     { mode: 0o444 },
@@ -195,6 +243,10 @@ export function createVfs(given: FixtureData | undefined, env: VfsEnv): Kernfs {
       tree.setMode(tree.resolve(msg.path!)!, msg.mode!);
       void env.invalidationsSent().then(() => env.postMessage({ type: 'chmod-sync' }));
     } else if (msg.type === 'live') env.postMessage({ type: 'live', n: tree.liveInodes() });
+    else if (msg.type === 'release-held') {
+      for (const answer of held) answer();
+      held.clear();
+    }
   });
   void text;
   return tree;
