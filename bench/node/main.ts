@@ -9,7 +9,9 @@
  *     is sent at once, and the time to its record is reported with the time after the loop ended;
  *   - where the CPU goes, in µs per request (from /proc, so it holds under load): the app's main thread, its other
  *     threads (FUSE serving thread formatting trace_pipe, V8 helpers), the reader (`cat`), and the load generator
- *     (this process). All run on the same CPUs: a reader's work is taken from the app and the load generator.
+ *     (this process). All run on the same CPUs: a reader's work is taken from the app and the load generator;
+ *   - that the reader really read every event: each per_cpu/cpuN/stats' `read events` cover both node_http events of every
+ *     request answered since the enable, and nothing was overwritten (check).
  * Exits 1 when a check fails. `--rounds N` (default 5), `--seconds S` per measurement (default 2), `--json`.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -131,7 +133,7 @@ async function load(
   seconds: number,
   app?: ChildProcess,
   reader?: ChildProcess,
-): Promise<{ rps: number; cpu: CpuPerRequest }> {
+): Promise<{ rps: number; requests: number; cpu: CpuPerRequest }> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   let done = 0;
   const a0 = cpuOf(app?.pid);
@@ -152,6 +154,7 @@ async function load(
   const per = (us: number) => us / Math.max(1, done);
   return {
     rps: done / elapsed,
+    requests: done,
     cpu: {
       appMain: per(a1.main - a0.main),
       appOthers: per(a1.others - a0.others),
@@ -164,6 +167,17 @@ async function load(
 /** A `cat trace_pipe > /dev/null`, as an operator would leave running. */
 function drain(mount: string): ChildProcess {
   return spawn('sh', ['-c', `exec cat ${mount}/trace_pipe > /dev/null`], { stdio: 'ignore' });
+}
+
+/** Events read from trace_pipe and overwritten unread, summed over the mount's per-CPU rings. */
+function ringCounts(mount: string): { read: number; overrun: number } {
+  const out = { read: 0, overrun: 0 };
+  for (const cpu of readdirSync(join(mount, 'per_cpu'))) {
+    const stats = readFileSync(join(mount, 'per_cpu', cpu, 'stats'), 'utf8');
+    out.read += Number(/^read events: (\d+)$/m.exec(stats)?.[1] ?? Number.NaN);
+    out.overrun += Number(/^overrun: (\d+)$/m.exec(stats)?.[1] ?? Number.NaN);
+  }
+  return out;
 }
 
 /** ms from enabling server_request to its first record in `trace`, while the server is under load. */
@@ -256,6 +270,8 @@ const configs: Config[] = ['plain', 'register', 'register+node_http'];
 const rps: Record<Config, number[]> = { plain: [], register: [], 'register+node_http': [] };
 const firstMs: Record<Config, number[]> = { plain: [], register: [], 'register+node_http': [] };
 const cpu: Record<Config, CpuPerRequest[]> = { plain: [], register: [], 'register+node_http': [] };
+/** Per reader run: node_http events the reader read, the two events per request answered, and events overwritten. */
+const readerRuns: { read: number; expected: number; overrun: number }[] = [];
 let latencies: number[] = [];
 let busy = { fromEnable: [0], afterBusy: [0], write: [0] };
 try {
@@ -270,10 +286,21 @@ try {
           reader = drain(server.mount!);
           await sleep(500); // subscribed, reader parked
         }
-        await load(server.port, 0.3); // warm-up
+        const warm = await load(server.port, 0.3); // warm-up
         const measured = await load(server.port, SECONDS, server.child, reader);
         rps[config].push(measured.rps);
         cpu[config].push(measured.cpu);
+        if (reader) {
+          // server_request and server_response for every request answered since the enable (and the 500 ms wait
+          // had none); the reader is given a moment to take the last ones.
+          const expected = 2 * (warm.requests + measured.requests);
+          let counts = ringCounts(server.mount!);
+          for (let t = 0; t < 50 && counts.read < expected; t++) {
+            await sleep(20);
+            counts = ringCounts(server.mount!);
+          }
+          readerRuns.push({ read: counts.read, expected, overrun: counts.overrun });
+        }
         if (config === 'register' && r === 0) {
           latencies = await enableLatency(server);
           busy = await busyEnableLatency(server);
@@ -296,6 +323,10 @@ const checks = [
   { name: 'register, all disabled: req/s ratio >= 0.98', ok: disabledRatio >= 0.98 },
   { name: 'register, node_http enabled + reader: req/s ratio >= 0.90', ok: enabledRatio >= 0.9 },
   { name: 'first request: + <= 30 ms', ok: startupDelta <= 30 },
+  {
+    name: 'the reader read both node_http events of every request, none overwritten',
+    ok: readerRuns.length > 0 && readerRuns.every((r) => r.read >= r.expected && r.overrun === 0),
+  },
 ];
 const result = {
   rounds: ROUNDS,
@@ -307,6 +338,7 @@ const result = {
   ratios: { disabled: round(disabledRatio, 3), nodeHttpEnabled: round(enabledRatio, 3) },
   firstRequestMs: Object.fromEntries(configs.map((c) => [c, round(median(firstMs[c]), 1)])),
   startupDeltaMs: round(startupDelta, 1),
+  readerRuns,
   enableToFirstEventMs: { median: round(median(latencies), 1), max: round(Math.max(...latencies), 1) },
   busyEnable: {
     fromEnableMs: { median: round(median(busy.fromEnable), 1), max: round(Math.max(...busy.fromEnable), 1) },
@@ -342,6 +374,7 @@ else {
       `\n  ratio, all disabled:           ${result.ratios.disabled}\n` +
       `  ratio, node_http + reader:     ${result.ratios.nodeHttpEnabled}\n` +
       `  startup (first request):       +${result.startupDeltaMs} ms\n` +
+      `  reader, events read / expected (overwritten): ${readerRuns.map((r) => `${r.read}/${r.expected} (${r.overrun})`).join(', ')}\n` +
       `  echo 1 > enable → first event: median ${result.enableToFirstEventMs.median} ms, max ${result.enableToFirstEventMs.max} ms\n` +
       `  the same, main thread in a 400 ms busy loop: median ${result.busyEnable.fromEnableMs.median} ms, max ${result.busyEnable.fromEnableMs.max} ms` +
       ` (after the loop ended: median ${result.busyEnable.afterBusyLoopMs.median} ms, max ${result.busyEnable.afterBusyLoopMs.max} ms;` +
