@@ -51,7 +51,8 @@ export function fetchSources(): Source[] {
     channelSource([create, headers, error], {
       'undici:request:create': (m) => {
         const { request } = m as { request: UndiciRequest };
-        markStart(request);
+        // Only the events that print a duration need the start.
+        if (headers.enabled || error.enabled) markStart(request);
         if (create.enabled) create.emit(fields(request));
       },
       'undici:request:headers': (m) => {

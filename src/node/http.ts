@@ -32,6 +32,15 @@ export function httpSources(): Source[] {
     { method: 'string', host: 'string', path: 'string', status: 'u16', duration_ns: 'u64' },
     { print: '%s %s%s status=%u duration_ns=%llu' },
   );
+  // http.client.request.error: Node 20.17 / 22.?; older versions publish no errors.
+  const clientError = nodeAtLeast(20, 17)
+    ? defineEvent(
+        'node_http',
+        'client_error',
+        { method: 'string', host: 'string', path: 'string', duration_ns: 'u64', error: 'string' },
+        { print: '%s %s%s duration_ns=%llu error=%s' },
+      )
+    : undefined;
   const sources: Source[] = [];
 
   sources.push(
@@ -68,7 +77,8 @@ export function httpSources(): Source[] {
   const clientHandlers: Record<string, (m: unknown) => void> = {
     'http.client.request.start': (m) => {
       const { request } = m as { request: ClientRequest };
-      markStart(request);
+      // Only an event that prints a duration needs the start (client_request alone costs no clock read).
+      if (clientResponse.enabled || clientError?.enabled) markStart(request);
       if (clientRequest.enabled)
         clientRequest.emit({ method: request.method, host: str(request.host), path: str(request.path) });
     },
@@ -85,14 +95,7 @@ export function httpSources(): Source[] {
     },
   };
   const clientEvents = [clientRequest, clientResponse];
-  // http.client.request.error: Node 20.17 / 22.?; older versions publish no errors.
-  if (nodeAtLeast(20, 17)) {
-    const clientError = defineEvent(
-      'node_http',
-      'client_error',
-      { method: 'string', host: 'string', path: 'string', duration_ns: 'u64', error: 'string' },
-      { print: '%s %s%s duration_ns=%llu error=%s' },
-    );
+  if (clientError) {
     clientEvents.push(clientError);
     clientHandlers['http.client.request.error'] = (m) => {
       const { request, error } = m as { request: ClientRequest; error: unknown };
