@@ -320,8 +320,10 @@ export class FuseServer {
           const ctx = this.abortableCtx();
           ctx.fileFlags = req.readFileFlags();
           // The kernel never asks for more than max_write (max_pages) bytes; a larger size would get no loan.
-          if (size <= this.options.maxWrite)
-            ctx.replyBuffer = (this.lent ??= new LentBuffer(this.options.maxWrite)).body;
+          if (size <= this.options.maxWrite) {
+            this.lent ??= new LentBuffer(this.options.maxWrite);
+            ctx.replyBuffer = this.lent.body;
+          }
           const result = vfs.read(fh, this.fileOffset(fh), size, ctx);
           if (isPromise(result)) this.lent = undefined; // the parked op keeps its loan
           this.answer(ctx, result, this.replyRead, size);
