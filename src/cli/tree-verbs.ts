@@ -12,6 +12,11 @@ export const EXIT_UNREACHABLE = 3;
 
 /** Files read as a stream (consuming reads until Ctrl-C or a closed stdout), not to end of file. */
 const STREAMED = new Set(['trace_pipe', 'trace_pipe_raw']);
+/**
+ * Bytes asked for per read of a stream: over the socket, fewer trips for a full buffer (a mount caps a read at its
+ * own maximum, 128 KiB for ntrace's).
+ */
+const STREAM_CHUNK = 256 * 1024;
 
 /** Opens TARGET, runs `body`, maps failures to the exit statuses above. */
 async function withTarget(target: string, body: (tree: TreeClient) => Promise<number>): Promise<number> {
@@ -74,7 +79,7 @@ export function runCat(target: string, files: string[]): Promise<number> {
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
           try {
-            for await (const chunk of tree.stream(file, { signal: ac.signal })) {
+            for await (const chunk of tree.stream(file, { signal: ac.signal, chunkSize: STREAM_CHUNK })) {
               if (!(await out(chunk))) ac.abort();
             }
           } finally {

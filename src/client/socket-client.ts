@@ -118,13 +118,14 @@ export class SocketClient implements TreeClient {
     conn.ref(true);
     let fh: number | undefined;
     try {
-      fh = (
+      const opened = (
         await remote(
           path,
           conn.call(Op.OPEN_PATH, (w) => w.str(path).u32(0)),
         )
-      ).open().fh;
-      const h = fh;
+      ).open();
+      const h = opened.fh;
+      fh = h;
       const read = (at: number) => {
         const p = remote(
           path,
@@ -133,21 +134,23 @@ export class SocketClient implements TreeClient {
         p.catch(() => {}); // a read ahead nobody awaits (the consumer stopped) fails quietly when the connection ends
         return p;
       };
-      let next = read(0);
+      // Reads in flight while the consumer handles a chunk: for a stream (offsets mean nothing; the server answers
+      // a handle's reads in order) two, so the tree makes the next chunk while this one travels; else one, at the
+      // offset the last one ended. Like `cat`'s own buffer, what was read ahead is lost if the consumer stops.
+      const ahead = opened.stream ? 2 : 1;
+      const inFlight = Array.from({ length: ahead }, () => read(0));
       let offset = 0;
       for (;;) {
         let chunk: Uint8Array;
         try {
-          chunk = (await next).bytes();
+          chunk = (await inFlight.shift()!).bytes();
         } catch (err) {
           if (signal?.aborted) return;
           throw err;
         }
         if (chunk.length === 0) return;
         offset += chunk.length;
-        // The next read is on its way while the consumer handles this chunk (one read in flight at a time: a
-        // consuming file is read in order). Like `cat`'s own buffer, what it took is lost if the consumer stops.
-        next = read(offset);
+        inFlight.push(read(offset));
         yield chunk;
         if (signal?.aborted) return;
       }

@@ -50,6 +50,8 @@ class Conn {
   readonly files = new Map<number, number>(); // fh → inode whose lookup the handle holds (0: none)
   readonly dirs = new Set<number>();
   readonly inflight = new Set<AbortController>();
+  /** Handles with a parked READ → the READs that came after it, run in order once it settles. */
+  readonly readsBehind = new Map<number, (() => void)[]>();
   constructor(readonly id: number) {}
 }
 
@@ -317,12 +319,7 @@ export class SocketDispatcher {
         const fh = this.fh(conn, r.num());
         const offset = r.num();
         const size = Math.min(r.u32(), READ_CHUNK * 8);
-        this.parked(
-          conn,
-          id,
-          (c) => vfs.read(fh, offset, size, c),
-          (data) => (w) => w.bytes(data),
-        );
+        this.read(conn, id, fh, offset, size);
         return;
       }
       case Op.WRITE: {
@@ -630,6 +627,39 @@ export class SocketDispatcher {
     }
   }
 
+  /**
+   * A handle's READs run one at a time, in the order they came, as the kernel sends a file's reads: a READ that comes
+   * while an earlier one of the same handle is parked waits behind it. So a client may keep several READs of a
+   * consuming file in flight (the next is on its way while it writes the last), and the bytes still come in order.
+   */
+  private read(conn: Conn, id: number, fh: number, offset: number, size: number): void {
+    const behind = conn.readsBehind.get(fh);
+    if (behind) {
+      behind.push(() => this.read(conn, id, fh, offset, size));
+      return;
+    }
+    const next = () => {
+      const waiting = conn.readsBehind.get(fh) ?? [];
+      conn.readsBehind.delete(fh);
+      if (conn.gone) return;
+      // The first may park again: the others then queue behind it, still in order.
+      for (const run of waiting) run();
+    };
+    this.parked(
+      conn,
+      id,
+      (c) => {
+        const v = this.vfs.read(fh, offset, size, c);
+        if (isPromise(v)) {
+          conn.readsBehind.set(fh, []);
+          v.then(next, next);
+        }
+        return v;
+      },
+      (data) => (w) => w.bytes(data),
+    );
+  }
+
   /** Drops up to `n` of the lookups this connection holds of `ino` (never more than it holds). */
   private forget(conn: Conn, ino: number, n: number): void {
     const k = Math.min(n, conn.lookups.get(ino) ?? 0);
@@ -861,6 +891,7 @@ export class SocketDispatcher {
       this.unsubscribe = undefined;
     }
     this.outbox.delete(conn.id);
+    conn.readsBehind.clear();
     for (const ac of conn.inflight) ac.abort();
     conn.inflight.clear();
     for (const fh of [...conn.files.keys()]) this.releaseFile(conn, fh);
