@@ -3,8 +3,9 @@
  *
  *   npm run bench:ship [-- --json] [-- --only rate,http,hist]   (hist needs rate: it adds to rate's table)
  *
- * 1. Sustained rate: this process mounts with `ship` (an `ntrace ship` child reads the mount) and emits
- *    `bench_ship:req` (3 ints + a string) paced at RATE events/s for SECONDS, while ClickHouse's row count is
+ * 1. Sustained rate: this process mounts with `ship` (an `ntrace ship` child reads the mount, at its default nice 19)
+ *    and emits `bench_ship:req` (3 ints + a string) paced at RATE events/s for SECONDS (1 ms timer slices, not a
+ *    spin: the shipper gets the idle CPU, as beside a real app), while ClickHouse's row count is
  *    sampled every 200 ms; then everything must arrive and the mount closes. The shipping rate is the slope of the
  *    stored count over the paced window (least squares, first second left out), against the offered RATE as its
  *    peer. Checks: every event is in ClickHouse once (count and distinct seq), nothing lost (no `lost` row, no
@@ -149,7 +150,7 @@ try {
       // Everything so far is stored before the paced window starts.
       for (const end = Date.now() + 20_000; Date.now() < end && (await stored()) < emitted; ) await sleep(100);
 
-      // 1. Sustained rate: paced emits, 1 ms slices; the stored count sampled every 200 ms.
+      // 1. Sustained rate: paced emits, 1 ms slices (timers); the stored count sampled every 200 ms.
       shipperPid = Number(shipInstance.slice(5));
       const shipperCpu0 = cpuSeconds(shipperPid);
       const serverCpu0 = cpuSeconds(ch.servers[0].child?.pid ?? 0);
@@ -173,7 +174,9 @@ try {
           emitted += target - due;
           due = target;
         }
-        await new Promise((res) => setImmediate(res));
+        // The app sleeps between slices (1 ms timers): it emits at RATE without holding a core for nothing, which
+        // leaves the shipper (nice 19) the idle CPU a real app would.
+        await sleep(1);
       }
       paced = due;
       const tEnd = performance.now();

@@ -39,8 +39,9 @@ const USAGE = `usage:
       Convert a trace.dat (or record TARGET first) to the Trace Event Format for Perfetto / chrome://tracing:
       instant events with the fields as args, complete events for *_start/*_end pairs and --span pairs.
   ntrace ship TARGET --clickhouse URL[,URL...] [--database DB] [-e SYS[:EVENT]]... [-f FILTER] [--service NAME]
-              [--cluster NAME] [--spool DIR] [--spool-max-mb N] [--buffer-kb N]
-      Ship events of TARGET (a mount path, socket or PID) to ClickHouse until SIGINT/SIGTERM (docs/SHIP.md).
+              [--cluster NAME] [--spool DIR] [--spool-max-mb N] [--buffer-kb N] [--nice N]
+      Ship events of TARGET (a mount path, socket or PID) to ClickHouse until SIGINT/SIGTERM (docs/SHIP.md);
+      --nice N runs it at that CPU priority (as nice(1); a mount's shipper child runs at 19).
   ntrace hist --clickhouse URL 'hist:keys=...' SYS:EVENT [--database DB] [--since 10m] [--where FILTER]
               [--by host] [--cluster] [--raw]
       The kernel's hist language over the shipped rows, printed in the hist file format.
@@ -231,6 +232,7 @@ async function main(argv: string[]): Promise<number> {
         spool: { type: 'string' },
         'spool-max-mb': { type: 'string' },
         'buffer-kb': { type: 'string' },
+        nice: { type: 'string' },
         'parent-pid': { type: 'string' },
       });
       if (values.help) break;
@@ -242,6 +244,9 @@ async function main(argv: string[]): Promise<number> {
       const kb = values['buffer-kb'];
       if (kb !== undefined && !/^[1-9][0-9]*$/.test(kb))
         throw new UsageError(`--buffer-kb takes a number, got '${kb}'`);
+      const nice = values.nice;
+      if (nice !== undefined && !(/^-?\d+$/.test(nice) && Number(nice) >= -20 && Number(nice) <= 19))
+        throw new UsageError(`--nice takes a number from -20 to 19, got '${nice}'`);
       // Loaded only for this verb: the other commands never load the ClickHouse client.
       const { runShip } = await import('./ship.js');
       return runShip(
@@ -256,6 +261,7 @@ async function main(argv: string[]): Promise<number> {
           spoolDir: values.spool,
           spoolMaxBytes: mb === undefined ? undefined : Number(mb) << 20,
           bufferKb: kb === undefined ? undefined : Number(kb),
+          nice: nice === undefined ? undefined : Number(nice),
         },
         parseId('parent-pid', values['parent-pid']),
       );

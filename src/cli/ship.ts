@@ -1,9 +1,11 @@
 /** `ntrace ship TARGET --clickhouse URL …`: ships chosen events until SIGINT/SIGTERM, with a progress line on a TTY. */
 import { openTarget } from '../client/index.js';
-import { type ShipOptions, startShipping, statsText } from '../ship/index.js';
+import { type ShipOptions, setOwnNice, startShipping, statsText } from '../ship/index.js';
 import { catchStopSignals } from './until-signal.js';
 
 export async function runShip(target: string, o: ShipOptions, parentPid?: number): Promise<number> {
+  // First, so that the threads this process starts from now on inherit it.
+  if (o.nice !== undefined) setOwnNice(o.nice);
   const stop = catchStopSignals();
   const tree = await openTarget(target);
   const shipper = await startShipping(tree, o);

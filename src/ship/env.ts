@@ -13,6 +13,8 @@ export function shipOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ShipOp
   const events = env.NTRACE_SHIP_EVENTS?.split(',')
     .map((e) => e.trim())
     .filter((e) => e !== '');
+  // A nice value the kernel takes (-20..19); anything else is ignored, as an unknown variable would be.
+  const nice = /^-?\d+$/.test(env.NTRACE_SHIP_NICE ?? '') ? Number(env.NTRACE_SHIP_NICE) : undefined;
   const script = process.argv[1] ? basename(process.argv[1]).replace(/\.[cm]?[jt]s$/, '') : 'node';
   return {
     clickhouse: url,
@@ -21,6 +23,7 @@ export function shipOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ShipOp
     ...(env.NTRACE_SHIP_DATABASE ? { database: env.NTRACE_SHIP_DATABASE } : {}),
     ...(env.NTRACE_SHIP_CLUSTER ? { cluster: env.NTRACE_SHIP_CLUSTER } : {}),
     ...(env.NTRACE_SHIP_SPOOL ? { spoolDir: env.NTRACE_SHIP_SPOOL } : {}),
+    ...(nice !== undefined ? { nice } : {}),
     service: env.NTRACE_SERVICE || script,
   };
 }

@@ -52,6 +52,11 @@ export interface ShipOptions {
   readonly batchRows?: number;
   readonly batchBytes?: number;
   readonly batchMs?: number;
+  /**
+   * Nice value of the shipping process (priority.ts): `ntrace ship --nice N`; the child a mount starts runs at 19
+   * (yields the CPU to the application) unless this says otherwise. Unset for `ntrace ship` run by hand: unchanged.
+   */
+  readonly nice?: number;
   readonly log?: (line: string) => void;
 }
 

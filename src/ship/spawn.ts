@@ -2,10 +2,12 @@
  * Shipping for a process's own mount (`mount(dir, { ship })`, `ntrace/register`): an `ntrace ship` child process
  * reading the mount. The application's threads keep paying only their ring writes — no reading, encoding, HTTP or
  * spool I/O runs in its event loop or its libuv pool — and the child stops (draining what it read) when the
- * application closes the mount, or by itself when the application dies.
+ * application closes the mount, or by itself when the application dies. It runs at a low CPU priority (nice 19 by
+ * default, `ShipOptions.nice`): its work waits while the application needs the CPU.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { CHILD_NICE } from './priority.js';
 import type { ShipOptions } from './shipper.js';
 
 export interface ShipChild {
@@ -29,6 +31,7 @@ function args(mountpoint: string, o: ShipOptions): string[] {
   if (o.spoolDir) a.push('--spool', o.spoolDir);
   if (o.spoolMaxBytes) a.push('--spool-max-mb', String(Math.max(1, Math.round(o.spoolMaxBytes / 2 ** 20))));
   if (o.bufferKb) a.push('--buffer-kb', String(o.bufferKb));
+  a.push('--nice', String(o.nice ?? CHILD_NICE));
   return [...a, '--parent-pid', String(process.pid)];
 }
 

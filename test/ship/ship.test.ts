@@ -4,14 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { getPriority, hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { MountClient } from '../../src/client/index.js';
 import { fleetHist } from '../../src/fleet/index.js';
-import { defineEvent } from '../../src/index.js';
+import { defineEvent, mount } from '../../src/index.js';
 import { type ShipOptions, startShipping } from '../../src/ship/index.js';
 import { CLUSTER, ClickHouseCluster } from '../support/clickhouse.js';
 import { mountTracefs, uniqueSystem } from '../tracefs/helpers.js';
@@ -91,6 +91,39 @@ test('events of two processes land once each (counted by seq); one ships from mo
   assert.equal(rows.length, 2);
   for (const [, count, seqs, min, max] of rows) assert.deepEqual([count, seqs, min, max], [3000, 3000, 0, 2999]);
   assert.equal(await num(`SELECT count() FROM ${db}.${sys}_req WHERE url = '/url/3' AND status = 3`), 2);
+});
+
+/** The nice value of every thread of process `pid` (field 19 of /proc/PID/task/TID/stat). */
+function threadNices(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
+test("a mount's shipper child runs every thread at nice 19 (yielding to the app), or at ship.nice; the app's own priority is untouched", async (t) => {
+  const sys = uniqueSystem('nice');
+  const ev = defineEvent(sys, 'req', { n: 'u32' });
+  const own = getPriority();
+  for (const nice of [undefined, 7]) {
+    const dir = appDir(t);
+    const m = await mount(dir, {
+      ship: { clickhouse: ch.servers[0].url, database: uniqueDb(), events: [sys], spoolDir: `${dir}.spool`, nice },
+    });
+    try {
+      ev.emit({ n: 1 });
+      const ship = readdirSync(join(dir, 'instances')).find((n) => n.startsWith('ship-'));
+      assert.ok(ship, 'the shipper made its instance');
+      // A value below this process's own cannot be set without privilege: the child keeps the inherited one.
+      const expected = Math.max(nice ?? 19, own);
+      const nices = threadNices(Number(ship.slice(5)));
+      assert.ok(nices.length > 1, 'the child has its V8 and libuv threads');
+      assert.deepEqual(new Set(nices), new Set([expected]), `every thread of the shipper at nice ${expected}`);
+    } finally {
+      await m.close();
+    }
+  }
+  assert.deepEqual(new Set(threadNices(process.pid)), new Set([own]));
 });
 
 test('a field added in a later version of the app becomes a column', async (t) => {
