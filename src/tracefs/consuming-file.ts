@@ -9,8 +9,11 @@ import type { PipeWaiter, TraceInstance } from './state.js';
 /** One open of a consuming file: what it hands out and how it learns that more may come. */
 export interface Consumer {
   readonly inst: TraceInstance;
-  /** Up to `size` bytes, consumed; undefined when there is nothing now. */
-  take(size: number): Uint8Array | undefined;
+  /**
+   * Up to `size` bytes, consumed; undefined when there is nothing now. `into`: memory the transport lends for the
+   * answer (kernfs's OpContext.replyBuffer), to write them in rather than in a fresh buffer; keep no view of it.
+   */
+  take(size: number, into?: Uint8Array): Uint8Array | undefined;
   /** Whether a read would find something (consumes nothing). */
   readable(): boolean;
   /** Asks the emitters to ring the doorbell at their next commit. */
@@ -31,7 +34,7 @@ export function consumingFileOps(open: (file: OpenedFile) => Consumer): FileOps 
     },
     read(file: OpenedFile, _offset: number, size: number, ctx) {
       const c = (file.priv as ConsumingState).consumer;
-      const now = c.take(size);
+      const now = c.take(size, ctx.replyBuffer);
       if (now) return now;
       // The flags of this read, as the kernel checks f_flags at read time (fcntl may have set O_NONBLOCK).
       if ((ctx.fileFlags ?? file.flags) & O_NONBLOCK) throw new FsError('EAGAIN');
@@ -39,7 +42,7 @@ export function consumingFileOps(open: (file: OpenedFile) => Consumer): FileOps 
         const waiter: PipeWaiter = {
           file,
           check() {
-            const out = c.take(size);
+            const out = c.take(size, ctx.replyBuffer);
             if (out) {
               done();
               resolve(out);

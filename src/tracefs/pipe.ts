@@ -23,8 +23,8 @@ export function pipeOps(locate: (file: OpenedFile) => { inst: TraceInstance; cpu
     );
     return {
       inst,
-      take(size) {
-        const out = text.read(size);
+      take(size, into) {
+        const out = text.read(size, into);
         return out.length > 0 ? out : undefined;
       },
       readable: () => text.hasBuffered || reader.hasData(),

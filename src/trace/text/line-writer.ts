@@ -24,6 +24,12 @@ export class LineWriter {
     this.pos = 0;
   }
 
+  /** Starts over in memory lent by the caller (a transport's reply buffer); it grows out of it only if it must. */
+  lend(buf: Uint8Array): void {
+    this.buf = buf;
+    this.pos = 0;
+  }
+
   /** Room for `n` more bytes. */
   reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;

@@ -22,6 +22,8 @@ export interface PipeItem {
 export type NextRecord = () => TraceRecord | PipeItem | undefined;
 
 const EMPTY = new Uint8Array(0);
+/** Room kept at the end of lent memory for the line that crosses the stop: lines are about a page at most. */
+const LINE_ROOM = 4096;
 const encoder = new TextEncoder();
 const NEWLINE = 0x0a;
 
@@ -55,9 +57,11 @@ export class TracePipeText {
    * that finds a partly returned line gives the rest of that line only, and a line is cut only when it alone is
    * longer than the read. Unlike the kernel, which formats at most a page per read(2), a large read gets as many
    * lines as it has room for: through FUSE each read is a round trip. The lines are written as bytes straight into
-   * the buffer the read returns (a fresh one per read: the caller keeps it).
+   * the buffer the read returns: `into` when given (memory the transport lends for this answer; the read then
+   * stops a line's room short of its end, so that it need not grow out of it, and keeps nothing of it), else a
+   * fresh one the caller keeps.
    */
-  read(max: number): Uint8Array {
+  read(max: number, into?: Uint8Array): Uint8Array {
     if (!(max > 0)) return EMPTY;
     if (this.#cut > 0) {
       const n = Math.min(max, this.#cut);
@@ -67,12 +71,17 @@ export class TracePipeText {
       return out;
     }
     const w = this.#w;
-    w.renew(Math.max(max, this.#rest.length) + 512);
+    let stop = max;
+    const lent = into !== undefined && into.length >= max && into.length - LINE_ROOM >= this.#rest.length;
+    if (lent) {
+      w.lend(into);
+      stop = Math.min(max, Math.max(1, into.length - LINE_ROOM));
+    } else w.renew(Math.max(max, this.#rest.length) + 512);
     w.bytes(this.#rest);
     this.#rest = EMPTY;
     // Asked once per read, at its first record, not once per line.
     let options: TraceTextOptions | undefined;
-    while (w.pos < max) {
+    while (w.pos < stop) {
       let item: TraceRecord | PipeItem | undefined;
       try {
         item = this.#next();
@@ -87,15 +96,17 @@ export class TracePipeText {
     const bytes = w.buf;
     const end = w.pos;
     if (end <= max) return bytes.subarray(0, end);
-    // The lines past `max` wait for the next read (views of this read's buffer, which nobody writes again).
+    // The lines past `max` wait for the next read (views of this read's own buffer, which nobody writes again;
+    // copies of lent memory).
+    const keep = (from: number) => (bytes === into ? bytes.slice(from, end) : bytes.subarray(from, end));
     const cut = bytes.lastIndexOf(NEWLINE, max - 1) + 1;
     if (cut > 0) {
-      this.#rest = bytes.subarray(cut, end);
+      this.#rest = keep(cut);
       return bytes.subarray(0, cut);
     }
     // The first line alone is longer than the read: its rest comes alone, by the next reads.
     const eol = bytes.indexOf(NEWLINE) + 1 || end;
-    this.#rest = bytes.subarray(max, end);
+    this.#rest = keep(max);
     this.#cut = Math.min(eol, end) - max;
     return bytes.subarray(0, max);
   }

@@ -33,6 +33,30 @@ test('trace_pipe: reads of any size return the same bytes as the lines, continui
   }
 });
 
+test('trace_pipe: reads into lent memory keep nothing of it, give the same bytes, and stop short of growing out', () => {
+  const records = Array.from({ length: 3000 }, (_, i) => rec(i));
+  const want = records.map((r) => traceLine(r)).join('');
+  for (const [size, lentSize] of [
+    [65536, 65536],
+    [65536, 131072],
+    [100, 131072],
+    [5000, 5000],
+  ]) {
+    const pipe = new TracePipeText(source(records));
+    const lent = new Uint8Array(lentSize);
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const b = pipe.read(size, lent);
+      if (b.length === 0) break;
+      assert.ok(b.length <= size, `read ${b.length} > ${size}`);
+      if (size >= 65536) assert.equal(b.buffer, lent.buffer, 'written in the lent memory');
+      parts.push(b.slice());
+      lent.fill(0x21); // the transport reuses it: nothing read later may come from it
+    }
+    assert.equal(decoder.decode(Buffer.concat(parts)), want, `read size ${size}, lent ${lentSize}`);
+  }
+});
+
 test('trace_pipe: a read after a cut line returns only the rest of that line', () => {
   const pipe = new TracePipeText(source([rec(1), rec(2)]));
   const line1 = traceLine(rec(1));
