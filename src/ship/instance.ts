@@ -15,6 +15,11 @@ export class ShipInstance {
   readonly #selectors: readonly string[];
   readonly #filter: string | undefined;
   readonly #byId = new Map<number, EventDescriptor>();
+  /** Enabled events (`system:event`) whose format file was read. */
+  readonly #formatsRead = new Set<string>();
+  /** Ids no enabled event's format had since available_events last changed: their records are skipped. */
+  readonly #missing = new Set<number>();
+  #lookups: Promise<unknown> = Promise.resolve();
   /** `system:event` names enabled here, with the filter applied. */
   #enabled = new Set<string>();
   #available = '';
@@ -54,6 +59,7 @@ export class ShipInstance {
     const available = text(await this.tree.readFile('available_events'));
     if (available === this.#available) return;
     this.#available = available;
+    this.#missing.clear(); // an id may belong to an event defined since
     for (const sel of this.#selectors) {
       const s = sel.includes(':') ? sel : `${sel}:*`;
       try {
@@ -87,21 +93,49 @@ export class ShipInstance {
     return this.#byId.get(id);
   }
 
-  /** The descriptor of event id `id`, read from its format file (looked up again when unknown). */
-  async descriptor(id: number): Promise<EventDescriptor | undefined> {
-    const d = this.#byId.get(id);
-    if (d) return d;
-    await this.refresh();
+  /**
+   * The descriptor of event id `id`, from the format files: those of enabled events not read yet; if none has the
+   * id, available_events is looked at again and the formats of events it brought are read; if none has it either,
+   * an event may have been removed and defined again (same name, new id), so every enabled event's format is read
+   * again. An id still not found is remembered as missing (until available_events changes), so the records of a
+   * removed event cost these reads once, not page after page.
+   */
+  descriptor(id: number): Promise<EventDescriptor | undefined> {
+    // One look-up at a time (each CPU's reader may ask): another's half-done reads must not make an id look missing.
+    const next = this.#lookups.then(() => this.#lookUp(id));
+    this.#lookups = next.catch(() => undefined);
+    return next;
+  }
+
+  async #lookUp(id: number): Promise<EventDescriptor | undefined> {
+    const known = this.#byId.get(id);
+    if (known || this.#missing.has(id)) return known;
+    await this.#readFormats();
+    if (!this.#byId.has(id)) {
+      await this.refresh();
+      await this.#readFormats();
+    }
+    if (!this.#byId.has(id)) {
+      this.#formatsRead.clear();
+      await this.#readFormats();
+    }
+    if (!this.#byId.has(id)) this.#missing.add(id);
+    return this.#byId.get(id);
+  }
+
+  /** Reads the format file of every enabled event not read yet. */
+  async #readFormats(): Promise<void> {
     for (const ev of this.#enabled) {
+      if (this.#formatsRead.has(ev)) continue;
+      this.#formatsRead.add(ev); // also when it fails: removed meanwhile, its records are skipped
       const [sys, name] = ev.split(':');
       try {
         const e = parseFormatFile(sys, text(await this.tree.readFile(`events/${sys}/${name}/format`)));
         this.#byId.set(e.id, e);
       } catch {
-        // Removed meanwhile: its records are skipped.
+        // Removed meanwhile.
       }
     }
-    return this.#byId.get(id);
   }
 
   async cpus(): Promise<number[]> {
