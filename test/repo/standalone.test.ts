@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { kernelEventsPath, repoRoot } from '../support/paths.js';
 
 test('no test, benchmark, source or CI file reads a folder beside the checkout', () => {
-  const files = execFileSync('git', ['ls-files', 'src', 'test', 'bench', '.ci', 'package.json'], {
+  const files = execFileSync('git', ['ls-files', 'src', 'test', 'bench', 'scripts', '.ci', 'package.json'], {
     cwd: repoRoot,
     encoding: 'utf8',
   })
