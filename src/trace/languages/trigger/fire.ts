@@ -63,8 +63,9 @@ export function captureFrames(): string[] {
   const out: string[] = [];
   for (const l of raw.split('\n').slice(1)) {
     const f = l.trim().replace(/^at /, '');
-    // ntrace's own frames (emit path, triggers) are not the application's stack.
-    if (/[\\/]src[\\/]trace[\\/]/.test(f)) continue;
+    // ntrace's own frames (emit path, triggers) are not the application's stack; the emit path runs from the
+    // application face's bundle (scripts/bundle-app-face.mjs).
+    if (/[\\/]src[\\/](trace[\\/]|app-face\.bundle\.js:)/.test(f)) continue;
     out.push(f);
     if (out.length >= 16) break;
   }
