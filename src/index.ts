@@ -2,7 +2,6 @@
 // Importing ntrace loads only the engine's application face (trace/app.ts): defining and emitting events. The
 // filesystem side (tracefs, FUSE, the socket) loads on the first mount() or mountProblem(), the control plane on the
 // first emit that meets a filter or trigger (docs/ARCHITECTURE.md, "What importing ntrace loads").
-import { createRequire } from 'node:module';
 import type { MountOptions, TracefsMount } from './tracefs/index.js';
 
 export {
@@ -19,10 +18,11 @@ export {
 } from './trace/app.js';
 export type { MountOptions, ReconfigureOptions, TracefsMount } from './tracefs/index.js';
 
-const require = createRequire(import.meta.url);
-
 /** The filesystem side, loaded on first use (importing ntrace loads only the engine's application face). */
-const filesystemSide = () => require('./tracefs/index.js') as typeof import('./tracefs/index.js');
+const filesystemSide = () =>
+  process.getBuiltinModule('node:module').createRequire(import.meta.url)(
+    './tracefs/index.js',
+  ) as typeof import('./tracefs/index.js');
 
 /**
  * Serves this process's tracefs at `dir` over FUSE and on a unix socket (docs/TRACEFS.md); resolves once it serves.

@@ -1,21 +1,22 @@
 /**
- * The engine's shared memory: three SharedArrayBuffers every thread of the process attaches to.
+ * The engine's shared memory: the SharedArrayBuffers every thread of the process attaches to.
  *
  * - `control` (fixed size): header words, the event table (status, definition offset, combined enable flag),
  *   the instance table, per-(instance, event) state words, the ring table and the thread ("CPU") table.
  * - `registry` (growable): append-only serialized event definitions.
  * - `arena` (growable): ring buffers, allocated by any thread (see arena.ts).
+ * - `histSlots` (growable, created empty): the control plane's hist table pool (control/pool.ts).
  *
  * The first thread that needs the engine creates them and publishes them with `setEnvironmentData`, so worker
  * threads created afterwards attach to the same state. A thread created earlier can be handed the buffers
  * explicitly (`sharedHandles()` → postMessage → `attachSharedState()`). docs/TRACE-ENGINE.md draws the map.
+ * `node:worker_threads` (≈ 5 ms of Node's own modules) loads on first use, not when ntrace is imported.
  */
-import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
-import { newGrowable } from './growable.js';
+import { asGrowable, newGrowable } from './growable.js';
 
 export const MAGIC = 0x6e747263; // "ntrc"
 export const VERSION = 1;
-const ENV_KEY = 'ntrace.shared-state.v1';
+const ENV_KEY = 'ntrace.shared-state.v2';
 
 /** Event ids: u16 common_type; user events start above the built-ins. */
 export const MAX_EVENTS = 32768;
@@ -144,11 +145,20 @@ function arenaMaxBytes(): number {
   return Number.isInteger(mb) && mb >= 16 && mb <= 2047 ? mb << 20 : 1024 << 20;
 }
 
+/**
+ * Maximum bytes of each hist table slot (control/pool.ts): 32 of up to 8 MiB — a default `keys=status` table with 64
+ * writer regions takes 4.4 MiB — and 8 of up to 64 MiB for big tables (large `size=` or string keys). A hist table
+ * needs a buffer of its own, and a buffer created later could reach other threads only by message, so the slots are
+ * part of the state: address space only, until a hist trigger grows one.
+ */
+export const HIST_SLOT_BYTES: readonly number[] = [...new Array(32).fill(8 << 20), ...new Array(8).fill(64 << 20)];
+
 /** The buffers that make up the shared state (structured-cloneable: pass them to a thread with postMessage). */
 export interface SharedHandles {
   readonly control: SharedArrayBuffer;
   readonly registry: SharedArrayBuffer;
   readonly arena: SharedArrayBuffer;
+  readonly histSlots: readonly SharedArrayBuffer[];
 }
 
 /** Typed views over the shared state, one set per thread. */
@@ -210,7 +220,7 @@ function createHandles(): SharedHandles {
   h[H_ARENA_TOP] = ARENA_PAGE; // offset 0 means "no ring": keep the first page unused
   new Int32Array(registry)[0] = REGISTRY_DATA;
   Atomics.store(h, H_MAGIC, MAGIC);
-  return { control, registry, arena };
+  return { control, registry, arena, histSlots: HIST_SLOT_BYTES.map((max) => newGrowable(0, max)) };
 }
 
 function isHandles(x: unknown): x is SharedHandles {
@@ -221,6 +231,9 @@ function isHandles(x: unknown): x is SharedHandles {
     o.registry instanceof SharedArrayBuffer &&
     o.arena instanceof SharedArrayBuffer &&
     o.control.byteLength === CONTROL_SIZE &&
+    Array.isArray(o.histSlots) &&
+    o.histSlots.length === HIST_SLOT_BYTES.length &&
+    o.histSlots.every((b, i) => b instanceof SharedArrayBuffer && asGrowable(b).maxByteLength === HIST_SLOT_BYTES[i]) &&
     new Int32Array(o.control, 0, 2)[H_MAGIC] === MAGIC &&
     new Int32Array(o.control, 0, 2)[H_VERSION] === VERSION
   );
@@ -234,14 +247,19 @@ let current: SharedState | undefined;
  */
 export function shared(): SharedState {
   if (current) return current;
-  const published = getEnvironmentData(ENV_KEY);
+  const published = workerThreads().getEnvironmentData(ENV_KEY);
   return install(isHandles(published) ? published : createHandles());
 }
 
 function install(h: SharedHandles): SharedState {
   current = new SharedState(h);
-  setEnvironmentData(ENV_KEY, h as unknown as never);
+  workerThreads().setEnvironmentData(ENV_KEY, h as unknown as never);
   return current;
+}
+
+/** `node:worker_threads`, loaded on the engine's first use in this thread. */
+export function workerThreads(): typeof import('node:worker_threads') {
+  return process.getBuiltinModule('node:worker_threads');
 }
 
 /** The buffers of this thread's shared state, to hand to a thread created before ntrace was imported. */

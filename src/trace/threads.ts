@@ -3,7 +3,6 @@
  * recorded event; its name (the `<comm>` of trace lines: the process title in the main thread, the name given with
  * `setThreadName` or `worker-<threadId>` in a worker) lives in the shared thread table so every reader can print it.
  */
-import { isMainThread, threadId } from 'node:worker_threads';
 import {
   C_NAME,
   C_NAME_GEN,
@@ -16,6 +15,7 @@ import {
   MAX_CPUS,
   type SharedState,
   shared,
+  workerThreads,
 } from './shared-state.js';
 import { wakeRegistryWatchers } from './wake.js';
 
@@ -26,6 +26,7 @@ let myCpu = -1;
 let myName: string | undefined;
 
 function defaultName(): string {
+  const { isMainThread, threadId } = workerThreads();
   return isMainThread ? process.title || 'node' : `worker-${threadId}`;
 }
 
@@ -57,7 +58,7 @@ export function currentCpu(s: SharedState): number {
     return -1;
   }
   myCpu = cpu;
-  s.cpus[cpu * CPU_WORDS + C_THREAD_ID] = threadId;
+  s.cpus[cpu * CPU_WORDS + C_THREAD_ID] = workerThreads().threadId;
   publishName(s, cpu, myName ?? defaultName());
   Atomics.store(s.cpus, cpu * CPU_WORDS + C_STATE, 1);
   // A new CPU is news for the filesystem thread (per_cpu/cpuN): ring it now, not at its next request.

@@ -11,7 +11,7 @@ import { HistRegistry, HistTrigger, oneRegionShape } from '../languages/hist/his
 import type { HistSpec } from '../languages/hist/spec.js';
 import { HistTable, type HistTableShape, histTableBytes } from '../languages/hist/table.js';
 import type { HistTriggerHandle } from '../languages/trigger/trigger-set.js';
-import { histPool, POOL_SLOT_BYTES, prepareSlot } from './pool.js';
+import { histSlots, POOL_SLOT_BYTES, prepareSlot } from './pool.js';
 import { type ControlRoot, poolSlotDirty, releasePoolSlot, setPoolSlotDirty, takePoolSlot } from './shared-control.js';
 
 /** Writer regions per table (emitting threads with a higher CPU index count as drops). */
@@ -27,7 +27,7 @@ function shapeOf(spec: HistSpec, regions: number, maxBytes: number): HistTableSh
 
 /** The pool slot of a table, or -1 for a private one. */
 export function slotOf(table: HistTable): number {
-  return histPool().sabs.indexOf(table.sab);
+  return histSlots().indexOf(table.sab);
 }
 
 export class PooledHists {
@@ -53,7 +53,7 @@ export class PooledHists {
     }
     setPoolSlotDirty(this.root, slot, bytes);
     this.owned.add(slot);
-    return new HistTable(shape, histPool().sabs[slot]);
+    return new HistTable(shape, histSlots()[slot]);
   }
 
   /** Marks a slot as visible to other threads (its release then waits out the grace period). */

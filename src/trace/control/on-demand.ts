@@ -5,19 +5,14 @@
  * over to the real hook (runtime.ts). Importing ntrace thus costs no parsing of the languages until someone writes a
  * filter or trigger. Imported for its effect by the engine's faces (app.ts, index.ts): every thread that imports
  * ntrace (main thread, workers) or serves the tree runs it once.
- *
- * It also creates the hist pool, which must exist before any worker is created so workers inherit it (pool.ts).
  */
-import { createRequire } from 'node:module';
 import { type ControlHook, setControlHook } from '../emitter.js';
 import { IE_ENABLED } from '../shared-state.js';
-import { histPool } from './pool.js';
-
-const require = createRequire(import.meta.url);
 
 const loadOnFirstUse: ControlHook = (instance, ev, state, values) => {
   let hook: ControlHook;
   try {
+    const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);
     hook = (require('./runtime.js') as typeof import('./runtime.js')).controlHook;
   } catch (err) {
     // A Node without require(esm): this thread records as if no filter or trigger were set, and says so once.
@@ -30,4 +25,3 @@ const loadOnFirstUse: ControlHook = (instance, ev, state, values) => {
 };
 
 setControlHook(loadOnFirstUse);
-histPool();

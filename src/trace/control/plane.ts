@@ -46,7 +46,7 @@ import type { EventDescriptor } from '../record.js';
 import { I_GEN, INST_WORDS } from '../shared-state.js';
 import { type ControlBlob, parseBlob, type TriggerBlob } from './blob.js';
 import { PooledHists } from './hist-tables.js';
-import { histPool } from './pool.js';
+import { histSlots } from './pool.js';
 import {
   type ControlRoot,
   dropBlobs,
@@ -170,7 +170,7 @@ function publish(r: ControlRoot, instance: number, id: number, ec: EventControl)
     let hist: TriggerBlob['hist'];
     if (s.hist !== undefined) {
       const h = s.hist as HistTriggerData;
-      const slot = histPool().sabs.indexOf(h.sab);
+      const slot = histSlots().indexOf(h.sab);
       if (slot < 0) continue;
       histsOf(r).publish(slot);
       hist = { spec: h.spec, shape: h.shape, slot };
@@ -373,14 +373,14 @@ export function readHist(instance: number, id: number): string {
   try {
     const ev = getEvent(id);
     const r = findRoot();
-    if (!ev || r === undefined || !r.poolOk) return '';
+    if (!ev || r === undefined) return '';
     const blob = parseBlob(readBlob(r, instance, id));
     if (!blob) return '';
-    const pool = histPool();
+    const pool = histSlots();
     const hists: HistTrigger[] = [];
     for (const t of blob.triggers) {
       if (t.cmd !== 'hist' || !t.hist) continue;
-      const table = new HistTable(t.hist.shape, pool.sabs[t.hist.slot]);
+      const table = new HistTable(t.hist.shape, pool[t.hist.slot]);
       hists.push(new HistTrigger(ev, t.hist.spec, table, undefined));
     }
     return readHistFile(hists);

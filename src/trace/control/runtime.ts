@@ -30,7 +30,7 @@ import { HistTrigger } from '../languages/hist/hist-trigger.js';
 import { type Firing, fireTriggers, type TriggerActions, toFiring } from '../languages/trigger/fire.js';
 import { currentCpu } from '../threads.js';
 import { parseBlob } from './blob.js';
-import { histPool } from './pool.js';
+import { histSlots } from './pool.js';
 import { type ControlRoot, findRoot, readBlob } from './shared-control.js';
 import { snapshotFromTrigger } from './snapshot.js';
 
@@ -75,12 +75,12 @@ function load(r: ControlRoot, instance: number, id: number, gen: number): Loaded
   }
   const triggers: Firing[] = [];
   const hists: HistTrigger[] = [];
-  const pool = histPool();
+  const pool = histSlots();
   for (const t of blob.triggers) {
     let hist: HistTrigger | undefined;
     if (t.cmd === 'hist') {
-      if (!t.hist || !r.poolOk) continue;
-      hist = HistTrigger.fromSpec(ev, { spec: t.hist.spec, shape: t.hist.shape, sab: pool.sabs[t.hist.slot] });
+      if (!t.hist) continue;
+      hist = HistTrigger.fromSpec(ev, { spec: t.hist.spec, shape: t.hist.shape, sab: pool[t.hist.slot] });
       hists.push(hist);
     }
     const target = t.target ? (findEvent(t.target.system, t.target.event)?.id ?? 0) : 0;

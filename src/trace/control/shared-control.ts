@@ -17,7 +17,7 @@ import { arenaAlloc, arenaFree } from '../arena.js';
 import { context } from '../context.js';
 import { withLock } from '../lock.js';
 import { HEADER_WORDS, MAX_EVENTS, MAX_INSTANCES, type SharedState } from '../shared-state.js';
-import { histPool, POOL_SLOT_BYTES, POOL_SLOTS } from './pool.js';
+import { POOL_SLOT_BYTES, POOL_SLOTS } from './pool.js';
 
 /**
  * Engine header word holding the root's arena byte offset (0 until the first control write). The engine uses
@@ -28,7 +28,6 @@ export const H_CONTROL_ROOT = HEADER_WORDS - 1;
 const MAGIC = 0x6e63746c; // "nctl"
 const W_MAGIC = 0;
 const W_LOCK = 1;
-const W_POOL_TAG = 2;
 const W_BLOB_TABLES = 16;
 const W_SNAP_TABLES = W_BLOB_TABLES + MAX_INSTANCES;
 const W_POOL_STATE = W_SNAP_TABLES + MAX_INSTANCES;
@@ -54,8 +53,6 @@ export interface ControlRoot {
   readonly off: number;
   readonly w: Int32Array;
   readonly cells: BigInt64Array;
-  /** Whether this thread's hist pool is the one the root's tables live in. */
-  readonly poolOk: boolean;
 }
 
 let cached: ControlRoot | undefined;
@@ -71,7 +68,6 @@ function view(s: SharedState, off: number): ControlRoot {
     off,
     w,
     cells: new BigInt64Array(s.handles.arena, off + CELLS_BYTE, COUNT_CELLS),
-    poolOk: Atomics.load(w, W_POOL_TAG) === histPool().tag,
   };
 }
 
@@ -96,7 +92,6 @@ export function root(): ControlRoot | undefined {
   if (off === 0) return undefined;
   new Uint8Array(s.handles.arena, off, ROOT_BYTES).fill(0);
   const w = new Int32Array(s.handles.arena, off, ROOT_BYTES / 4);
-  w[W_POOL_TAG] = histPool().tag;
   Atomics.store(w, W_MAGIC, MAGIC);
   if (Atomics.compareExchange(s.header, H_CONTROL_ROOT, 0, off) !== 0) arenaFree(s, off, ROOT_BYTES);
   return findRoot();
@@ -218,7 +213,6 @@ function takeFrom(w: Int32Array, base: number, n: number): number {
  * (control side, under the lock).
  */
 export function takePoolSlot(r: ControlRoot, bytes: number): number {
-  if (!r.poolOk) return -1;
   const now = nowSeconds();
   let best = -1;
   for (let i = 0; i < POOL_SLOTS; i++) {

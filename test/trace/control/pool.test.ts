@@ -20,11 +20,11 @@ test('importing ntrace reserves at most 16 MB of ArrayBuffer memory; a hist trig
     const atImport = mb();
     const ev = m.defineEvent('pooltest', 'e', { a: 'u32' });
     const { writeTrigger, readHist } = await import(${JSON.stringify(control)});
-    const { histPool } = await import(${JSON.stringify(pool)});
-    const before = histPool().sabs.reduce((n, b) => n + b.byteLength, 0);
+    const { histSlots } = await import(${JSON.stringify(pool)});
+    const before = histSlots().reduce((n, b) => n + b.byteLength, 0);
     if (writeTrigger(0, ev.id, 'hist:keys=a', { add() {} }) !== 0) throw new Error('trigger');
     ev.emit({ a: 7 });
-    const after = histPool().sabs.reduce((n, b) => n + b.byteLength, 0);
+    const after = histSlots().reduce((n, b) => n + b.byteLength, 0);
     console.log(JSON.stringify({ atImport, before, after, hist: readHist(0, ev.id) }));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);

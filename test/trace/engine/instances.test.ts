@@ -144,7 +144,7 @@ test('each instance has its own clock and buffer size', (t) => {
 });
 
 test('a thread that did not inherit the shared state attaches with the handles', async () => {
-  const key = 'ntrace.shared-state.v1';
+  const key = 'ntrace.shared-state.v2';
   // Simulate a worker created before ntrace was imported: hide the published state from it.
   setEnvironmentData(key, undefined as never);
   try {
