@@ -11,25 +11,43 @@ interface Drain {
 }
 
 export class ActiveRefs {
-  private readonly counts = new Map<KernfsNode, number>();
+  /**
+   * The nodes with an op in flight and how many, as two arrays of which the first `n` slots are used: a handful at
+   * a time (one per parked read, at most), so a scan beats a Map, which V8 shrinks and regrows as it empties and
+   * fills — a runtime call and a new table for every op when one runs at a time.
+   */
+  private readonly inFlight: (KernfsNode | undefined)[] = [];
+  private readonly counts: number[] = [];
+  private n = 0;
   /** Waiters for a subtree to have no op in flight. */
   private drains: Drain[] = [];
 
   enter(node: KernfsNode): void {
-    this.counts.set(node, (this.counts.get(node) ?? 0) + 1);
+    const i = this.indexOf(node);
+    if (i >= 0) {
+      this.counts[i]++;
+      return;
+    }
+    this.inFlight[this.n] = node;
+    this.counts[this.n] = 1;
+    this.n++;
   }
 
   /** Drop one reference; true when `node` has no op left in flight (then call settleDrains). */
   leave(node: KernfsNode): boolean {
-    const n = (this.counts.get(node) ?? 1) - 1;
-    if (n > 0) this.counts.set(node, n);
-    else this.counts.delete(node);
-    return n === 0;
+    const i = this.indexOf(node);
+    if (i < 0) return true;
+    if (--this.counts[i] > 0) return false;
+    const last = --this.n;
+    this.inFlight[i] = this.inFlight[last];
+    this.counts[i] = this.counts[last];
+    this.inFlight[last] = undefined; // keeps no node alive
+    return true;
   }
 
   /** Is an op in flight on `top` or anything under it? */
   within(top: KernfsNode): boolean {
-    for (const node of this.counts.keys()) if (isAncestorOrSelf(top, node)) return true;
+    for (let i = 0; i < this.n; i++) if (isAncestorOrSelf(top, this.inFlight[i]!)) return true;
     return false;
   }
 
@@ -49,7 +67,12 @@ export class ActiveRefs {
   }
 
   /** Nodes with an op in flight (they may still be referred to after removal). */
-  nodes(): IterableIterator<KernfsNode> {
-    return this.counts.keys();
+  nodes(): KernfsNode[] {
+    return this.inFlight.slice(0, this.n) as KernfsNode[];
+  }
+
+  private indexOf(node: KernfsNode): number {
+    for (let i = 0; i < this.n; i++) if (this.inFlight[i] === node) return i;
+    return -1;
   }
 }
