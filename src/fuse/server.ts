@@ -89,18 +89,21 @@ interface Parked {
   readonly ctx: AbortableContext | undefined;
 }
 
+/** A request's context: its caller, who is also its `cred` (one object a request, where there were two). */
+class RequestContext extends Caller implements OpContext {
+  readonly cred: Credentials = this;
+}
+
 /**
  * The context of a request that may be interrupted (open, read, write, poll). Its AbortController is made when
  * someone first asks for `signal`: most of these ops answer at once and never look at it, and a controller per
  * read was the loop's largest allocation.
  */
-class AbortableContext implements OpContext {
+class AbortableContext extends RequestContext {
   private controller: AbortController | undefined;
   private aborted = false;
   fileFlags: number | undefined;
   replyBuffer: Uint8Array | undefined;
-
-  constructor(readonly cred: Credentials) {}
 
   get signal(): AbortSignal {
     if (!this.controller) {
@@ -434,18 +437,15 @@ export class FuseServer {
 
   // ---- request context and the one sync-or-park answer ----
 
-  /** The caller of the current request (a new object: an op may keep it, as an open file does). */
-  private caller(): Caller {
-    const req = this.req;
-    return new Caller(req.uid(), req.gid(), req.pid(), this.groups);
-  }
-
+  /** The current request's context (a new object: an op may keep its `cred`, as an open file does). */
   private ctx(): OpContext {
-    return { cred: this.caller() };
+    const req = this.req;
+    return new RequestContext(req.uid(), req.gid(), req.pid(), this.groups);
   }
 
   private abortableCtx(): AbortableContext {
-    return new AbortableContext(this.caller());
+    const req = this.req;
+    return new AbortableContext(req.uid(), req.gid(), req.pid(), this.groups);
   }
 
   /** Where an I/O request reads or writes: stream files have no position, whatever offset the kernel sends. */
