@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { openTarget } from '../client/index.js';
 import { type RecordProgress, record } from '../record/index.js';
+import { abortOnSignals } from './until-signal.js';
 
 export interface RecordCommand {
   readonly target: string;
@@ -21,10 +22,7 @@ const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
 
 export async function runRecord(cmd: RecordCommand): Promise<number> {
   const tree = await openTarget(cmd.target);
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = abortOnSignals();
   const tty = process.stderr.isTTY;
   let last = { t: 0, events: 0 };
   const progress = (p: RecordProgress) => {
@@ -72,8 +70,7 @@ export async function runRecord(cmd: RecordCommand): Promise<number> {
     if (result.lost > 0 && result.lostByCpu.length === 0)
       process.stderr.write(`${result.lost} events lost (reported in the pages)\n`);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.release();
     await tree.close();
   }
   return exitCode;

@@ -4,6 +4,9 @@
  * removes the instance, so the process is left exactly as it was.
  */
 import { openTarget, removeInstance, TreeError } from '../client/index.js';
+import { eventSelection } from '../record/selection.js';
+import { writeStdout } from './stdout.js';
+import { abortOnSignals } from './until-signal.js';
 
 export interface TailCommand {
   readonly target: string;
@@ -11,28 +14,14 @@ export interface TailCommand {
   readonly filter?: string;
 }
 
-/** The enable and filter files of `SYS` or `SYS:EVENT`, relative to an instance. */
-export function tailSelection(spec: string): { enable: string; filter: string } {
-  const parts = spec.split(':');
-  const [system, event] = parts;
-  if (!system || parts.length > 2 || event === '')
-    throw new RangeError(`bad event '${spec}': expected SYSTEM or SYSTEM:EVENT`);
-  const base = event ? `events/${system}/${event}` : `events/${system}`;
-  return { enable: `${base}/enable`, filter: `${base}/filter` };
-}
-
 /** Errors that mean the tree's process went away while we read. */
 const GONE = new Set(['ENOTCONN', 'ECONNABORTED', 'ENODEV', 'ENOENT', 'EPIPE', 'ECONNRESET']);
 
 export async function runTail(cmd: TailCommand): Promise<number> {
-  const selections = (cmd.events.length > 0 ? cmd.events : ['node_http']).map(tailSelection);
+  const selections = (cmd.events.length > 0 ? cmd.events : ['node_http']).map(eventSelection);
   const tree = await openTarget(cmd.target);
   const instance = `instances/tail-${process.pid}`;
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.stdout.on('error', onSignal); // a closed pipe (| head) ends the tail
+  const stop = abortOnSignals();
   let created = false;
   try {
     // A missing event fails here, before anything changed.
@@ -40,7 +29,7 @@ export async function runTail(cmd: TailCommand): Promise<number> {
     await tree.mkdir(instance);
     created = true;
     for (const s of selections) {
-      if (cmd.filter !== undefined)
+      if (cmd.filter !== undefined && s.filter !== '')
         await tree
           .writeFile(`${instance}/${s.filter}`, cmd.filter)
           .catch(explain(`${s.filter} (--filter)`, cmd.target));
@@ -51,7 +40,7 @@ export async function runTail(cmd: TailCommand): Promise<number> {
     );
     try {
       for await (const chunk of tree.stream(`${instance}/trace_pipe`, { signal: stop.signal })) {
-        if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
+        if (!(await writeStdout(chunk))) stop.abort(); // a closed pipe (| head) ends the tail
       }
       if (!stop.signal.aborted) process.stderr.write('ntrace tail: the trace ended\n');
     } catch (err) {
@@ -61,8 +50,7 @@ export async function runTail(cmd: TailCommand): Promise<number> {
     }
     return 0;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.release();
     if (created && !(await removeInstance(tree, instance)))
       process.stderr.write(`ntrace tail: could not remove ${instance} from ${tree.location}\n`);
     await tree.close();

@@ -6,6 +6,8 @@
  * 2 a usage mistake (main.ts); 3 TARGET cannot be reached, or went away.
  */
 import { openTarget, pathParts, TargetError, type TreeClient, TreeError } from '../client/index.js';
+import { writeStdout as out } from './stdout.js';
+import { abortOnSignals } from './until-signal.js';
 
 export const EXIT_REFUSED = 1;
 export const EXIT_UNREACHABLE = 3;
@@ -47,26 +49,6 @@ function failed(path: string, err: TreeError): string {
   return `ntrace: ${path}: ${err.code} (errno ${err.errno})\n`;
 }
 
-let stdoutClosed = false;
-
-/** Writes to stdout with backpressure; false once stdout is closed (`| head`: EPIPE ends the output, quietly). */
-function out(chunk: Uint8Array | string): Promise<boolean> {
-  if (process.stdout.listenerCount('error') === 0)
-    process.stdout.on('error', () => {
-      stdoutClosed = true;
-    });
-  return new Promise((resolve) => {
-    if (stdoutClosed || process.stdout.destroyed) return resolve(false);
-    const ok = process.stdout.write(chunk, (err) => {
-      if (err) {
-        stdoutClosed = true;
-        resolve(false);
-      } else if (ok) resolve(true);
-    });
-    if (!ok) process.stdout.once('drain', () => resolve(true));
-  });
-}
-
 export function runCat(target: string, files: string[]): Promise<number> {
   return withTarget(target, async (tree) => {
     let status = 0;
@@ -74,19 +56,15 @@ export function runCat(target: string, files: string[]): Promise<number> {
       const name = pathParts(file).at(-1) ?? '';
       try {
         if (STREAMED.has(name)) {
-          const ac = new AbortController();
-          const stop = () => ac.abort();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
+          const stop = abortOnSignals();
           try {
-            for await (const chunk of tree.stream(file, { signal: ac.signal, chunkSize: STREAM_CHUNK })) {
-              if (!(await out(chunk))) ac.abort();
+            for await (const chunk of tree.stream(file, { signal: stop.signal, chunkSize: STREAM_CHUNK })) {
+              if (!(await out(chunk))) stop.abort();
             }
           } finally {
-            process.off('SIGINT', stop);
-            process.off('SIGTERM', stop);
+            stop.release();
           }
-          if (ac.signal.aborted) return status;
+          if (stop.signal.aborted) return status;
         } else if (!(await out(await tree.readFile(file)))) return status;
       } catch (err) {
         if (!(err instanceof TreeError) || err.code === 'ENODEV') throw err;

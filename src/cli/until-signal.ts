@@ -1,5 +1,8 @@
 /**
- * How the serving commands (serve, demo) end: SIGINT, SIGTERM or SIGHUP. They catch them from their first line, so a
+ * How commands end on a signal. The streaming verbs (cat of a pipe file, tail, record) stop what they stream on
+ * SIGINT or SIGTERM through an AbortSignal (`abortOnSignals`), then clean up and return.
+ *
+ * The serving commands (serve, demo) end on SIGINT, SIGTERM or SIGHUP. They catch them from their first line, so a
  * signal that comes while the mount is being made is not lost: the command finishes mounting, unmounts cleanly, and
  * then dies by that same signal, as it would have without a handler (its parent sees a signal death, the shell
  * 128+N). Our handlers go away as soon as the first signal arrives: a second one kills at once by its default action,
@@ -8,6 +11,29 @@
 import { constants } from 'node:os';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+export interface AbortOnSignals {
+  /** Aborted by SIGINT, SIGTERM or `abort()`. */
+  readonly signal: AbortSignal;
+  abort(): void;
+  /** Stops listening for the signals (the command has stopped streaming). */
+  release(): void;
+}
+
+export function abortOnSignals(): AbortOnSignals {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  process.on('SIGINT', abort);
+  process.on('SIGTERM', abort);
+  return {
+    signal: controller.signal,
+    abort,
+    release() {
+      process.off('SIGINT', abort);
+      process.off('SIGTERM', abort);
+    },
+  };
+}
 
 export interface StopSignals {
   /** Settles with the first signal received. */

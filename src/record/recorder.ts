@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { removeInstance, type TreeClient } from '../client/index.js';
 import { assembleTraceDat } from './assemble.js';
 import { countPage } from './pages.js';
+import { eventSelection } from './selection.js';
 import { CpuSpool } from './spool.js';
 import type { TraceDatHeader } from './trace-dat.js';
 
@@ -58,16 +59,6 @@ const READ_PAGES = 16;
 const DRAIN_MS = 2000;
 const DRAIN_MIN_MS = 150;
 
-/** The enable (and filter) files an event spec selects. */
-function selection(spec: string): { enable: string; filter: string } {
-  const parts = spec.split(':');
-  const [system, event] = parts;
-  if (!system || parts.length > 2) throw new RangeError(`bad event '${spec}': expected SYSTEM or SYSTEM:EVENT`);
-  if (system === 'all') return { enable: 'events/enable', filter: '' };
-  const base = event ? `events/${system}/${event}` : `events/${system}`;
-  return { enable: `${base}/enable`, filter: `${base}/filter` };
-}
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const text = async (tree: TreeClient, path: string) => Buffer.from(await tree.readFile(path)).toString('utf8');
 
@@ -99,7 +90,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       if ((err as { code?: string }).code !== 'EEXIST') throw err;
     }
   }
-  const selections = (opts.events?.length ? opts.events : ['all']).map(selection);
+  const selections = (opts.events?.length ? opts.events : ['all']).map(eventSelection);
   const spoolDir = dirname(opts.output);
   const spools = new Map<number, CpuSpool>();
   const readers: Promise<void>[] = [];
