@@ -4,6 +4,7 @@
  * in memory at a time.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { walkPage } from '../trace/raw-page.js';
 import { type EventFormat, parseFormat } from './event-format.js';
 
 export interface TraceDatRecord {
@@ -21,7 +22,6 @@ export interface CpuData {
 }
 
 const MAGIC = [0x17, 0x08, 0x44];
-const TS_UNIT = 2 ** 27;
 
 /** A cursor over the file's bytes with the little-endian reads the format needs. */
 class FileCursor {
@@ -221,47 +221,20 @@ export class TraceDatReader {
   }
 }
 
-/** One CPU's records, page by page (the kernel's event header: type_len, time delta, time extends, padding). */
+/** One CPU's records, page by page (the page walker of src/trace/raw-page.ts: the kernel's sub-buffer format). */
 function* cpuRecords(fd: number, cpu: CpuData, pageSize: number): Generator<TraceDatRecord> {
   const page = Buffer.alloc(pageSize);
-  const dv = new DataView(page.buffer, page.byteOffset, page.byteLength);
+  const records: TraceDatRecord[] = [];
+  // Shorter than the common fields (type, flags, preempt count, pid): not a record any event format can read.
+  const collect = {
+    record(ts: number, p: Uint8Array, at: number, len: number) {
+      if (len >= 8) records.push({ cpu: cpu.cpu, ts, data: p.subarray(at, at + len) });
+    },
+  };
   for (let at = cpu.offset; at + pageSize <= cpu.offset + cpu.size; at += pageSize) {
     if (readSync(fd, page, 0, pageSize, at) !== pageSize) return;
-    let ts = Number(dv.getBigUint64(0, true));
-    const end = Math.min(16 + (dv.getUint32(8, true) & 0x3fffffff), pageSize);
-    let off = 16;
-    while (off + 4 <= end) {
-      const word = dv.getUint32(off, true);
-      const typeLen = word & 31;
-      const delta = word >>> 5;
-      if (typeLen === 29) {
-        if (delta === 0 || off + 8 > end) break;
-        off += 4 + dv.getUint32(off + 4, true);
-        continue;
-      }
-      if (typeLen === 30) {
-        ts += delta + dv.getUint32(off + 4, true) * TS_UNIT;
-        off += 8;
-        continue;
-      }
-      if (typeLen === 31) {
-        ts = delta + dv.getUint32(off + 4, true) * TS_UNIT;
-        off += 8;
-        continue;
-      }
-      ts += delta;
-      let start: number;
-      let len: number;
-      if (typeLen === 0) {
-        len = dv.getUint32(off + 4, true) - 4;
-        start = off + 8;
-      } else {
-        len = typeLen * 4;
-        start = off + 4;
-      }
-      if (start + len > end || len < 8) break;
-      yield { cpu: cpu.cpu, ts, data: page.subarray(start, start + len) };
-      off = start + len;
-    }
+    records.length = 0;
+    walkPage(page, collect);
+    yield* records;
   }
 }

@@ -7,8 +7,8 @@ import { unlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import { dirname, join } from 'node:path';
 import { removeInstance, type TreeClient } from '../client/index.js';
+import { walkPage } from '../trace/raw-page.js';
 import { assembleTraceDat } from './assemble.js';
-import { countPage } from './pages.js';
 import { eventSelection } from './selection.js';
 import { CpuSpool } from './spool.js';
 import type { TraceDatHeader } from './trace-dat.js';
@@ -59,6 +59,9 @@ const READ_PAGES = 16;
 const DRAIN_MS = 2000;
 const DRAIN_MIN_MS = 150;
 
+/** A page's records are only counted here (progress, losses); trace-cmd reads them from the file. */
+const COUNT_ONLY = { record() {} };
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const text = async (tree: TreeClient, path: string) => Buffer.from(await tree.readFile(path)).toString('utf8');
 
@@ -105,7 +108,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     for await (const chunk of tree.stream(path, { signal: stopReading.signal, chunkSize: READ_PAGES * PAGE_SIZE })) {
       for (let at = 0; at < chunk.length; at += PAGE_SIZE) {
         const page = chunk.subarray(at, at + PAGE_SIZE);
-        const c = countPage(page);
+        const c = walkPage(page, COUNT_ONLY);
         events += c.records;
         if (c.missed > 0) lost += c.missed;
         const flushing = spool.add(page);

@@ -1,5 +1,5 @@
 /**
- * The one reader of the engine's page format for readers outside the process (ship, record): walks one
+ * The one reader of the engine's page format for readers outside the process (ship, record, export): walks one
  * trace_pipe_raw page in the kernel's sub-buffer format (`events/header_page`, `events/header_event`):
  * u64 timestamp, commit word (bytes of data; bit 31 = events were lost before this page, bit 30 = their count is
  * stored after the data), then events with 27-bit time deltas, time extends and absolute stamps.
@@ -56,6 +56,8 @@ export function walkPage(page: Uint8Array, visit: PageVisitor): PageSummary {
       visit.record(ts, page, off + 4, len);
       records++;
       off += 4 + len;
+    } else if (off + 8 > end) {
+      break; // a padding or time record cut by the end of the data
     } else if (type === 29) {
       if (delta === 0) break; // the rest of the page is padding
       off += 4 + dv.getUint32(off + 4, true);
