@@ -12,7 +12,7 @@ import {
   type TreeStat,
 } from './tree-client.js';
 
-/** Longest nap between two reads of an empty blocking file (see stream()). */
+/** Longest nap between two reads of an empty blocking file (see stream()), unless the caller says. */
 const MAX_NAP_MS = 50;
 
 function kindOf(s: { isDirectory(): boolean; isSymbolicLink(): boolean }): TreeNodeKind {
@@ -87,12 +87,13 @@ export class MountClient implements TreeClient {
 
   /**
    * A blocking read(2) would hold a libuv pool thread that nothing can interrupt, so the file is opened O_NONBLOCK
-   * and an empty read (EAGAIN) naps, 1 ms doubling up to 50 ms, before the next: cancellation is immediate and an
-   * idle pipe costs a read every 50 ms.
+   * and an empty read (EAGAIN) naps, 1 ms doubling up to 50 ms (`idleNapMs`), before the next: cancellation is
+   * immediate and an idle pipe costs a read every 50 ms.
    */
   async *stream(path: string, options: StreamOptions = {}): AsyncIterable<Uint8Array> {
     const { signal } = options;
     const size = options.chunkSize ?? 64 * 1024;
+    const maxNap = options.idleNapMs ?? MAX_NAP_MS;
     let file: fs.FileHandle;
     try {
       file = await fs.open(this.at(path), constants.O_RDONLY | constants.O_NONBLOCK);
@@ -109,7 +110,7 @@ export class MountClient implements TreeClient {
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw TreeError.from(err, path);
           await sleep(nap, undefined, { signal }).catch(() => {});
-          nap = Math.min(nap * 2, MAX_NAP_MS);
+          nap = Math.min(nap * 2, maxNap);
           continue;
         }
         if (n === 0) return;

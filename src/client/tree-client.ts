@@ -31,6 +31,12 @@ export interface StreamOptions {
   readonly signal?: AbortSignal;
   /** Largest chunk asked for in one read. Default 64 KiB. */
   readonly chunkSize?: number;
+  /**
+   * Over a mount, the longest pause between two reads that found the file empty (default 50 ms): a reader that
+   * paces itself (a shipper batching by the second) polls an idle file less often. Over a socket the read waits
+   * in the server, so there is no pause to bound.
+   */
+  readonly idleNapMs?: number;
 }
 
 export interface TreeClient {
