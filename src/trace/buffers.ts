@@ -156,16 +156,18 @@ const DELTA_UNIT = 1 << 27;
  * trace_pipe_raw: consumes records of one ring into a page in the kernel's sub-buffer format (u64 timestamp, commit,
  * events with recomputed deltas and time extends), as many as fit. Returns undefined when the ring has nothing to
  * consume. A finished, untouched ring page is copied as it is; pages partly consumed (or still being written, or
- * after lost events, which need the missed-events mark) are rebuilt record by record.
+ * after lost events, which need the missed-events mark) are rebuilt record by record. With `out`, the page is
+ * written there at `at` (memory a transport lends for a reply) and the view of it returned, not a fresh page.
  */
-export function takeRawPage(cursor: RingCursor): Uint8Array | undefined {
+export function takeRawPage(cursor: RingCursor, out?: Uint8Array, at = 0): Uint8Array | undefined {
   const f = cursor.v.f;
   // Overruns not yet reported become this page's missed-events mark, as the kernel reports them.
   const missed = Math.max(0, f[F_OVERRUN] - f[F_RAW_OVERRUN_SEEN]);
-  const page = new Uint8Array(PAGE_SIZE);
+  const page = out ? out.subarray(at, at + PAGE_SIZE) : new Uint8Array(PAGE_SIZE);
   // A finished page nobody took from is handed out as it is (the common case while a reader keeps up).
   if (missed === 0 && cursor.takeWholePage(page, 0) > 0) return page;
-  const dv = new DataView(page.buffer);
+  if (out) page.fill(0);
+  const dv = new DataView(page.buffer, page.byteOffset, PAGE_SIZE);
   let off = 16;
   let last = 0;
   let count = 0;

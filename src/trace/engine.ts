@@ -294,6 +294,9 @@ export function hasData(instance: number, cpu?: number): boolean {
   return false;
 }
 
+/** Bytes of one trace_pipe_raw page (RawPageReader's pages, the kernel's sub-buffer). */
+export { PAGE_SIZE as RAW_PAGE_SIZE } from './ring.js';
+
 /**
  * Consuming reader of one CPU's buffer in the kernel's binary page format (trace_pipe_raw): each `next()` returns
  * one 4096-byte page (u64 timestamp, commit word, events; see events/header_page and header_event) holding the
@@ -310,7 +313,8 @@ export class RawPageReader {
     this.cpu = cpu;
   }
 
-  next(): Uint8Array | undefined {
+  /** `out`/`at`: where to write the page (see takeRawPage); a fresh page otherwise. */
+  next(out?: Uint8Array, at = 0): Uint8Array | undefined {
     const st = s();
     if (!inst.validInstanceIndex(this.instance) || !Number.isInteger(this.cpu) || this.cpu < 0 || this.cpu >= MAX_CPUS)
       return undefined;
@@ -321,7 +325,7 @@ export class RawPageReader {
       if (!v) return undefined;
       this.cursor = new RingCursor(v, this.cpu, true);
     }
-    return takeRawPage(this.cursor);
+    return takeRawPage(this.cursor, out, at);
   }
 }
 

@@ -6,7 +6,7 @@
  * consuming-file.ts's, as trace_pipe's.
  */
 import type { OpenedFile } from '../kernfs/index.js';
-import { ConsumingReader, hasData, RawPageReader } from '../trace/index.js';
+import { ConsumingReader, hasData, RAW_PAGE_SIZE, RawPageReader } from '../trace/index.js';
 import { consumingFileOps } from './consuming-file.js';
 import type { CpuDirData } from './state.js';
 
@@ -18,11 +18,17 @@ export const rawPipeOps = consumingFileOps((file: OpenedFile) => {
   let rest: Uint8Array | undefined;
   return {
     inst,
-    take(size) {
+    take(size, into) {
       if (rest) {
         const out = rest.subarray(0, size);
         rest = out.length < rest.length ? rest.subarray(size) : undefined;
         return out;
+      }
+      if (into && size >= 2 * RAW_PAGE_SIZE && into.length >= size) {
+        // Whole pages written straight into the memory the transport lends for the answer.
+        let used = 0;
+        while (used + RAW_PAGE_SIZE <= size && pages.next(into, used)) used += RAW_PAGE_SIZE;
+        return used > 0 ? into.subarray(0, used) : undefined;
       }
       const page = pages.next();
       if (!page || page.length === 0) return undefined;
