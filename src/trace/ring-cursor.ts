@@ -147,6 +147,7 @@ export class RingCursor {
     if (type === TYPE_PADDING) {
       if (delta === 0 || off + 8 > end) return -1; // the rest of the page is padding
       const len = v.u32[(pb + off + 4) >> 2];
+      if ((len & 3) !== 0) return -1; // corrupt: every length in a ring is a multiple of 4
       this.off = off + 4 + Math.max(4, len);
       return 0;
     }
@@ -164,7 +165,8 @@ export class RingCursor {
       if (off + 8 > end) return -1;
       len = v.u32[(pb + off + 4) >> 2] - 4;
       data = off + 8;
-      if (!(len > MAX_SMALL_DATA - 4)) return -1; // corrupt: stop at this page's end
+      // corrupt (writers reserve multiples of 4 above the small sizes): stop at this page's end
+      if (!(len > MAX_SMALL_DATA - 4) || (len & 3) !== 0) return -1;
     } else {
       len = type * 4;
       data = off + 4;
@@ -187,22 +189,17 @@ export class RingCursor {
   private copyOwn(pos: number, len: number): Uint8Array {
     const i = len >> 2;
     let words = this.byLength[i];
-    if (words === undefined || words.byteLength !== len) {
-      words = new Uint32Array(new ArrayBuffer(len + 3), 0, i);
+    if (words === undefined) {
+      words = new Uint32Array(i);
       this.byLength[i] = words;
-      this.byLengthBytes[i] = new Uint8Array(words.buffer, 0, len);
+      this.byLengthBytes[i] = new Uint8Array(words.buffer);
     }
-    const out = this.byLengthBytes[i] as Uint8Array;
-    if ((len & 3) === 0 && (pos & 3) === 0) {
-      // Records start and end on 4-byte boundaries in the ring: copy words, a quarter of the steps.
-      const src = this.v.u32;
-      const from = pos >> 2;
-      for (let k = 0; k < i; k++) words[k] = src[from + k];
-    } else {
-      const src = this.v.u8;
-      for (let k = 0; k < len; k++) out[k] = src[pos + k];
-    }
-    return out;
+    // Records start and end on 4-byte boundaries in the ring (step() stops at any length that is not a multiple of
+    // 4, and headers, time records and page headers are whole words): copy words, a quarter of the steps.
+    const src = this.v.u32;
+    const from = pos >> 2;
+    for (let k = 0; k < i; k++) words[k] = src[from + k];
+    return this.byLengthBytes[i] as Uint8Array;
   }
 
   /** The next record without taking it, or undefined when none is available now. The same object every time. */
