@@ -5,7 +5,8 @@
  *   - `import('node:http')` (a comparable small module every server loads);
  *   - `import('ntrace')`, then a first `defineEvent` (what an instrumented module does at its top level).
  * Each process reports the wall and CPU time of its `await import(...)` and `process.memoryUsage().arrayBuffers`
- * after it (for ntrace also after the first defineEvent, which creates the engine's 16.8 MiB state). Medians of
+ * after it (for ntrace also after the first defineEvent, which creates the engine's 16.8 MiB state, after its first
+ * record, and after a hist trigger takes a pool slot: what APM dashboards would show at each step). Medians of
  * `--rounds N` (default 15). Check (exit 1 when it fails): the median ntrace import ≤ 20 ms and ≤ 16 MB of
  * arrayBuffers (issue 15 item 7). `--json` prints one object; `--peer DIST/src/index.js` adds another build of
  * ntrace (an older commit's) to the same rounds.
@@ -23,19 +24,27 @@ const ROUNDS = Number(values.rounds ?? 15);
 const GOAL_MS = 20;
 const GOAL_MB = 16;
 const ntrace = JSON.stringify(new URL('../../src/index.js', import.meta.url).href);
+const engine = JSON.stringify(new URL('../../src/trace/engine.js', import.meta.url).href);
+const control = JSON.stringify(new URL('../../src/trace/control/index.js', import.meta.url).href);
 
-/** The probe a fresh process runs: the import timed, then its arrayBuffers; `after` runs untimed-into-the-import. */
-const probe = (spec: string, after = '') => `
+/**
+ * The probe a fresh process runs: the import timed, then its arrayBuffers; `after` (timed apart) runs next, and
+ * `later` after that, untimed (it may set properties of \`more\`, printed too).
+ */
+const probe = (spec: string, after = '', later = '') => `
+  const mb = () => process.memoryUsage().arrayBuffers / 2 ** 20;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const m = await import(${spec});
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  const mb = process.memoryUsage().arrayBuffers / 2 ** 20;
+  const atImport = mb();
   const t1 = performance.now();
   ${after}
   const afterMs = performance.now() - t1;
-  console.log(JSON.stringify({ ms, cpuMs: (c.user + c.system) / 1000, afterMs, mb, afterMb: process.memoryUsage().arrayBuffers / 2 ** 20 }));`;
+  const more = { afterMb: mb() };
+  ${later}
+  console.log(JSON.stringify({ ms, cpuMs: (c.user + c.system) / 1000, afterMs, mb: atImport, ...more }));`;
 
 interface Config {
   readonly name: string;
@@ -46,7 +55,20 @@ const CONFIGS: readonly Config[] = [
   { name: 'node:http', args: ['--input-type=module', '-e', probe("'node:http'")] },
   {
     name: 'ntrace',
-    args: ['--input-type=module', '-e', probe(ntrace, "m.defineEvent('importbench', 'e', { a: 'u32' });")],
+    args: [
+      '--input-type=module',
+      '-e',
+      probe(
+        ntrace,
+        "const ev = m.defineEvent('importbench', 'e', { a: 'u32' });",
+        `(await import(${engine})).setEventEnabled(0, ev.id, true);
+         ev.emit({ a: 1 });
+         more.afterRecordMb = mb();
+         (await import(${control})).writeTrigger(0, ev.id, 'hist:keys=a', { add() {} });
+         ev.emit({ a: 1 });
+         more.afterHistMb = mb();`,
+      ),
+    ],
   },
   // `--peer path/to/dist/src/index.js`: another build of ntrace (e.g. an older commit's), in the same rounds.
   ...(values.peer
@@ -67,6 +89,8 @@ interface Sample {
   afterMs: number;
   mb: number;
   afterMb: number;
+  afterRecordMb?: number;
+  afterHistMb?: number;
 }
 
 const samples = new Map<string, Sample[]>(CONFIGS.map((c) => [c.name, []]));
@@ -78,12 +102,12 @@ for (let r = 0; r < ROUNDS; r++) {
     const processMs = performance.now() - t0;
     if (p.status !== 0) throw new Error(`${c.name}: ${p.stderr}`);
     const zero = { ms: 0, cpuMs: 0, afterMs: 0, mb: 0, afterMb: 0 };
-    const out = p.stdout.trim() ? (JSON.parse(p.stdout) as typeof zero) : zero;
+    const out = p.stdout.trim() ? (JSON.parse(p.stdout) as Omit<Sample, 'processMs'>) : zero;
     samples.get(c.name)!.push({ processMs, ...out });
   }
 }
 
-const med = (name: string, k: keyof Sample) => round(median(samples.get(name)!.map((s) => s[k])), 1);
+const med = (name: string, k: keyof Sample) => round(median(samples.get(name)!.map((s) => s[k] ?? 0)), 1);
 const result = Object.fromEntries(
   CONFIGS.map((c) => [
     c.name,
@@ -92,7 +116,14 @@ const result = Object.fromEntries(
       importMs: med(c.name, 'ms'),
       importCpuMs: med(c.name, 'cpuMs'),
       arrayBuffersMB: med(c.name, 'mb'),
-      ...(c.name === 'ntrace' ? { firstDefineMs: med(c.name, 'afterMs'), afterDefineMB: med(c.name, 'afterMb') } : {}),
+      ...(c.name === 'ntrace'
+        ? {
+            firstDefineMs: med(c.name, 'afterMs'),
+            afterDefineMB: med(c.name, 'afterMb'),
+            afterRecordMB: med(c.name, 'afterRecordMb'),
+            afterHistMB: med(c.name, 'afterHistMb'),
+          }
+        : {}),
     },
   ]),
 );
@@ -115,6 +146,7 @@ if (values.json) {
   }
   const n = result.ntrace;
   console.log(`first defineEvent after the import: ${n.firstDefineMs} ms, arrayBuffers then ${n.afterDefineMB} MB`);
+  console.log(`arrayBuffers after a first record: ${n.afterRecordMB} MB, after a hist trigger: ${n.afterHistMB} MB`);
   console.log(`ntrace import / node:http import: ${(importMs / result['node:http'].importMs).toFixed(2)}x`);
   for (const [k, ok] of Object.entries(checks)) console.log(`${ok ? 'ok  ' : 'FAIL'} ${k}`);
 }
