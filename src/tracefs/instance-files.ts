@@ -116,8 +116,8 @@ function generatedOps(
     prepare(file) {
       file.priv = new TextFileReader(() => make(file));
     },
-    read(file, offset, size) {
-      return (file.priv as TextFileReader).read(offset, size);
+    read(file, offset, size, ctx) {
+      return (file.priv as TextFileReader).read(offset, size, ctx.replyBuffer);
     },
   };
 }

@@ -198,8 +198,11 @@ export class TextFileReader {
     return false;
   }
 
-  /** Up to `size` bytes at `offset`; empty at or past the end. */
-  read(offset: number, size: number): Uint8Array {
+  /**
+   * Up to `size` bytes at `offset`; empty at or past the end. A read that spans chunks is put together in `into`
+   * when given (memory the transport lends for the answer), else in a fresh buffer.
+   */
+  read(offset: number, size: number, into?: Uint8Array): Uint8Array {
     if (!(size > 0) || !(offset >= 0)) return EMPTY;
     if (offset < this.#start) this.#restart();
     while (this.#end < offset + size && this.#pull()) {}
@@ -212,7 +215,7 @@ export class TextFileReader {
     if (stop <= offset) return EMPTY;
     const first = this.#chunks[0];
     if (stop - this.#start <= first.length) return first.subarray(offset - this.#start, stop - this.#start);
-    const out = Buffer.allocUnsafe(stop - offset);
+    const out = into !== undefined && into.length >= stop - offset ? into : Buffer.allocUnsafe(stop - offset);
     let pos = this.#start;
     let o = 0;
     for (const c of this.#chunks) {
@@ -225,6 +228,6 @@ export class TextFileReader {
       }
       pos += c.length;
     }
-    return out;
+    return out.subarray(0, o);
   }
 }

@@ -182,6 +182,30 @@ test('text file reader: any offsets and sizes give the bytes of the whole text; 
     assert.deepEqual(Buffer.concat(parts), Buffer.from(whole), `size ${size}`);
   }
   assert.equal(generations, 4, 'each pass from offset 0 after the end regenerates once');
+  // Reads spanning chunks put together in lent memory: the same bytes, and nothing kept of it.
+  const many = new TextFileReader(() =>
+    traceFileText(
+      { entries: 3000, written: 3000, cpus: 4 },
+      Array.from({ length: 3000 }, (_, i) => rec(i)),
+    ),
+  );
+  const wholeMany = Buffer.concat([
+    ...traceFileText(
+      { entries: 3000, written: 3000, cpus: 4 },
+      Array.from({ length: 3000 }, (_, i) => rec(i)),
+    ),
+  ]);
+  const lent = new Uint8Array(65536);
+  const got: Uint8Array[] = [];
+  for (let off = 0; ; ) {
+    const b = many.read(off, 65536, lent);
+    if (b.length === 0) break;
+    got.push(b.slice());
+    lent.fill(0x21);
+    off += b.length;
+  }
+  assert.ok(got.length > 2);
+  assert.deepEqual(Buffer.concat(got), wholeMany);
   assert.deepEqual(Buffer.from(reader.read(100, 50)), whole.subarray(100, 150));
   assert.deepEqual(Buffer.from(reader.read(120, 10)), whole.subarray(120, 130));
   assert.deepEqual(Buffer.from(reader.read(5, 10)), whole.subarray(5, 15));
