@@ -1,9 +1,8 @@
 /**
- * Caller credentials for a request. uid/gid/pid come from the request header; supplementary groups are only in
- * /proc/<pid>/status, so they are read lazily (most operations never look at them) and cached briefly per pid.
+ * Supplementary groups of a request's caller: only in /proc/<pid>/status, so they are read when an op first asks
+ * (most never do; see ./request-context.ts) and cached briefly per pid.
  */
 import { readFileSync } from 'node:fs';
-import type { Credentials } from '../kernfs/vfs.js';
 
 const CACHE_MS = 1000;
 const CACHE_MAX = 1024;
@@ -41,21 +40,4 @@ function readGroups(pid: number): readonly number[] {
   const list = status.slice(at + 8, end < 0 ? undefined : end).trim();
   if (list === '') return [];
   return list.split(/\s+/).map(Number);
-}
-
-/** Credentials whose `groups` are fetched on first use. */
-export class Caller implements Credentials {
-  private cachedGroups: readonly number[] | undefined;
-
-  constructor(
-    readonly uid: number,
-    readonly gid: number,
-    readonly pid: number,
-    private readonly cache: GroupCache,
-  ) {}
-
-  get groups(): readonly number[] {
-    this.cachedGroups ??= this.cache.groupsOf(this.pid);
-    return this.cachedGroups;
-  }
 }

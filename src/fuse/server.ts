@@ -10,7 +10,6 @@ import { EINTR, EIO, ENODEV, ENOENT, ENOSYS, EPROTO } from '../errno.js';
 import { errnoOf, FsError } from '../kernfs/errors.js';
 import type {
   Attributes,
-  Credentials,
   DirEntry,
   Entry,
   MaybePromise,
@@ -21,7 +20,7 @@ import type {
   VfsChange,
 } from '../kernfs/vfs.js';
 import { isPromise, ROOT_INO } from '../kernfs/vfs.js';
-import { Caller, GroupCache } from './credentials.js';
+import { GroupCache } from './credentials.js';
 import { Request } from './decode.js';
 import { STOP, WAKE_NAME } from './doorbell.js';
 import { direntType, putAttr, putEntry, putNoEntry, putStatFs, putTimeout, putU64 } from './encode.js';
@@ -49,6 +48,7 @@ import {
   PAGE_SIZE,
   STATFS_OUT_SIZE,
 } from './protocol.js';
+import { RequestContext } from './request-context.js';
 
 export interface ServerOptions {
   /** Largest WRITE payload the kernel may send (multiple of the page size). */
@@ -86,37 +86,7 @@ export const STAT_SLOTS = OPCODE_SLOTS + 2;
 interface Parked {
   readonly opcode: number;
   /** The request's context when its op may be interrupted (INTERRUPT aborts its signal). */
-  readonly ctx: AbortableContext | undefined;
-}
-
-/** A request's context: its caller, who is also its `cred` (one object a request, where there were two). */
-class RequestContext extends Caller implements OpContext {
-  readonly cred: Credentials = this;
-}
-
-/**
- * The context of a request that may be interrupted (open, read, write, poll). Its AbortController is made when
- * someone first asks for `signal`: most of these ops answer at once and never look at it, and a controller per
- * read was the loop's largest allocation.
- */
-class AbortableContext extends RequestContext {
-  private controller: AbortController | undefined;
-  private aborted = false;
-  fileFlags: number | undefined;
-  replyBuffer: Uint8Array | undefined;
-
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(); // asked for only after the interrupt: still aborted
-    }
-    return this.controller.signal;
-  }
-
-  abort(): void {
-    this.aborted = true;
-    this.controller?.abort();
-  }
+  readonly ctx: RequestContext | undefined;
 }
 
 /** What the loop remembers of an open file, as bits (a number per open, no object): */
@@ -438,14 +408,15 @@ export class FuseServer {
   // ---- request context and the one sync-or-park answer ----
 
   /** The current request's context (a new object: an op may keep its `cred`, as an open file does). */
-  private ctx(): OpContext {
+  private ctx(): RequestContext {
     const req = this.req;
-    return new RequestContext(req.uid(), req.gid(), req.pid(), this.groups);
+    return new RequestContext(req.uid(), req.gid(), req.pid(), this.groups, false);
   }
 
-  private abortableCtx(): AbortableContext {
+  /** The context of a request INTERRUPT may abort (it has a `signal`). */
+  private abortableCtx(): RequestContext {
     const req = this.req;
-    return new AbortableContext(req.uid(), req.gid(), req.pid(), this.groups);
+    return new RequestContext(req.uid(), req.gid(), req.pid(), this.groups, true);
   }
 
   /** Where an I/O request reads or writes: stream files have no position, whatever offset the kernel sends. */
@@ -460,7 +431,7 @@ export class FuseServer {
    * Called only while dispatching (it reads the current request's unique).
    */
   private answer<T>(
-    ctx: AbortableContext | undefined,
+    ctx: RequestContext | undefined,
     result: MaybePromise<T>,
     reply: Reply<T>,
     arg = 0,
