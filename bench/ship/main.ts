@@ -2,6 +2,7 @@
  * Shipping to ClickHouse, on one small ClickHouse server started here (temp dir, loopback, 2 threads).
  *
  *   npm run bench:ship [-- --json] [-- --only rate,http,hist]   (hist needs rate: it adds to rate's table)
+ *   SHIP_NICE=N: the shipper's nice value (default 19, as a mount's shipper child)
  *
  * 1. Sustained rate: this process mounts with `ship` (an `ntrace ship` child reads the mount, at its default nice 19)
  *    and emits `bench_ship:req` (3 ints + a string) paced at RATE events/s for SECONDS (1 ms timer slices, not a
@@ -51,6 +52,8 @@ const SECONDS = Number(process.env.SHIP_SECONDS ?? 5);
 const HTTP_ROUNDS = Number(process.env.SHIP_HTTP_ROUNDS ?? 4);
 const HTTP_SECONDS = Number(process.env.SHIP_HTTP_SECONDS ?? 2);
 const HIST_ROWS = 10_000_000;
+/** The shipper's nice value (SHIP_NICE; default: the mount's default, 19). */
+const NICE = process.env.SHIP_NICE === undefined ? undefined : Number(process.env.SHIP_NICE);
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 const cpuSeconds = (pid: number) => processCpuMicros(pid) / 1e6;
@@ -70,7 +73,7 @@ function slope(points: readonly (readonly [number, number])[]): number {
 }
 
 const req = defineEvent('bench_ship', 'req', { status: 'u16', dur: 'u32', bytes: 'u32', url: 'string' });
-const results: Record<string, unknown> = { load: loadavg().map((x) => round(x, 2)) };
+const results: Record<string, unknown> = { load: loadavg().map((x) => round(x, 2)), shipperNice: NICE ?? 19 };
 const checks: Record<string, boolean> = {};
 
 function emitLoop(n: number, base: number): void {
@@ -93,7 +96,7 @@ try {
   if (phases.has('rate')) {
     // 1 + 2: one mount shipping bench_ship:req.
     const m = await mount(mnt, {
-      ship: { clickhouse: url, database: 'bench', events: ['bench_ship'], spoolDir: join(root, 'spool') },
+      ship: { clickhouse: url, database: 'bench', events: ['bench_ship'], spoolDir: join(root, 'spool'), nice: NICE },
     });
     let emitted = 0;
     let shipperPid = 0;
@@ -349,6 +352,7 @@ async function startApp(dir: string, arm: Arm, clickhouse: string): Promise<Http
       NTRACE_SHIP_DATABASE: 'bench_http',
       NTRACE_SHIP_SPOOL: join(dir, 'http-spool'),
       NTRACE_SERVICE: 'bench-http',
+      ...(NICE === undefined ? {} : { NTRACE_SHIP_NICE: String(NICE) }),
     });
   }
   const app = await startHttpApp({ register: { index: join(dir, 'index') }, env });
