@@ -1,54 +1,20 @@
 /** The `ntrace` command end to end: serve (with remount), demo, usage errors, clear messages when a mount fails. */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { eventually, isMountPoint, tempMountpoint } from '../support/mount.js';
+import { isMountPoint, tempMountpoint } from '../support/mount.js';
 import { kernelEventsPath } from '../support/paths.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-function run(args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
-
-/** Starts the command; resolves once its stdout contains `ready`. Killed after the test. */
-async function start(t: { after(fn: () => unknown): void }, args: string[], ready: RegExp, cwd?: string) {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (c: string) => {
-    out += c;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (c: string) => {
-    err += c;
-  });
-  // The exit code, or the signal the process died by.
-  const exited = new Promise<number | NodeJS.Signals>((resolve) =>
-    child.on('close', (code, signal) => resolve(code ?? signal ?? -1)),
-  );
-  t.after(() => child.kill('SIGKILL'));
-  const ok = await eventually(() => ready.test(out) || child.exitCode !== null, 30_000);
-  assert.ok(ok && ready.test(out), `not ready: ${out} ${err}`);
-  return { child, exited, output: () => out, errors: () => err };
-}
-
-function sh(script: string): string {
-  const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', timeout: 20_000 });
-  if (r.status !== 0) throw new Error(`${script}: ${r.stderr}`);
-  return r.stdout;
-}
+import { MAIN, ntrace as run, shOut as sh, start } from '../support/process.js';
 
 /** Serving commands unmount, then die by the signal that stopped them (as they would have without a handler). */
 async function stop(
   child: ChildProcess,
-  exited: Promise<number | NodeJS.Signals>,
+  exited: Promise<number | string>,
   signal: NodeJS.Signals,
-): Promise<number | NodeJS.Signals> {
+): Promise<number | string> {
   child.kill(signal);
   return exited;
 }
@@ -93,7 +59,7 @@ test('serve: events from a spec, uid/gid/mode, remount --gid, SIGTERM unmounts',
   const mnt = tempMountpoint(t as never);
   const s = await start(
     t,
-    ['serve', '--events', spec, '--mount', mnt, '--gid', '123', '--mode', '750'],
+    [process.execPath, MAIN, 'serve', '--events', spec, '--mount', mnt, '--gid', '123', '--mode', '750'],
     /serving 2 events/,
   );
   assert.equal(
@@ -113,8 +79,12 @@ test('serve: events from a spec, uid/gid/mode, remount --gid, SIGTERM unmounts',
 
 test('serve the kernel-sized spec', async (t) => {
   const mnt = tempMountpoint(t as never);
-  const s = await start(t, ['serve', '--events', kernelEventsPath, '--mount', mnt], /serving \d+ events/);
-  const served = Number(/serving (\d+) events/.exec(s.output())?.[1]);
+  const s = await start(
+    t,
+    [process.execPath, MAIN, 'serve', '--events', kernelEventsPath, '--mount', mnt],
+    /serving \d+ events/,
+  );
+  const served = Number(/serving (\d+) events/.exec(s.out())?.[1]);
   assert.ok(served >= 2300, `${served} events`);
   const formats = Number(sh(`find ${mnt}/events -name format | wc -l`).trim());
   assert.ok(formats >= served, `${formats} format files`);
@@ -128,7 +98,7 @@ test('demo: mounted at ./tracing, live http events in trace_pipe, Ctrl-C unmount
     spawnSync('umount', ['-l', join(cwd, 'tracing')]);
     rmSync(cwd, { recursive: true, force: true });
   });
-  const s = await start(t, ['demo'], /cat tracing\/trace_pipe/, cwd);
+  const s = await start(t, [process.execPath, MAIN, 'demo'], /cat tracing\/trace_pipe/, cwd);
   sh(`cd ${cwd} && echo 1 > tracing/events/http/enable`);
   const lines = sh(`cd ${cwd} && timeout 10 head -n 4 tracing/trace_pipe`);
   assert.match(lines, /request_start: method=(GET|POST) url=\//);
@@ -146,7 +116,7 @@ test('demo: mounted at ./tracing, live http events in trace_pipe, Ctrl-C unmount
   const node = sh(`cd ${cwd} && timeout 10 head -n 2 tracing/trace_pipe`);
   assert.equal(node.match(/server_request: (GET|POST) \/\S* from 127\.0\.0\.1:\d+$/gm)?.length, 2, node);
   assert.equal(await stop(s.child, s.exited, 'SIGINT'), 'SIGINT');
-  assert.match(s.output(), /stopped after \d+ requests/);
+  assert.match(s.out(), /stopped after \d+ requests/);
   assert.equal(isMountPoint(join(cwd, 'tracing')), false);
   assert.equal(sh(`ls -A ${cwd}`), '');
 });

@@ -8,11 +8,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ask, mountForTest } from '../support/mount.js';
-
-function sh(script: string): { code: number; out: string; err: string } {
-  const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', timeout: 10_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
+import { sh } from '../support/process.js';
 
 test('ls -l, stat, find and cat see the tree', async (t) => {
   const m = await mountForTest(t);

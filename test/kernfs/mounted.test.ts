@@ -4,16 +4,11 @@
  * another user.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ask, mountForTest } from '../support/mount.js';
+import { sh } from '../support/process.js';
 import { kernelSpec } from './helpers.js';
-
-function sh(script: string): { code: number; out: string; err: string } {
-  const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
 
 /** path → "ino mode uid:gid" for everything under the mount, as find sees it. */
 function census(mnt: string): Map<string, string> {
