@@ -1,5 +1,6 @@
 /** `ntrace ship TARGET --clickhouse URL …`: ships chosen events until SIGINT/SIGTERM, with a progress line on a TTY. */
 import { openTarget } from '../client/index.js';
+import { pidExists } from '../discovery/index.js';
 import { type ShipOptions, setOwnNice, startShipping, statsText } from '../ship/index.js';
 import { catchStopSignals } from './until-signal.js';
 
@@ -31,11 +32,7 @@ export async function runShip(target: string, o: ShipOptions, parentPid?: number
   const parentGone = new Promise<'parent'>((resolve) => {
     if (parentPid === undefined) return;
     watch = setInterval(() => {
-      try {
-        process.kill(parentPid, 0);
-      } catch {
-        resolve('parent');
-      }
+      if (!pidExists(parentPid)) resolve('parent');
     }, 500);
   });
   // The progress timer keeps the process alive until then.

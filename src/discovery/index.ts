@@ -5,4 +5,4 @@
 export { type Announced, announce } from './announce.js';
 export { ensureIndexDirectory, indexDirectory } from './directory.js';
 export type { Announcement, DiscoveryEntry } from './entry.js';
-export { isAlive, listLive } from './list.js';
+export { isAlive, listLive, pidExists } from './list.js';

@@ -9,6 +9,16 @@ import { dirname, join } from 'node:path';
 import { indexDirectory } from './directory.js';
 import { type DiscoveryEntry, parseEntry, procStartTicks } from './entry.js';
 
+/** Does process `pid` exist (ours, or another user's: EPERM)? A pid can be reused; `isAlive` also checks identity. */
+export function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Is the process that wrote `entry` still this pid? */
 export function isAlive(entry: Pick<DiscoveryEntry, 'pid' | 'startTicks'>): boolean {
   let stat: string;

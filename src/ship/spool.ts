@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { pidExists } from '../discovery/index.js';
 
 export interface Batch {
   /** `db`.`table` */
@@ -29,15 +30,6 @@ interface Entry {
   readonly event: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Takes `dir` for this process, or `dir-<pid>` when a live shipper holds it. Returns the directory used. */
 export function claimSpoolDir(dir: string): string {
   for (const d of [dir, `${dir}-${process.pid}`]) {
@@ -48,7 +40,7 @@ export function claimSpoolDir(dir: string): string {
       return d;
     } catch {
       const owner = Number(fs.readFileSync(lock, 'utf8'));
-      if (owner === process.pid || !alive(owner)) {
+      if (owner === process.pid || !pidExists(owner)) {
         fs.writeFileSync(lock, String(process.pid));
         return d;
       }
