@@ -2,26 +2,19 @@
  * `ntrace mount TARGET DIR`: TARGET's tree (a PID or a socket path) mounted at DIR by this command, proxied over the
  * socket (src/proxy/), until Ctrl-C — or until the target goes away: then it unmounts and exits with status 3.
  */
-import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { listLive } from '../discovery/index.js';
+import { TargetError, targetSocket } from '../client/open-target.js';
 import { mountProxy } from '../proxy/mount-proxy.js';
 import { catchStopSignals } from './until-signal.js';
 
-function socketOf(target: string): string | undefined {
-  if (/^[0-9]+$/.test(target)) return listLive().find((e) => e.pid === Number(target) && e.socket)?.socket;
-  try {
-    return statSync(target).isSocket() ? resolve(target) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function runMountProxy(target: string, dir: string): Promise<number> {
   const stop = catchStopSignals();
-  const socket = socketOf(target);
-  if (!socket) {
-    process.stderr.write(`ntrace: ${target}: no ntrace socket (give a PID listed by 'ntrace ls', or a socket path)\n`);
+  let socket: string;
+  try {
+    socket = await targetSocket(target);
+  } catch (err) {
+    if (!(err instanceof TargetError)) throw err;
+    process.stderr.write(`ntrace: ${err.message}\n`);
     return 3;
   }
   let m: Awaited<ReturnType<typeof mountProxy>>;

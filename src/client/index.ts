@@ -1,6 +1,6 @@
 /** Reaching an ntrace tree from outside its process: target resolution and the one client interface. */
 export { MountClient } from './mount-client.js';
-export { openTarget, TargetError } from './open-target.js';
+export { openTarget, TargetError, targetSocket } from './open-target.js';
 export { removeInstance } from './remove-instance.js';
 export { SocketClient } from './socket-client.js';
 export {

@@ -31,6 +31,32 @@ export async function openTarget(spec: string): Promise<TreeClient> {
   throw new TargetError(`${spec}: neither a PID, an ntrace socket nor a mounted directory`);
 }
 
+/**
+ * The socket TARGET names (`ntrace mount`, which needs the socket itself): a PID's, through the discovery index, or
+ * a socket path.
+ */
+export async function targetSocket(spec: string): Promise<string> {
+  if (/^[0-9]+$/.test(spec)) {
+    const entries = listLive().filter((e) => e.pid === Number(spec));
+    if (entries.length === 0) throw new TargetError(`${spec}: no ntrace process with this pid is listed for this user`);
+    const socket = entries.find((e) => e.socket !== undefined)?.socket;
+    if (!socket) throw new TargetError(`${spec}: serves no socket (only a mount)`);
+    return socket;
+  }
+  const path = resolve(spec);
+  let st: Awaited<ReturnType<typeof fs.stat>>;
+  try {
+    st = await fs.stat(path);
+  } catch (err) {
+    throw new TargetError(
+      `${spec}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such process or socket' : (err as Error).message}`,
+    );
+  }
+  if (!st.isSocket())
+    throw new TargetError(`${spec}: not a socket (give a PID listed by 'ntrace ls', or a socket path)`);
+  return path;
+}
+
 async function connectSocket(spec: string, path: string): Promise<TreeClient> {
   try {
     return await SocketClient.connect(path);

@@ -1,14 +1,21 @@
 /**
  * `mountProxy`: a FUSE mount at `dir` showing the tree served on a socket. The serving thread runs proxy-vfs.ts;
  * this thread relays its request frames to the socket and the replies back, and nothing else.
+ *
+ * Replies wake the serving thread with a lookup of the doorbell name made from this thread, not through the mount's
+ * doorbell: the mount's helper thread also writes the cache invalidations the tree reports, and the kernel may hold
+ * such a write until a request in flight is answered — a WRITE to trace_marker invalidates trace_marker itself, and
+ * its reply would wait for a helper blocked on that very invalidation.
  */
 import { stat } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { type FuseMount, mountFuse, WAKE_NAME } from '../fuse/index.js';
-import { FrameSplitter, Op, PROTOCOL_VERSION, Reader, Writer } from '../socket/protocol.js';
+import { handshake } from '../socket/connection.js';
 import type { ToProxy } from './proxy-vfs.js';
+
+/** The protocol version the proxy needs: OPEN_READ. */
+const NEEDS_VERSION = 3;
 
 export interface ProxyMount {
   readonly fuse: FuseMount;
@@ -20,33 +27,10 @@ export interface ProxyMount {
 
 /** Connects to `socket`, says HELLO, then mounts at `dir`. */
 export async function mountProxy(socket: string, dir: string): Promise<ProxyMount> {
-  const sock = await new Promise<Socket>((resolve, reject) => {
-    const s = connect(socket);
-    s.once('connect', () => {
-      s.off('error', reject);
-      resolve(s);
-    });
-    s.once('error', reject);
-  });
-  sock.on('error', () => {});
-  const frames = new FrameSplitter();
-  // HELLO, answered before anything else is sent.
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      const [body] = frames.push(chunk);
-      if (!body) return;
-      sock.off('data', onData);
-      const r = new Reader(body);
-      r.u32();
-      if (r.i32() !== 0) reject(new Error(`${socket} speaks another protocol version`));
-      else resolve();
-    };
-    sock.on('data', onData);
-    sock.once('close', () => reject(new Error(`${socket} closed the connection`)));
-    sock.write(new Writer().u32(1).u8(Op.HELLO).u32(PROTOCOL_VERSION).frame());
-  });
+  const { sock, frames } = await handshake(socket, NEEDS_VERSION);
   const relay = new MessageChannel();
-  // Replies are posted, then the serving thread woken by a lookup of the doorbell name (one in flight at a time).
+  relay.port1.on('message', (frame: Uint8Array) => sock.write(frame));
+  // One wake lookup in flight at a time; replies that come meanwhile are taken by the wake-up after it.
   const wakePath = join(dir, WAKE_NAME);
   let waking = false;
   let again = false;
@@ -64,7 +48,10 @@ export async function mountProxy(socket: string, dir: string): Promise<ProxyMoun
       }
     });
   };
-  relay.port1.on('message', (frame: Uint8Array) => sock.write(frame));
+  const toProxy = (m: ToProxy) => {
+    relay.port1.postMessage(m);
+    wake();
+  };
   sock.on('data', (chunk: Buffer) => {
     let bodies: Buffer[];
     try {
@@ -73,14 +60,12 @@ export async function mountProxy(socket: string, dir: string): Promise<ProxyMoun
       sock.destroy();
       return;
     }
-    if (bodies.length === 0) return;
-    relay.port1.postMessage({ t: 'bodies', bodies } satisfies ToProxy);
-    wake();
+    if (bodies.length > 0) toProxy({ t: 'bodies', bodies });
   });
+  sock.resume();
   const targetGone = new Promise<void>((resolve) =>
     sock.once('close', () => {
-      relay.port1.postMessage({ t: 'gone' } satisfies ToProxy);
-      wake();
+      toProxy({ t: 'gone' });
       resolve();
     }),
   );

@@ -10,8 +10,10 @@
  * Caching is the remote tree's, as on its own mount: entries and attributes keep the tree's timeouts, and the tree's
  * changes reach this mount's kernel as invalidations — the connection WATCHes, and each NOTIFY_CHANGE is passed to
  * the FUSE server through `onChange`, as kernfs does on a direct mount. A directory is listed with LISTPLUS (the
- * names and a lookup of each in one trip); READDIRPLUS's lookups that follow are answered from that reply. Files
- * stay direct_io: their content is made at read time and their size says nothing.
+ * names and a lookup of each in one trip); READDIRPLUS's lookups that follow are answered from that reply. Opens
+ * keep the tree's answer (direct_io, or cached content for constant files such as `id` and `format`, exactly as on
+ * the app's own mount), and are made with OPEN_READ: the first read's bytes come with the handle and answer the
+ * kernel's first READ at offset 0 without a trip.
  */
 import { constants } from 'node:os';
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
@@ -27,16 +29,15 @@ import type {
   Vfs,
   VfsChange,
 } from '../kernfs/vfs.js';
-import { GONE_ERRNO, RemoteError } from '../socket/connection.js';
+import { Calls, RemoteError } from '../socket/calls.js';
 import {
   CHANGE_INODE,
   NOTIFY_CHANGE,
-  NOTIFY_ID,
   NOTIFY_POLL,
   Op,
-  Reader,
+  type Reader,
   SetattrField,
-  Writer,
+  type Writer,
 } from '../socket/protocol.js';
 
 /** From the main thread: reply bodies, or the end of the connection. */
@@ -44,15 +45,11 @@ export type ToProxy = { t: 'bodies'; bodies: Uint8Array[] } | { t: 'gone' };
 
 const READDIR_BATCH = 1024;
 const FORGETS_BATCH = 4096;
-
-interface Pending {
-  resolve(r: Reader): void;
-  reject(e: Error): void;
-}
+/** OPEN_READ's read: the largest READ this mount's kernel sends (its max_read). */
+const FIRST_READ = 128 * 1024;
 
 export class ProxyVfs implements Vfs {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly calls: Calls;
   private readonly wakes = new Map<number, () => void>();
   private readonly changeListeners = new Set<(change: VfsChange) => void>();
   /** Directory handles are ours: a handle is the inode it lists (LISTPLUS opens and releases on the remote). */
@@ -62,14 +59,16 @@ export class ProxyVfs implements Vfs {
   private readonly listed = new Map<string, Entry>();
   /** Where the last listing of a directory ended: its next READDIR there answers empty without a trip. */
   private readonly ends = new Map<number, number>();
-  private gone = false;
+  /** Open handles' first reads (OPEN_READ), until the kernel's first READ takes them or the handle is released. */
+  private readonly firstReads = new Map<number, Uint8Array>();
   /** Forgets not sent yet: ino, n, ino, n… */
   private forgets: number[] = [];
 
-  constructor(
-    env: VfsEnv,
-    private readonly relay: MessagePort,
-  ) {
+  constructor(env: VfsEnv, relay: MessagePort) {
+    this.calls = new Calls(
+      (frame) => relay.postMessage(frame),
+      (kind, r) => this.notified(kind, r),
+    );
     this.post(Op.WATCH, () => {});
     env.onWake(() => {
       for (;;) {
@@ -82,54 +81,37 @@ export class ProxyVfs implements Vfs {
 
   private receive(m: ToProxy): void {
     if (m?.t === 'gone') {
-      this.gone = true;
-      const pending = [...this.pending.values()];
-      this.pending.clear();
-      for (const p of pending) p.reject(new RemoteError(GONE_ERRNO));
+      this.calls.fail();
       for (const wake of this.wakes.values()) wake(); // pollers see the error on their next read
       this.wakes.clear();
       return;
     }
     if (m?.t !== 'bodies') return;
     for (const body of m.bodies) {
-      const r = new Reader(body);
-      const id = r.u32();
-      const status = r.i32();
-      if (id === NOTIFY_ID) {
-        const kind = r.u8();
-        if (kind === NOTIFY_POLL) {
-          const fh = r.f64();
-          const wake = this.wakes.get(fh);
-          this.wakes.delete(fh);
-          wake?.();
-        } else if (kind === NOTIFY_CHANGE) {
-          const change: VfsChange =
-            r.u8() === CHANGE_INODE
-              ? { type: 'inode', ino: r.f64() }
-              : { type: 'entry', parent: r.f64(), name: r.str() };
-          if (change.type === 'inode') this.ends.delete(change.ino);
-          for (const listener of this.changeListeners) listener(change);
-        }
-        continue;
+      try {
+        this.calls.receive(body);
+      } catch {
+        // a body we cannot parse: that request's caller is answered when the connection ends
       }
-      const p = this.pending.get(id);
-      if (!p) continue;
-      this.pending.delete(id);
-      if (status === 0) p.resolve(r);
-      else p.reject(new RemoteError(status));
+    }
+  }
+
+  private notified(kind: number, r: Reader): void {
+    if (kind === NOTIFY_POLL) {
+      const fh = r.f64();
+      const wake = this.wakes.get(fh);
+      this.wakes.delete(fh);
+      wake?.();
+    } else if (kind === NOTIFY_CHANGE) {
+      const change: VfsChange =
+        r.u8() === CHANGE_INODE ? { type: 'inode', ino: r.f64() } : { type: 'entry', parent: r.f64(), name: r.str() };
+      if (change.type === 'inode') this.ends.delete(change.ino);
+      for (const listener of this.changeListeners) listener(change);
     }
   }
 
   private call(op: number, args: (w: Writer) => void): Promise<Reader> {
-    if (this.gone) return Promise.reject(new RemoteError(GONE_ERRNO));
-    const id = this.nextId;
-    this.nextId = this.nextId >= 0xfffffffe ? 1 : this.nextId + 1;
-    const w = new Writer().u32(id).u8(op);
-    args(w);
-    return new Promise<Reader>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.relay.postMessage(w.frame());
-    });
+    return this.calls.call(op, args);
   }
 
   /** For ops that return nothing the kernel waits for (forget, release). */
@@ -199,11 +181,23 @@ export class ProxyVfs implements Vfs {
     return (await this.call(Op.READLINK, (w) => w.f64(ino))).str();
   }
   async open(ino: number, flags: number): Promise<OpenResult> {
-    const o = (await this.call(Op.OPEN, (w) => w.f64(ino).u32(flags))).open();
-    return { ...o, directIo: true };
+    const r = await this.call(Op.OPEN_READ, (w) => w.f64(ino).u32(flags).u32(FIRST_READ));
+    const o = r.open();
+    if (r.u8() === 1) this.firstReads.set(o.fh, r.bytes());
+    return o;
   }
-  async read(fh: number, offset: number, size: number): Promise<Uint8Array> {
-    return (await this.call(Op.READ, (w) => w.f64(fh).f64(offset).u32(size))).bytes();
+  /**
+   * The first READ at offset 0 is answered from OPEN_READ's bytes when they say all there is to say: the whole file
+   * (fewer bytes than asked) or at least what the kernel asks now. Anything else is a trip, as any later READ.
+   */
+  read(fh: number, offset: number, size: number): Uint8Array | Promise<Uint8Array> {
+    const first = this.firstReads.get(fh);
+    if (first) {
+      this.firstReads.delete(fh);
+      if (offset === 0 && (first.length < FIRST_READ || size <= first.length))
+        return first.subarray(0, Math.min(size, first.length));
+    }
+    return this.call(Op.READ, (w) => w.f64(fh).f64(offset).u32(size)).then((r) => r.bytes());
   }
   async write(fh: number, offset: number, data: Uint8Array): Promise<number> {
     return (await this.call(Op.WRITE, (w) => w.f64(fh).f64(offset).bytes(data))).u32();
@@ -213,6 +207,7 @@ export class ProxyVfs implements Vfs {
   }
   release(fh: number): void {
     this.wakes.delete(fh);
+    this.firstReads.delete(fh);
     this.post(Op.RELEASE, (w) => w.f64(fh));
   }
   async poll(fh: number, wake: (() => void) | undefined): Promise<number> {
@@ -285,7 +280,7 @@ export class ProxyVfs implements Vfs {
   async create(parent: number, name: string, mode: number, flags: number): Promise<{ entry: Entry; open: OpenResult }> {
     const r = await this.call(Op.CREATE, (w) => w.f64(parent).str(name).u32(mode).u32(flags));
     const entry = r.entry();
-    return { entry, open: { ...r.open(), directIo: true } };
+    return { entry, open: r.open() };
   }
   mknod(parent: number, name: string, mode: number, rdev: number): Promise<Entry> {
     return this.entry(Op.MKNOD, (w) => w.f64(parent).str(name).u32(mode).u32(rdev));

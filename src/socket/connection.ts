@@ -1,84 +1,116 @@
 /**
- * A client's end of the socket protocol: one unix stream connection, requests with ids, replies matched by id in
- * whatever order they come, poll notifications to a callback. Used by the `ntrace` verbs (src/client/) and by
- * `ntrace mount`'s proxy (proxy-vfs.ts).
+ * A client's end of the socket protocol: one unix stream connection, HELLO said and the version agreed, requests
+ * with ids and replies matched by id (calls.ts), poll notifications to a callback. Used by the `ntrace` verbs
+ * (src/client/); `ntrace mount` (src/proxy/) makes its connection with `handshake` too.
  */
 import { connect, type Socket } from 'node:net';
-import { constants } from 'node:os';
-import { FrameSplitter, NOTIFY_ID, NOTIFY_POLL, Op, PROTOCOL_VERSION, Reader, Writer } from './protocol.js';
+import { Calls } from './calls.js';
+import { FrameSplitter, MIN_PROTOCOL_VERSION, NOTIFY_POLL, Op, PROTOCOL_VERSION, Reader, Writer } from './protocol.js';
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+export { GONE_ERRNO, RemoteError } from './calls.js';
 
-/** The tree (or the transport) answered an errno. `code` is its name, as in Node's system errors. */
-export class RemoteError extends Error {
-  readonly code: string;
-  constructor(readonly errno: number) {
-    const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
-    super(code);
-    this.name = 'RemoteError';
-    this.code = code;
+/**
+ * A connected socket whose HELLO was answered: the version both sides speak, and the splitter its frames go on. It is
+ * paused: resume it once its 'data' listener is on.
+ */
+export interface Handshake {
+  readonly sock: Socket;
+  readonly version: number;
+  readonly frames: FrameSplitter;
+}
+
+/**
+ * Connects to `path` and says HELLO with the newest version this side speaks; the server answers the one both
+ * speak. Rejects with the connect error (ENOENT, EACCES, ECONNREFUSED…), or when the agreed version is below `need`.
+ */
+export async function handshake(path: string, need = MIN_PROTOCOL_VERSION): Promise<Handshake> {
+  const sock = await new Promise<Socket>((resolve, reject) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+  sock.on('error', () => {}); // 'close' follows, and says it
+  const frames = new FrameSplitter();
+  try {
+    const version = await new Promise<number>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        let body: Buffer | undefined;
+        try {
+          [body] = frames.push(chunk);
+          if (!body) return;
+          sock.pause(); // until the caller listens: a 'data' event nobody hears is lost
+          sock.off('data', onData);
+          sock.off('close', onClose);
+          const r = new Reader(body);
+          r.u32();
+          const status = r.i32();
+          if (status !== 0) reject(new Error(`${path} speaks no protocol version this command speaks (${status})`));
+          else resolve(r.u32());
+        } catch (err) {
+          reject(err);
+        }
+      };
+      const onClose = () => reject(new Error(`${path} closed the connection at HELLO`));
+      sock.on('data', onData);
+      sock.once('close', onClose);
+      sock.write(new Writer().u32(1).u8(Op.HELLO).u32(PROTOCOL_VERSION).frame());
+    });
+    if (version < need || version > PROTOCOL_VERSION)
+      throw new Error(`${path} speaks protocol version ${version}; this needs ${need} to ${PROTOCOL_VERSION}`);
+    return { sock, version, frames };
+  } catch (err) {
+    sock.destroy();
+    throw err;
   }
 }
 
-/** What pending and later requests fail with once the connection is gone: the tree is no longer reachable. */
-export const GONE_ERRNO = constants.errno.ENODEV;
-
-interface Pending {
-  resolve(r: Reader): void;
-  reject(e: Error): void;
-}
-
 export class SocketConnection {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private readonly frames = new FrameSplitter();
-  private gone = false;
+  private readonly calls: Calls;
   /** Called with the handle of a poll that may have changed readiness. */
   onPollWake: ((fh: number) => void) | undefined;
   /** Settles when the connection ends, for whatever reason. */
   readonly closed: Promise<void>;
 
-  private constructor(private readonly sock: Socket) {
-    sock.on('data', (chunk: Buffer) => this.receive(chunk));
-    sock.on('error', () => {});
+  private constructor(
+    private readonly sock: Socket,
+    frames: FrameSplitter,
+    /** The protocol version agreed at HELLO. */
+    readonly version: number,
+  ) {
+    this.calls = new Calls(
+      (frame) => sock.write(frame),
+      (kind, r) => {
+        if (kind === NOTIFY_POLL) this.onPollWake?.(r.f64());
+      },
+    );
+    sock.on('data', (chunk: Buffer) => {
+      try {
+        for (const body of frames.push(chunk)) this.calls.receive(body);
+      } catch {
+        this.close(); // a server we cannot understand
+      }
+    });
+    sock.resume();
     this.closed = new Promise((resolve) =>
-      sock.on('close', () => {
-        this.fail();
+      sock.once('close', () => {
+        this.calls.fail();
         resolve();
       }),
     );
   }
 
-  /** Connects and says HELLO; rejects with the reason when the socket cannot be reached or speaks another version. */
-  static async open(path: string): Promise<SocketConnection> {
-    const sock = await new Promise<Socket>((resolve, reject) => {
-      const s = connect(path);
-      s.once('connect', () => {
-        s.off('error', reject);
-        resolve(s);
-      });
-      s.once('error', reject);
-    });
-    const conn = new SocketConnection(sock);
-    const r = await conn.call(Op.HELLO, (w) => w.u32(PROTOCOL_VERSION));
-    if (r.u32() !== PROTOCOL_VERSION) {
-      conn.close();
-      throw new Error(`${path} speaks another protocol version`);
-    }
-    return conn;
+  /** Connects and says HELLO; rejects with the reason when the socket cannot be reached or speaks no common version. */
+  static async open(path: string, need?: number): Promise<SocketConnection> {
+    const h = await handshake(path, need);
+    return new SocketConnection(h.sock, h.frames, h.version);
   }
 
   /** Sends one request; resolves with a reader of its result, or rejects with a RemoteError. */
   call(op: number, args?: (w: Writer) => void): Promise<Reader> {
-    if (this.gone) return Promise.reject(new RemoteError(GONE_ERRNO));
-    const id = this.nextId;
-    this.nextId = this.nextId >= 0xfffffffe ? 1 : this.nextId + 1;
-    const w = new Writer().u32(id).u8(op);
-    args?.(w);
-    return new Promise<Reader>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.sock.write(w.frame());
-    });
+    return this.calls.call(op, args);
   }
 
   /** Keep the process alive only while requests are outstanding (a mount proxy refs it for its whole life). */
@@ -89,43 +121,6 @@ export class SocketConnection {
 
   close(): void {
     this.sock.destroy();
-    this.fail();
-  }
-
-  private receive(chunk: Buffer): void {
-    let bodies: Buffer[];
-    try {
-      bodies = this.frames.push(chunk);
-    } catch {
-      this.close(); // a server we cannot understand
-      return;
-    }
-    for (const body of bodies) {
-      const r = new Reader(body);
-      try {
-        const id = r.u32();
-        const status = r.i32();
-        if (id === NOTIFY_ID) {
-          if (r.u8() === NOTIFY_POLL) this.onPollWake?.(r.f64());
-          continue;
-        }
-        const p = this.pending.get(id);
-        if (!p) continue;
-        this.pending.delete(id);
-        if (status === 0) p.resolve(r);
-        else p.reject(new RemoteError(status));
-      } catch {
-        this.close();
-        return;
-      }
-    }
-  }
-
-  private fail(): void {
-    if (this.gone) return;
-    this.gone = true;
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of pending) p.reject(new RemoteError(GONE_ERRNO));
+    this.calls.fail();
   }
 }

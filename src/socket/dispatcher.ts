@@ -6,7 +6,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { errnoOf, FsError } from '../kernfs/errors.js';
-import { O_ACCMODE, O_RDONLY } from '../kernfs/mode.js';
+import { O_ACCMODE, O_RDONLY, O_TRUNC } from '../kernfs/mode.js';
 import {
   type AttrChanges,
   type Credentials,
@@ -25,6 +25,7 @@ import {
   BadFrame,
   CHANGE_ENTRY,
   CHANGE_INODE,
+  MIN_PROTOCOL_VERSION,
   NOTIFY_CHANGE,
   NOTIFY_ID,
   NOTIFY_POLL,
@@ -44,7 +45,8 @@ const NOTHING: Result = () => {};
 
 /** One client: what it holds, so that it uses only that and gives all of it back when it goes. */
 class Conn {
-  hello = false;
+  /** The protocol version agreed at HELLO; 0 before it. */
+  version = 0;
   gone = false;
   readonly lookups = new Map<number, number>();
   readonly files = new Map<number, number>(); // fh → inode whose lookup the handle holds (0: none)
@@ -90,7 +92,9 @@ export class SocketDispatcher {
       try {
         this.request(conn, body);
       } catch (err) {
-        // Only a frame we cannot parse gets here: that connection ends, nothing else does.
+        // Only a frame we cannot parse gets here: that connection ends, nothing else does — after what it was
+        // answered so far (HELLO's EPROTO says why).
+        this.flush();
         this.send({ t: 'close', c: conn.id, why: (err as Error).message });
         this.release(conn);
       }
@@ -100,13 +104,18 @@ export class SocketDispatcher {
 
   /** A change the tree reports, to each watching connection that holds what changed (or its parent). */
   private changed(change: VfsChange): void {
+    const held = change.type === 'inode' ? change.ino : change.parent;
+    let frame: Uint8Array | undefined;
     for (const conn of this.watchers) {
-      const held = change.type === 'inode' ? change.ino : change.parent;
       if (held !== ROOT_INO && !conn.lookups.has(held)) continue;
-      const w = new Writer().u32(NOTIFY_ID).i32(0).u8(NOTIFY_CHANGE);
-      if (change.type === 'inode') w.u8(CHANGE_INODE).f64(change.ino);
-      else w.u8(CHANGE_ENTRY).f64(change.parent).str(change.name);
-      this.queue(conn, w.frame());
+      if (!frame) {
+        // One frame for every watcher: the queues only hold it until the next flush posts it (a copy per port).
+        const w = new Writer().u32(NOTIFY_ID).i32(0).u8(NOTIFY_CHANGE);
+        if (change.type === 'inode') w.u8(CHANGE_INODE).f64(change.ino);
+        else w.u8(CHANGE_ENTRY).f64(change.parent).str(change.name);
+        frame = w.frame();
+      }
+      this.queue(conn, frame);
     }
   }
 
@@ -212,15 +221,18 @@ export class SocketDispatcher {
     const id = r.u32();
     const op = r.u8();
     if (id === NOTIFY_ID) throw new BadFrame('request id 0');
-    if (!conn.hello) {
+    if (conn.version === 0) {
       if (op !== Op.HELLO) throw new BadFrame('the first request must be HELLO');
-      const version = r.u32();
-      if (version !== PROTOCOL_VERSION) {
+      // The client's newest version; both then speak the lower of its and ours.
+      const version = Math.min(r.u32(), PROTOCOL_VERSION);
+      if (version < MIN_PROTOCOL_VERSION) {
         this.fail(conn, id, new FsError('EPROTO'));
-        throw new BadFrame(`protocol version ${version} (this server speaks ${PROTOCOL_VERSION})`);
+        throw new BadFrame(
+          `protocol version ${version} (this server speaks ${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION})`,
+        );
       }
-      conn.hello = true;
-      this.reply(conn, id, (w) => w.u32(PROTOCOL_VERSION));
+      conn.version = version;
+      this.reply(conn, id, (w) => w.u32(version));
       return;
     }
     try {
@@ -315,6 +327,24 @@ export class SocketDispatcher {
         this.openReply(conn, id, 0, (c) => vfs.open(ino, flags, c));
         return;
       }
+      case Op.OPEN_READ: {
+        if (conn.version < 3) throw new BadFrame('OPEN_READ is a version 3 op');
+        const ino = this.ino(conn, r);
+        const flags = r.u32();
+        const size = Math.min(r.u32(), READ_CHUNK);
+        this.openReply(
+          conn,
+          id,
+          0,
+          (c) => vfs.open(ino, flags, c),
+          undefined,
+          (o, c) =>
+            (flags & (O_ACCMODE | O_TRUNC)) === O_RDONLY && !o.stream && !o.pollable
+              ? vfs.read(o.fh, 0, size, c)
+              : undefined,
+        );
+        return;
+      }
       case Op.READ: {
         const fh = this.fh(conn, r.num());
         const offset = r.num();
@@ -384,15 +414,14 @@ export class SocketDispatcher {
       case Op.READDIR: {
         const dh = this.dh(conn, r.num());
         const cookie = r.num();
-        const max = Math.max(1, Math.min(r.u32(), 4096));
-        const list: DirEntry[] = [];
+        const batch = new Batch(r.u32());
         this.answer(
           conn,
           id,
-          () => vfs.readdir(dh, cookie, (e) => list.length < max && list.push(e) > 0, ctx),
+          () => vfs.readdir(dh, cookie, batch.fill, ctx),
           () => (w) => {
-            w.u32(list.length);
-            for (const e of list) w.dirent(e);
+            w.u32(batch.list.length);
+            for (const e of batch.list) w.dirent(e);
           },
         );
         return;
@@ -505,9 +534,9 @@ export class SocketDispatcher {
       case Op.LISTPLUS: {
         const ino = this.ino(conn, r);
         const cookie = r.num();
-        const max = Math.max(1, Math.min(r.u32(), 4096));
+        const batch = new Batch(r.u32());
         const p = this.parkable(conn);
-        this.replyWhenSettled(conn, id, p, this.listPlus(conn, ino, cookie, max, p.ctx));
+        this.replyWhenSettled(conn, id, p, this.listPlus(conn, ino, cookie, batch, p.ctx));
         return;
       }
       case Op.READ_FILE: {
@@ -724,12 +753,18 @@ export class SocketDispatcher {
     });
   }
 
+  /**
+   * Replies to an open once it settles; the handle is the connection's from then on (with `pathIno`'s lookup, for a
+   * path open). `first`: OPEN_READ's read of the fresh handle, whose bytes follow the open in the reply (a failed
+   * read is left for the client's own READ to meet).
+   */
   private openReply(
     conn: Conn,
     id: number,
     pathIno: number,
     value: (ctx: OpContext) => MaybePromise<OpenResult>,
     onError?: () => void,
+    first?: (o: OpenResult, ctx: OpContext) => MaybePromise<Uint8Array> | undefined,
   ): void {
     const p = this.parkable(conn);
     let v: MaybePromise<OpenResult>;
@@ -741,10 +776,27 @@ export class SocketDispatcher {
       this.fail(conn, id, err);
       return;
     }
-    const settle = (o: OpenResult) => {
+    const send = (o: OpenResult, data: Uint8Array | undefined) => {
       p.done();
       this.holdFile(conn, o, pathIno);
-      if (!conn.gone) this.reply(conn, id, (w) => w.open(o));
+      if (conn.gone) return;
+      if (!first) this.reply(conn, id, (w) => w.open(o));
+      else if (data) this.reply(conn, id, (w) => w.open(o).u8(1).bytes(data));
+      else this.reply(conn, id, (w) => w.open(o).u8(0));
+    };
+    const settle = (o: OpenResult) => {
+      let data: MaybePromise<Uint8Array> | undefined;
+      try {
+        data = first?.(o, p.ctx);
+      } catch {
+        data = undefined;
+      }
+      if (!isPromise(data)) send(o, data);
+      else
+        data.then(
+          (d) => send(o, d),
+          () => send(o, undefined),
+        );
     };
     if (!isPromise(v)) settle(v);
     else
@@ -759,28 +811,15 @@ export class SocketDispatcher {
    * LISTPLUS: a listing and a lookup of each name, in one trip (READDIRPLUS for a client that caches, which would
    * otherwise ask for the directory and then each name). The lookups are held by the connection like LOOKUP's.
    */
-  private async listPlus(conn: Conn, ino: number, cookie: number, max: number, ctx: OpContext): Promise<Result> {
+  private async listPlus(conn: Conn, ino: number, cookie: number, batch: Batch, ctx: OpContext): Promise<Result> {
     const vfs = this.vfs;
-    const list: DirEntry[] = [];
-    let eof = true;
     const dh = await vfs.opendir(ino, ctx);
     try {
-      await vfs.readdir(
-        dh,
-        cookie,
-        (e) => {
-          if (list.length >= max) {
-            eof = false;
-            return false;
-          }
-          list.push(e);
-          return true;
-        },
-        ctx,
-      );
+      await vfs.readdir(dh, cookie, batch.fill, ctx);
     } finally {
       vfs.releasedir(dh);
     }
+    const { list, full } = batch;
     const found: (Entry | undefined)[] = await Promise.all(
       list.map(async (e) => {
         if (e.name === '.' || e.name === '..') return undefined;
@@ -794,7 +833,7 @@ export class SocketDispatcher {
       }),
     );
     return (w) => {
-      w.u8(eof ? 1 : 0).u32(list.length);
+      w.u8(full ? 0 : 1).u32(list.length);
       for (let i = 0; i < list.length; i++) {
         w.dirent(list[i]);
         const e = found[i];
@@ -900,6 +939,29 @@ export class SocketDispatcher {
     for (const [ino, n] of conn.lookups) this.vfs.forget(ino, n);
     conn.lookups.clear();
   }
+}
+
+/**
+ * One reply's worth of directory entries (READDIR, LISTPLUS): takes up to `max` (clamped to 1…4096) and says
+ * whether the listing had more (`full`).
+ */
+class Batch {
+  readonly list: DirEntry[] = [];
+  full = false;
+  private readonly max: number;
+
+  constructor(max: number) {
+    this.max = Math.max(1, Math.min(max, 4096));
+  }
+
+  readonly fill = (e: DirEntry): boolean => {
+    if (this.list.length >= this.max) {
+      this.full = true;
+      return false;
+    }
+    this.list.push(e);
+    return true;
+  };
 }
 
 /** Path components from the root: empty parts and `.` dropped, `..` pops but never above the root. */

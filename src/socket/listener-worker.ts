@@ -46,7 +46,9 @@ function fromTree(m: FromDispatcher): void {
   const sock = conns.get(m.c);
   if (!sock) return;
   if (m.t === 'close') {
-    sock.destroy();
+    sock.pause(); // nothing more is read from it
+    sock.end(() => sock.destroy()); // once the replies before are written…
+    setTimeout(() => sock.destroy(), 1000).unref(); // …or a client that reads nothing has had its chance
     return;
   }
   sock.cork();

@@ -1,5 +1,5 @@
 /**
- * The socket protocol, version 2 (docs/SOCKET.md has the full table). Little-endian throughout.
+ * The socket protocol, version 3 (docs/SOCKET.md has the full table). Little-endian throughout.
  *
  * Every frame: u32 length of the body, then the body.
  * - Request body: u32 id (≥ 1, chosen by the client), u8 op, then the op's arguments.
@@ -10,12 +10,18 @@
  *   parent + str name (an entry).
  *
  * Arguments and results are built from u8, u16, u32, f64 (inode numbers, handles, offsets, sizes: exact below
- * 2^53), str (u32 byte length + UTF-8) and bytes (u32 length + data). The first request must be HELLO.
+ * 2^53), str (u32 byte length + UTF-8) and bytes (u32 length + data). The first request must be HELLO: the client's
+ * newest version in, the version both speak out (EPROTO and the connection closed when there is none).
  */
 import type { Attributes, DirEntry, Entry, NodeKind, OpenResult, StatFs } from '../kernfs/vfs.js';
 
-/** 2: WATCH, NOTIFY_CHANGE, LISTPLUS and FORGETS (so that `ntrace mount` can cache like a direct mount). */
-export const PROTOCOL_VERSION = 2;
+/**
+ * The newest version this side speaks. 2: WATCH, NOTIFY_CHANGE, LISTPLUS and FORGETS (so that `ntrace mount` can cache
+ * like a direct mount). 3: OPEN_READ (an open and its first read in one trip).
+ */
+export const PROTOCOL_VERSION = 3;
+/** The oldest version a server still answers: HELLO agrees the lower of the client's and the server's newest. */
+export const MIN_PROTOCOL_VERSION = 2;
 /** Largest body either side accepts; a longer length prefix ends the connection. */
 export const MAX_FRAME = 16 * 1024 * 1024;
 export const NOTIFY_ID = 0;
@@ -56,6 +62,10 @@ export const Op = {
   // opendir + readdir from cookie (≤ max entries) + releasedir, and a held lookup of each name but . and ..:
   LISTPLUS: 27, // f64 ino, f64 cookie, u32 max → u8 eof, u32 n, n × (dirent, u8 found, entry if found)
   FORGETS: 28, // u32 n, n × (f64 ino, f64 n) → - (FORGET of many inodes: a kernel forgets in batches)
+  // Version 3. OPEN, then — for a read-only open of a file that is neither a stream nor pollable — a READ at offset 0
+  // of up to `size` bytes, whose bytes come with the handle (u8 0: no read made, or it failed; the kernel's READ will
+  // meet the error):
+  OPEN_READ: 29, // f64 ino, u32 flags, u32 size → open, u8 read, bytes if read
   // Path ops (a path relative to the root; `..` never leaves it).
   READ_FILE: 40, // str path → bytes (open O_RDONLY, read to end of file, release)
   WRITE_FILE: 41, // str path, u32 flags, bytes → u32 count (open, ONE write, flush, release)

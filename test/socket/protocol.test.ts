@@ -1,12 +1,15 @@
 /**
  * The protocol's inode ops that `ntrace mount` relies on, spoken directly: LISTPLUS lists and looks up in one trip
- * (its lookups are held like LOOKUP's), FORGETS drops many lookups at once and never more than the connection holds.
+ * (its lookups are held like LOOKUP's), FORGETS drops many lookups at once and never more than the connection holds,
+ * OPEN_READ opens and reads in one trip; and HELLO's version agreement.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { constants } from 'node:os';
 import { test } from 'node:test';
 import { ROOT_INO } from '../../src/kernfs/vfs.js';
 import { SocketConnection } from '../../src/socket/connection.js';
-import { Op } from '../../src/socket/protocol.js';
+import { FrameSplitter, Op, PROTOCOL_VERSION, Reader, Writer } from '../../src/socket/protocol.js';
 import { mountTracefs } from '../tracefs/helpers.js';
 
 test('LISTPLUS: every name of the root once, in batches, each with a held lookup; eof on the last batch', async (t) => {
@@ -63,4 +66,97 @@ test('FORGETS: drops what the connection holds, never more; an inode forgotten i
   const again = await SocketConnection.open(m.socket!);
   t.after(() => again.close());
   assert.equal((await again.call(Op.LOOKUP, (w) => w.f64(ROOT_INO).str('trace'))).entry().ino, trace);
+});
+
+/** A raw connection that says HELLO with `version`: the answer's status and version, and the open socket. */
+async function hello(path: string, version: number) {
+  const sock = connect(path);
+  await new Promise((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+  const frames = new FrameSplitter();
+  const bodies: Reader[] = [];
+  let arrived = () => {};
+  sock.on('data', (chunk: Buffer) => {
+    for (const body of frames.push(chunk)) bodies.push(new Reader(body));
+    arrived();
+  });
+  const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+  sock.on('error', () => {});
+  const next = () =>
+    new Promise<Reader | undefined>((resolve) => {
+      arrived = () => resolve(bodies.shift());
+      if (bodies.length > 0) arrived();
+      void closed.then(() => resolve(bodies.shift()));
+    });
+  const send = (id: number, op: number, args: (w: Writer) => void) => {
+    const w = new Writer().u32(id).u8(op);
+    args(w);
+    sock.write(w.frame());
+  };
+  send(1, Op.HELLO, (w) => w.u32(version));
+  const r = (await next())!;
+  r.u32();
+  const status = r.i32();
+  return { sock, status, version: status === 0 ? r.u32() : 0, next, send, closed };
+}
+
+test('HELLO agrees the lower version of both sides; below 2 is refused, and a version 3 op on a version 2 connection ends it', async (t) => {
+  const m = await mountTracefs(t, { fuse: false });
+  const newer = await hello(m.socket!, 99);
+  t.after(() => newer.sock.destroy());
+  assert.deepEqual([newer.status, newer.version], [0, PROTOCOL_VERSION]);
+  const old = await hello(m.socket!, 1);
+  assert.equal(old.status, constants.errno.EPROTO);
+  await old.closed;
+  const v2 = await hello(m.socket!, 2);
+  t.after(() => v2.sock.destroy());
+  assert.deepEqual([v2.status, v2.version], [0, 2]);
+  v2.send(2, Op.LOOKUP, (w) => w.f64(ROOT_INO).str('README'));
+  const e = (await v2.next())!;
+  assert.deepEqual([e.u32(), e.i32()], [2, 0]);
+  const ino = e.entry().ino;
+  v2.send(3, Op.OPEN_READ, (w) => w.f64(ino).u32(0).u32(4096));
+  await v2.closed; // OPEN_READ is not version 2's: a bad frame, that connection ends
+  const conn = await SocketConnection.open(m.socket!);
+  t.after(() => conn.close());
+  assert.equal(conn.version, PROTOCOL_VERSION);
+});
+
+test('OPEN_READ: an open and its first read in one trip, only for a read-only open of a plain file', async (t) => {
+  const m = await mountTracefs(t, { fuse: false });
+  const conn = await SocketConnection.open(m.socket!);
+  t.after(() => conn.close());
+  const lookup = async (name: string) => (await conn.call(Op.LOOKUP, (w) => w.f64(ROOT_INO).str(name))).entry().ino;
+  const openRead = async (name: string, flags: number, size: number) => {
+    const r = await conn.call(Op.OPEN_READ, (w) => w.f64(ino[name]).u32(flags).u32(size));
+    const o = r.open();
+    return { o, data: r.u8() === 1 ? Buffer.from(r.bytes()) : undefined };
+  };
+  const ino: Record<string, number> = {};
+  for (const name of ['README', 'trace_pipe', 'tracing_on', 'trace_marker']) ino[name] = await lookup(name);
+  const readme = Buffer.from((await conn.call(Op.READ_FILE, (w) => w.str('README'))).bytes());
+  // README: constant content (cached by a mount, as the app's own mount does), read whole in the reply…
+  const whole = await openRead('README', 0, 1 << 20);
+  assert.equal(whole.o.directIo, false);
+  assert.deepEqual(whole.data, readme);
+  // …or its first `size` bytes, the rest read from the handle at the offset that follows.
+  const part = await openRead('README', 0, 100);
+  assert.deepEqual(part.data, readme.subarray(0, 100));
+  const rest = (
+    await conn.call(Op.READ, (w) =>
+      w
+        .f64(part.o.fh)
+        .f64(100)
+        .u32(1 << 20),
+    )
+  ).bytes();
+  assert.deepEqual(Buffer.concat([part.data!, rest]), readme);
+  // A generated file: read at open (its content as of then), direct_io as on the mount.
+  const on = await openRead('tracing_on', 0, 4096);
+  assert.deepEqual([on.o.directIo, on.data?.toString()], [true, '1\n']);
+  // Nothing read ahead for a stream (it consumes), or an open for writing.
+  const pipe = await openRead('trace_pipe', 0, 4096);
+  assert.deepEqual([pipe.o.stream, pipe.data], [true, undefined]);
+  const marker = await openRead('trace_marker', 1, 4096);
+  assert.equal(marker.data, undefined);
+  for (const h of [whole, part, on, pipe, marker]) await conn.call(Op.RELEASE, (w) => w.f64(h.o.fh));
 });
