@@ -21,6 +21,7 @@ import type { VfsEnv } from '../fuse/vfs-module.js';
 import type {
   AttrChanges,
   Attributes,
+  DirEntry,
   DirFiller,
   Entry,
   OpContext,
@@ -45,6 +46,13 @@ export type ToProxy = { t: 'bodies'; bodies: Uint8Array[] } | { t: 'gone' };
 
 const READDIR_BATCH = 1024;
 const FORGETS_BATCH = 4096;
+/** How long the rest of a listing waits for the READDIR that continues it, and listed lookups for the kernel's. */
+const REST_MS = 5000;
+/** One name of a LISTPLUS reply, with its held lookup (none for `.`, `..`, or a name gone meanwhile). */
+interface Listed {
+  readonly d: DirEntry;
+  readonly e: Entry | undefined;
+}
 /** OPEN_READ's read: the largest READ this mount's kernel sends (its max_read). */
 const FIRST_READ = 128 * 1024;
 
@@ -55,10 +63,15 @@ export class ProxyVfs implements Vfs {
   /** Directory handles are ours: a handle is the inode it lists (LISTPLUS opens and releases on the remote). */
   private readonly dirs = new Map<number, number>();
   private nextDh = 1;
-  /** Lookups LISTPLUS made, by `parent/name`, until READDIRPLUS's lookups take them (or the sweep forgets them). */
+  /**
+   * Lookups LISTPLUS made, by `parent/name`, until READDIRPLUS's lookups or the kernel's LOOKUPs take them, a change
+   * of that entry drops them, or the sweep forgets them (REST_MS).
+   */
   private readonly listed = new Map<string, Entry>();
   /** Where the last listing of a directory ended: its next READDIR there answers empty without a trip. */
   private readonly ends = new Map<number, number>();
+  /** A listing's items beyond the kernel's last READDIR page, by directory, for the READDIR that continues there. */
+  private readonly rests = new Map<number, { from: number; items: Listed[]; eof: boolean }>();
   /** Open handles' first reads (OPEN_READ), until the kernel's first READ takes them or the handle is released. */
   private readonly firstReads = new Map<number, Uint8Array>();
   /** Forgets not sent yet: ino, n, ino, n… */
@@ -105,7 +118,13 @@ export class ProxyVfs implements Vfs {
     } else if (kind === NOTIFY_CHANGE) {
       const change: VfsChange =
         r.u8() === CHANGE_INODE ? { type: 'inode', ino: r.f64() } : { type: 'entry', parent: r.f64(), name: r.str() };
-      if (change.type === 'inode') this.ends.delete(change.ino);
+      if (change.type === 'entry') this.unlist(`${change.parent}/${change.name}`);
+      if (change.type === 'inode') {
+        this.ends.delete(change.ino);
+        const rest = this.rests.get(change.ino);
+        this.rests.delete(change.ino);
+        if (rest) this.drop(rest.items);
+      }
       for (const listener of this.changeListeners) listener(change);
     }
   }
@@ -223,44 +242,80 @@ export class ProxyVfs implements Vfs {
     this.dirs.set(dh, ino);
     return dh;
   }
-  async readdir(dh: number, cookie: number, fill: DirFiller): Promise<void> {
+  readdir(dh: number, cookie: number, fill: DirFiller): void | Promise<void> {
     const ino = this.dirs.get(dh);
     if (ino === undefined) throw new RemoteError(constants.errno.EBADF);
     if (cookie !== 0 && this.ends.get(ino) === cookie) {
       this.ends.delete(ino);
       return;
     }
-    const r = await this.call(Op.LISTPLUS, (w) => w.f64(ino).f64(cookie).u32(READDIR_BATCH));
-    const eof = r.u8() === 1;
-    const n = r.u32();
-    const mine: string[] = [];
-    let filled = true;
-    let last = cookie;
-    for (let i = 0; i < n; i++) {
-      const d = r.dirent();
-      const e = r.u8() === 1 ? r.entry() : undefined;
-      if (filled && !fill(d)) filled = false;
-      if (filled) last = d.next;
-      if (!e) continue;
-      if (filled) {
-        const key = `${ino}/${d.name}`;
-        const earlier = this.listed.get(key);
-        if (earlier) this.forget(earlier.ino, 1);
-        this.listed.set(key, e);
-        mine.push(key);
-      } else this.forget(e.ino, 1); // not given to the kernel
+    const rest = this.rests.get(ino);
+    if (rest) {
+      this.rests.delete(ino);
+      if (rest.from === cookie) return this.take(ino, cookie, rest.items, rest.eof, fill);
+      this.drop(rest.items);
     }
-    if (filled && eof && n > 0) this.ends.set(ino, last);
-    // READDIRPLUS takes its lookups in the microtasks that follow this listing; what is left is forgotten after.
+    return this.call(Op.LISTPLUS, (w) => w.f64(ino).f64(cookie).u32(READDIR_BATCH)).then((r) => {
+      const eof = r.u8() === 1;
+      const items: Listed[] = [];
+      for (let i = 0, n = r.u32(); i < n; i++) items.push({ d: r.dirent(), e: r.u8() === 1 ? r.entry() : undefined });
+      this.take(ino, cookie, items, eof, fill);
+    });
+  }
+
+  /**
+   * Fills a READDIR from listed items. The kernel's reply holds a page of them; what it did not take is kept for the
+   * READDIR that continues there (one LISTPLUS per directory, not one per page), and forgotten if none comes soon.
+   */
+  private take(ino: number, cookie: number, items: Listed[], eof: boolean, fill: DirFiller): void {
+    const mine: string[] = [];
+    let last = cookie;
+    let i = 0;
+    for (; i < items.length; i++) {
+      const { d, e } = items[i];
+      if (!fill(d)) break;
+      last = d.next;
+      if (!e) continue;
+      const key = `${ino}/${d.name}`;
+      const earlier = this.listed.get(key);
+      if (earlier) this.forget(earlier.ino, 1);
+      this.listed.set(key, e);
+      mine.push(key);
+    }
+    if (i < items.length) {
+      const rest = { from: last, items: items.slice(i), eof };
+      this.rests.set(ino, rest);
+      setTimeout(() => {
+        if (this.rests.get(ino) !== rest) return;
+        this.rests.delete(ino);
+        this.drop(rest.items);
+      }, REST_MS).unref();
+    } else if (eof && items.length > 0) this.ends.set(ino, last);
+    // READDIRPLUS takes its lookups in the microtasks that follow this listing; after a plain READDIR (the kernel's
+    // later pages of a big directory) the kernel looks the names up one by one soon after, answered from here too.
+    // What is left is forgotten after a while.
     if (mine.length > 0)
-      setImmediate(() => {
+      setTimeout(() => {
         for (const key of mine) {
           const e = this.listed.get(key);
           if (!e) continue;
           this.listed.delete(key);
           this.forget(e.ino, 1);
         }
-      });
+      }, REST_MS).unref();
+  }
+
+  /** A listed entry that changed: the next lookup of it asks the tree. */
+  private unlist(key: string): void {
+    const e = this.listed.get(key);
+    if (!e) return;
+    this.listed.delete(key);
+    this.forget(e.ino, 1);
+  }
+
+  /** Listed items nobody will take: their lookups are given back. */
+  private drop(items: readonly Listed[]): void {
+    for (const { e } of items) if (e) this.forget(e.ino, 1);
   }
   releasedir(dh: number): void {
     this.dirs.delete(dh);

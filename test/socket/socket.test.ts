@@ -5,7 +5,7 @@
  * files as the app's own FUSE mount, byte for byte; killing the app ends the proxy and its mount.
  */
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { listLive } from '../../src/discovery/index.js';
@@ -197,4 +197,34 @@ test('ntrace mount caches like a direct mount and hears of the app changes (a mk
   const names = sh(`cd ${mnt} && find . | sort`).out;
   assert.equal(sh(`cd ${proxy} && find . | sort`).out, names);
   assert.equal(sh(`cd ${proxy} && find . | sort`).out, names);
+});
+
+test('ntrace mount: a directory of many pages is listed in one trip and looked up from that listing, never stale', async (t) => {
+  const { dir } = scratch(t);
+  const mnt = join(dir, 'mnt');
+  const proxy = join(dir, 'proxy');
+  const sock = join(dir, 'big.sock');
+  const spec = join(dir, 'big.json');
+  // 300 events: more than a kernel READDIR page holds, so the proxy answers later pages from its LISTPLUS reply.
+  const events = Array.from({ length: 300 }, (_, i) => ({ name: `e${i}`, fields: [{ name: 'n', type: 'u32' }] }));
+  writeFileSync(spec, JSON.stringify({ systems: [{ name: 'big', events }] }));
+  await start(
+    t,
+    [process.execPath, MAIN, 'serve', '--events', spec, '--mount', mnt, '--socket', sock],
+    /serving 300 events at .* and /,
+  );
+  await start(t, [process.execPath, MAIN, 'mount', sock, proxy], /mounted at /);
+  const direct = sh(`cd ${mnt}/events/big && ls -f | sort && cat */id`).out;
+  assert.equal(direct.split('\n').length, 2 * 300 + 2 + 2 + 1); // names, `.`/`..`, enable/filter, ids
+  assert.equal(sh(`cd ${proxy}/events/big && ls -f | sort && cat */id`).out, direct);
+  // A name listed (its lookup held by the proxy for the kernel's) then removed by the app: gone at once.
+  for (let i = 0; i < 40; i++) assert.equal(sh(`mkdir ${mnt}/instances/i${i}`).code, 0);
+  assert.equal(sh(`ls -f ${proxy}/instances | wc -l`).out.trim(), '42');
+  assert.equal(sh(`rmdir ${mnt}/instances/i39`).code, 0);
+  assert.ok(
+    await eventually(() => sh(`stat ${proxy}/instances/i39`).code === 1, 5000),
+    'i39 still found through the proxy',
+  );
+  assert.equal(sh(`stat -c %F ${proxy}/instances/i38`).out, 'directory\n');
+  for (let i = 0; i < 39; i++) sh(`rmdir ${mnt}/instances/i${i}`);
 });
