@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { eventually } from '../support/mount.js';
 
 let serial = 0;
 /** A database name unique to this run and test. */
@@ -17,12 +18,7 @@ export function tempDir(t: TestContext, prefix: string): string {
   return d;
 }
 
-/** Polls `check` every 50 ms until it returns true or `ms` passes (then fails with `what`). */
+/** Polls `check` until it returns true or `ms` passes (then fails with `what`). */
 export async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  if (!(await eventually(check, ms))) throw new Error(`timed out waiting for ${what}`);
 }
