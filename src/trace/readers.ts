@@ -11,7 +11,22 @@ import { RingCursor } from './ring-cursor.js';
 import { I_WAITERS, INST_WORDS, MAX_CPUS } from './shared-state.js';
 import { cpuCount, foreignComm } from './threads.js';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+/**
+ * The one record a `reuse` reader hands out again and again. Its BigInt timestamp is made only when asked for:
+ * the text path reads `tsNs`.
+ */
+class RecordSlot implements TraceRecord {
+  cpu = 0;
+  tsNs = 0;
+  id = 0;
+  event: TraceRecord['event'] = undefined;
+  data: Uint8Array = new Uint8Array(0);
+  comm = '';
+  pid = 0;
+  get ts(): bigint {
+    return BigInt(this.tsNs);
+  }
+}
 
 /** How a reader hands out records. */
 export interface ReaderOptions {
@@ -29,15 +44,14 @@ abstract class MergedReader {
   protected readonly ctx: Context;
   protected readonly cursors: Array<RingCursor | undefined> = [];
   private readonly consume: boolean;
-  private readonly slot: Mutable<TraceRecord> | undefined;
+  private readonly slot: RecordSlot | undefined;
 
   constructor(instance: number, cpu: number | undefined, consume: boolean, options: ReaderOptions = {}) {
     this.ctx = context();
     this.instance = instance;
     this.cpu = cpu;
     this.consume = consume;
-    if (options.reuse)
-      this.slot = { cpu: 0, ts: 0n, id: 0, event: undefined, data: new Uint8Array(0), comm: '', pid: 0 };
+    if (options.reuse) this.slot = new RecordSlot();
     this.refreshRings();
   }
 
@@ -83,7 +97,7 @@ abstract class MergedReader {
     const slot = this.slot;
     if (slot) {
       slot.cpu = cpu;
-      slot.ts = BigInt(ts);
+      slot.tsNs = ts;
       slot.id = id;
       slot.event = this.ctx.registry.get(id);
       slot.data = data;

@@ -233,20 +233,20 @@ const COLON = 0x3a;
 const NEWLINE = 0x0a;
 
 /** ` %5lu.%06lu` of a nanosecond timestamp (rounded to the microsecond), or ` %12llu` for counter clocks. */
-function writeTimestamp(w: LineWriter, ts: bigint, clockInNs: boolean): void {
-  const ns = Number(ts);
+function writeTimestamp(w: LineWriter, rec: TraceRecord, clockInNs: boolean): void {
+  const ns = rec.tsNs ?? Number(rec.ts);
   if (clockInNs && ns >= 0 && ns < 9e15) {
     // Exact in doubles up to 2^53 µs; no BigInt division on the hot path of every line.
     w.secondsMicros(Math.floor((ns + 500) / 1000));
     return;
   }
-  w.text(formatTimestamp(ts, clockInNs));
+  w.text(formatTimestamp(rec.ts, clockInNs));
 }
 
 /** The context part of a line: `            bash-5453    [000] ...1.   347.876374: `. */
 function writeContext(w: LineWriter, rec: TraceRecord, options: TraceTextOptions): void {
   w.bytes(contextColumnsOf(rec, options));
-  writeTimestamp(w, rec.ts, options.clockInNs);
+  writeTimestamp(w, rec, options.clockInNs);
   w.byte(COLON);
   w.byte(SPACE);
 }
