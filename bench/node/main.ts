@@ -15,15 +15,16 @@
  * Exits 1 when a check fails. `--rounds N` (default 5), `--seconds S` per measurement (default 2), `--warmup S` of
  * load before each (default 2), `--json`.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { type HttpApp, startHttpApp } from '../support/http-app.js';
+import { request } from '../support/http-load.js';
+import { threadCpuMicros } from '../support/proc.js';
 import { median, round } from '../support/stats.js';
 
 const { values } = parseArgs({
@@ -44,93 +45,8 @@ const SECONDS = Number(values.seconds ?? 2);
  */
 const WARMUP = Number(values.warmup ?? 2);
 const CONCURRENCY = 16;
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const serverScript = fileURLToPath(new URL('./server.js', import.meta.url));
 
 type Config = 'plain' | 'register' | 'register+node_http';
-
-interface Server {
-  child: ChildProcess;
-  port: number;
-  /** ms from spawn to the first answered request. */
-  firstRequestMs: number;
-  mount?: string;
-  stop(): Promise<void>;
-}
-
-function request(agent: Agent | false, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode === 200));
-    }).on('error', () => resolve(false));
-  });
-}
-
-async function startServer(config: Config, index: string): Promise<Server> {
-  const args = config === 'plain' ? [serverScript] : ['--import', 'ntrace/register', serverScript];
-  const t0 = performance.now();
-  const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
-    env: { ...process.env, NTRACE_INDEX_DIR: index },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', () => reject(new Error('the server exited')));
-  });
-  const { port } = JSON.parse(line) as { port: number };
-  while (!(await request(false, port))) await sleep(1);
-  const firstRequestMs = performance.now() - t0;
-  const server: Server = {
-    child,
-    port,
-    firstRequestMs,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-  if (config !== 'plain') {
-    const mount = join(index, String(child.pid));
-    const until = Date.now() + 20_000;
-    while (!mounted(mount)) {
-      if (Date.now() > until) throw new Error(`no mount at ${mount}`);
-      await sleep(20);
-    }
-    server.mount = mount;
-  }
-  return server;
-}
-
-function mounted(path: string): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${path} `);
-}
-
-const TICK_US = 1e6 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
-
-/** CPU time (µs) of a process's threads from /proc: its main thread (tid = pid) and all the others. */
-function cpuOf(pid: number | undefined): { main: number; others: number } {
-  const out = { main: 0, others: 0 };
-  if (pid === undefined) return out;
-  let tids: string[] = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const us = (Number(f[11]) + Number(f[12])) * TICK_US; // utime + stime
-      if (tid === String(pid)) out.main += us;
-      else out.others += us;
-    } catch {} // the thread ended
-  }
-  return out;
-}
 
 /** µs of CPU per request, by party. */
 interface CpuPerRequest {
@@ -149,8 +65,8 @@ async function load(
 ): Promise<{ rps: number; requests: number; cpu: CpuPerRequest }> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   let done = 0;
-  const a0 = cpuOf(app?.pid);
-  const r0 = cpuOf(reader?.pid);
+  const a0 = threadCpuMicros(app?.pid);
+  const r0 = threadCpuMicros(reader?.pid);
   const l0 = process.cpuUsage();
   const until = performance.now() + seconds * 1000;
   const t0 = performance.now();
@@ -161,8 +77,8 @@ async function load(
   );
   const elapsed = (performance.now() - t0) / 1000;
   const l1 = process.cpuUsage(l0);
-  const a1 = cpuOf(app?.pid);
-  const r1 = cpuOf(reader?.pid);
+  const a1 = threadCpuMicros(app?.pid);
+  const r1 = threadCpuMicros(reader?.pid);
   agent.destroy();
   const per = (us: number) => us / Math.max(1, done);
   return {
@@ -194,7 +110,7 @@ function ringCounts(mount: string): { read: number; overrun: number } {
 }
 
 /** ms from enabling server_request to its first record in `trace`, while the server is under load. */
-async function enableLatency(server: Server): Promise<number[]> {
+async function enableLatency(server: HttpApp): Promise<number[]> {
   const out: number[] = [];
   const agent = new Agent({ keepAlive: true, maxSockets: 2 });
   let running = true;
@@ -244,7 +160,7 @@ async function timedRequest(port: number, path: string): Promise<number> {
  * and from the end of the busy loop (its answer) to the record.
  */
 async function busyEnableLatency(
-  server: Server,
+  server: HttpApp,
 ): Promise<{ fromEnable: number[]; afterBusy: number[]; write: number[] }> {
   const out = { fromEnable: [] as number[], afterBusy: [] as number[], write: [] as number[] };
   const enable = join(server.mount!, 'events/node_http/server_request/enable');
@@ -290,7 +206,7 @@ let busy = { fromEnable: [0], afterBusy: [0], write: [0] };
 try {
   for (let r = 0; r < ROUNDS; r++) {
     for (const config of configs) {
-      const server = await startServer(config, index);
+      const server = await startHttpApp(config === 'plain' ? {} : { register: { index } });
       let reader: ChildProcess | undefined;
       try {
         firstMs[config].push(server.firstRequestMs);
