@@ -35,6 +35,7 @@ import {
   SetattrField,
   Writer,
 } from './protocol.js';
+import { type LentFrame, MAX_READ, ReplySlots } from './reply-slots.js';
 
 /** Largest file READ_FILE returns in one reply; bigger files are read with OPEN_PATH + READ. */
 const READ_FILE_CAP = 8 * 1024 * 1024;
@@ -61,7 +62,9 @@ export class SocketDispatcher {
   private readonly conns = new Map<number, Conn>();
   private readonly ctx: OpContext;
   /** Replies made during one drain go out in one message per connection. */
-  private outbox = new Map<number, Uint8Array[]>();
+  private outbox = new Map<number, (Uint8Array | LentFrame)[]>();
+  /** Memory READs render their replies in, shared with the socket thread; made at the first READ. */
+  private slots: ReplySlots | undefined;
   private flushing = false;
   /** Connections that sent WATCH: told of changes to what they hold (they cache, like a kernel). */
   private readonly watchers = new Set<Conn>();
@@ -128,8 +131,11 @@ export class SocketDispatcher {
     this.port.postMessage(m);
   }
 
-  private queue(conn: Conn, frame: Uint8Array): void {
-    if (conn.gone) return;
+  private queue(conn: Conn, frame: Uint8Array | LentFrame): void {
+    if (conn.gone) {
+      if (!(frame instanceof Uint8Array)) this.slots?.free(frame.slot);
+      return;
+    }
     const list = this.outbox.get(conn.id);
     if (list) list.push(frame);
     else this.outbox.set(conn.id, [frame]);
@@ -348,7 +354,7 @@ export class SocketDispatcher {
       case Op.READ: {
         const fh = this.fh(conn, r.num());
         const offset = r.num();
-        const size = Math.min(r.u32(), READ_CHUNK * 8);
+        const size = Math.min(r.u32(), MAX_READ);
         this.read(conn, id, fh, offset, size);
         return;
       }
@@ -674,19 +680,42 @@ export class SocketDispatcher {
       // The first may park again: the others then queue behind it, still in order.
       for (const run of waiting) run();
     };
-    this.parked(
-      conn,
-      id,
-      (c) => {
-        const v = this.vfs.read(fh, offset, size, c);
-        if (isPromise(v)) {
-          conn.readsBehind.set(fh, []);
-          v.then(next, next);
-        }
-        return v;
-      },
-      (data) => (w) => w.bytes(data),
-    );
+    // The op renders into a slot the socket thread writes from (its reply header goes in front): see reply-slots.ts.
+    if (!this.slots) {
+      this.slots = ReplySlots.create();
+      this.send({ t: 'slots', buffer: this.slots.buffer });
+    }
+    const slots = this.slots;
+    const slot = slots.lend();
+    const p = this.parkable(conn);
+    const ctx: OpContext = slot < 0 ? p.ctx : { ...p.ctx, replyBuffer: slots.body(slot) };
+    const answered = (data: Uint8Array) => {
+      p.done();
+      if (conn.gone) slots.free(slot);
+      else if (slots.holds(slot, data)) this.queue(conn, slots.seal(slot, id, data.length));
+      else {
+        slots.free(slot);
+        this.reply(conn, id, (w) => w.bytes(data));
+      }
+    };
+    const failed = (err: unknown) => {
+      p.done();
+      slots.free(slot);
+      if (!conn.gone) this.fail(conn, id, err);
+    };
+    let v: MaybePromise<Uint8Array>;
+    try {
+      v = this.vfs.read(fh, offset, size, ctx);
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    if (!isPromise(v)) {
+      answered(v);
+      return;
+    }
+    conn.readsBehind.set(fh, []);
+    v.then(answered, failed).then(next);
   }
 
   /** Drops up to `n` of the lookups this connection holds of `ino` (never more than it holds). */
@@ -929,6 +958,7 @@ export class SocketDispatcher {
       this.unsubscribe?.();
       this.unsubscribe = undefined;
     }
+    for (const f of this.outbox.get(conn.id) ?? []) if (!(f instanceof Uint8Array)) this.slots?.free(f.slot);
     this.outbox.delete(conn.id);
     conn.readsBehind.clear();
     for (const ac of conn.inflight) ac.abort();

@@ -11,6 +11,7 @@ import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { type DoorbellWord, ringUrgent } from '../fuse/doorbell.js';
 import type { FromDispatcher, ToDispatcher } from './messages.js';
 import { BadFrame, FrameSplitter } from './protocol.js';
+import { type LentFrame, ReplySlots } from './reply-slots.js';
 
 export interface ListenerData {
   readonly path: string;
@@ -34,8 +35,12 @@ const DROP_AT = 64 * 1024 * 1024;
 const data = workerData as ListenerData;
 const control = parentPort!;
 const conns = new Map<number, Socket>();
+/** Per connection, the slots of lent memory its socket is still writing from (freed once, when written or gone). */
+const writing = new Map<number, { readonly from: ReplySlots; readonly slots: Set<number> }>();
 let nextConn = 1;
 let tree: MessagePort | undefined;
+/** The tree's lent memory for READ replies (reply-slots.ts), once it has sent it. */
+let slots: ReplySlots | undefined;
 
 function toTree(m: ToDispatcher): void {
   tree?.postMessage(m);
@@ -43,8 +48,15 @@ function toTree(m: ToDispatcher): void {
 }
 
 function fromTree(m: FromDispatcher): void {
+  if (m.t === 'slots') {
+    slots = ReplySlots.attach(m.buffer);
+    return;
+  }
   const sock = conns.get(m.c);
-  if (!sock) return;
+  if (!sock) {
+    if (m.t === 'out') for (const f of m.frames) if (!(f instanceof Uint8Array)) slots?.free(f.slot);
+    return;
+  }
   if (m.t === 'close') {
     sock.pause(); // nothing more is read from it
     sock.end(() => sock.destroy()); // once the replies before are written…
@@ -52,10 +64,38 @@ function fromTree(m: FromDispatcher): void {
     return;
   }
   sock.cork();
-  for (const f of m.frames) sock.write(f);
+  for (const f of m.frames) {
+    if (f instanceof Uint8Array) sock.write(f);
+    else writeLent(m.c, sock, f);
+  }
   sock.uncork();
   if (sock.writableLength > DROP_AT) sock.destroy();
   else if (sock.writableLength > PAUSE_AT) sock.pause(); // resumed on 'drain'
+}
+
+/** Writes a reply from the tree's lent memory, no copy; its slot is the tree's again once the kernel has the bytes. */
+function writeLent(c: number, sock: Socket, f: LentFrame): void {
+  const from = slots;
+  if (!from) return;
+  let held = writing.get(c);
+  if (!held) {
+    held = { from, slots: new Set() };
+    writing.set(c, held);
+  }
+  const set = held.slots;
+  set.add(f.slot);
+  sock.write(from.frame(f), () => {
+    if (set.delete(f.slot)) from.free(f.slot);
+  });
+}
+
+/** A connection's end: the slots its socket was still writing from are free (their writes will never finish). */
+function freeWriting(c: number): void {
+  const held = writing.get(c);
+  writing.delete(c);
+  if (!held) return;
+  for (const slot of held.slots) held.from.free(slot);
+  held.slots.clear();
 }
 
 const server = createServer({ allowHalfOpen: false }, (sock) => {
@@ -76,6 +116,7 @@ const server = createServer({ allowHalfOpen: false }, (sock) => {
   sock.on('error', () => {}); // ECONNRESET and the like: 'close' follows
   sock.on('close', () => {
     conns.delete(c);
+    freeWriting(c);
     toTree({ t: 'gone', c });
   });
 });
@@ -110,6 +151,7 @@ control.on('message', (m: ToListener) => {
     tree?.close();
     tree = m.port;
     tree.on('message', fromTree);
+    slots = undefined; // the new tree sends its own
     // Connections made before this tree attached (a FUSE attempt that failed) start over with it.
     for (const sock of conns.values()) sock.destroy();
     return;
