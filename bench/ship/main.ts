@@ -15,16 +15,23 @@
  * 2. Emit cost while shipping vs not: the same emit loop, in interleaved rounds, with the event recorded by an
  *    instance nobody reads (peer) and by the shipper's instance while the child ships. Fastest round of each;
  *    check: ratio ≤ 1.1.
- * 3. An HTTP app's req/s with shipping on vs off: bench/node's server under `--import ntrace/register`, rounds
- *    alternating between three arms, the load generator in this process, median of each: `on` (NTRACE_CLICKHOUSE
- *    set: node_http shipped by the register's `ntrace ship` child), `recorded` (node_http enabled in an instance
- *    nobody reads: the same events, the same ring writes, no shipper — the peer of the check, as the issue's "beyond
- *    the ring write they already pay") and `none` (nothing enabled; its ratio is reported). The ClickHouse server
- *    runs through all three (idle but for `on`'s inserts). CPU µs per request by party from /proc: the app's main
- *    thread, its other threads (the FUSE serving thread answering the shipper's reads, V8's), the shipper, the
- *    server, the load generator. Checks: on / recorded ≥ 0.95; after each `on` round, every event the app recorded
- *    in the shipper's instance is in ClickHouse within 5 s of the round's end and none was overwritten (a shipper
- *    that yields the CPU must still keep up).
+ * 3. An HTTP app's req/s with shipping on vs off: bench/node's server under `--import ntrace/register`, three apps
+ *    side by side for the whole phase: `on` (NTRACE_CLICKHOUSE set: node_http shipped by the register's
+ *    `ntrace ship` child), `recorded` (node_http enabled in an instance nobody reads: the same events, the same ring
+ *    writes, no shipper — the peer of the check, as the issue's "beyond the ring write they already pay") and `none`
+ *    (nothing enabled; its ratio is reported). All are warmed up first (a shipper that runs for hours has no start-up
+ *    or JIT cost in a window), then SHIP_HTTP_ROUNDS rounds (default 7) load one app at a time, the arms' order
+ *    rotating each round; each load runs 1.5 s before its measured SHIP_HTTP_SECONDS window (default 3), so the
+ *    window sees the steady state (the shipper's batching carries earlier work in and the window's own last batch
+ *    out), and after an `on` round the next waits until everything is stored. The figure: the median of the
+ *    rounds' on / recorded ratios (a round's arms run back to back, under the same load from the rest of the
+ *    machine); the arms' medians are reported beside it. CPU µs per
+ *    request by party from /proc: the app's main thread, its other threads (the FUSE serving thread answering the
+ *    shipper's reads, V8's), the shipper, the server, the load generator; and what shipping did per second
+ *    (activity.ts: the shipper's reads and wake-ups, the server's inserts and rows per insert). Checks: on /
+ *    recorded ≥ 0.95; after each `on` round, every event the app recorded in the shipper's instance is in
+ *    ClickHouse within 5 s of the round's end and none was overwritten (a shipper that yields the CPU must still
+ *    keep up).
  * 4. `ntrace hist` over 10 M rows (inserted server-side from system.numbers): the exactly-once query (LIMIT 1 BY the
  *    dedupe key) and, as its peer, the raw one (`--raw`). Check: exactly-once ≤ 2 s.
  *
@@ -42,6 +49,7 @@ import { type HttpApp, startHttpApp } from '../support/http-app.js';
 import { load } from '../support/http-load.js';
 import { processCpuMicros, threadCpuMicros } from '../support/proc.js';
 import { median, round } from '../support/stats.js';
+import { readCalls, serverInserts, wakeUps } from './activity.js';
 
 // Not strict: `npm run bench -- ARGS` passes the same arguments to every benchmark.
 const { values: opts } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' } }, strict: false });
@@ -50,8 +58,10 @@ const json = opts.json === true;
 const phases = new Set((typeof opts.only === 'string' ? opts.only : 'rate,http,hist').split(','));
 const RATE = Number(process.env.SHIP_RATE ?? 250_000);
 const SECONDS = Number(process.env.SHIP_SECONDS ?? 5);
-const HTTP_ROUNDS = Number(process.env.SHIP_HTTP_ROUNDS ?? 4);
-const HTTP_SECONDS = Number(process.env.SHIP_HTTP_SECONDS ?? 2);
+const HTTP_ROUNDS = Number(process.env.SHIP_HTTP_ROUNDS ?? 7);
+const HTTP_SECONDS = Number(process.env.SHIP_HTTP_SECONDS ?? 3);
+/** Load before each measured window (longer than a batch's time bound: the window sees the steady state). */
+const HTTP_LEAD_S = 1.5;
 const HIST_ROWS = 10_000_000;
 /** The shipper's nice value (SHIP_NICE; default: the mount's default, 19). */
 const NICE = process.env.SHIP_NICE === undefined ? undefined : Number(process.env.SHIP_NICE);
@@ -228,7 +238,9 @@ try {
 
   if (phases.has('http')) {
     // 3. An HTTP app's req/s: shipping node_http on, against node_http recorded by an instance nobody reads (the
-    // peer: the same events, the same ring writes) and against no events at all (reported).
+    // peer: the same events, the same ring writes) and against no events at all (reported). The three apps run
+    // side by side for the whole phase (warm: a shipper that just started pays its start-up and JIT, which a shipper
+    // that runs for hours does not), and only the loaded one works: rounds rotate the order of the arms.
     const arms = ['on', 'recorded', 'none'] as const;
     const httpStored = async () =>
       Number(
@@ -241,8 +253,7 @@ try {
      * shipper's instance (its per-CPU stats: read + still in the ring + overwritten), or Infinity when some were
      * overwritten or they are not all there within 10 s.
      */
-    const catchUp: number[] = [];
-    const caughtUp = async (app: HttpApp & { shipperPid: number }, before: number): Promise<number> => {
+    const caughtUp = async (app: HttpApp & { shipperPid: number }): Promise<number> => {
       const t0 = performance.now();
       const perCpu = join(app.mount!, 'instances', `ship-${app.shipperPid}`, 'per_cpu');
       let recorded = 0;
@@ -255,42 +266,66 @@ try {
       }
       if (overrun > 0) return Number.POSITIVE_INFINITY;
       while (performance.now() - t0 < 10_000) {
-        if ((await httpStored()) - before >= recorded) return (performance.now() - t0) / 1000;
+        if ((await httpStored()) >= recorded) return (performance.now() - t0) / 1000;
         await sleep(50);
       }
       return Number.POSITIVE_INFINITY;
     };
+    const catchUp: number[] = [];
     const rps: Record<Arm, number[]> = { on: [], recorded: [], none: [] };
     const cpu: Record<Arm, CpuPerRequest[]> = { on: [], recorded: [], none: [] };
-    for (let r = 0; r < HTTP_ROUNDS; r++) {
-      for (const arm of arms) {
-        const before = arm === 'on' ? await httpStored() : 0;
-        const app = await startApp(root, arm, url);
-        try {
-          await load(app.port, 0.3, 16); // warm-up
-          const m = await measured(app, ch.servers[0].child?.pid);
+    const activity: Activity[] = [];
+    const apps = {} as Record<Arm, HttpApp & { shipperPid: number }>;
+    try {
+      for (const arm of arms) apps[arm] = await startApp(root, arm, url);
+      // Warm-up: each app (and the shipper) JIT-compiles its hot paths; the shipper's start-up is over.
+      for (const arm of arms) await load(apps[arm].port, 1, 16);
+      await caughtUp(apps.on);
+      for (let r = 0; r < HTTP_ROUNDS; r++) {
+        for (let i = 0; i < arms.length; i++) {
+          const arm = arms[(r + i) % arms.length];
+          const app = apps[arm];
+          // The load runs LEAD_S before the measured window: the window sees the steady state (a shipper batching
+          // by the second carries the last second's work into it, and the window's own last second out).
+          await load(app.port, HTTP_LEAD_S, 16);
+          const m = await measured(app, ch.servers[0].child?.pid, q);
           rps[arm].push(m.rps);
           cpu[arm].push(m.cpu);
-          if (arm === 'on') catchUp.push(await caughtUp(app, before));
-        } finally {
-          await app.stop();
+          if (arm === 'on') {
+            activity.push(m.activity);
+            // Nothing of this round is left for the next arm's window.
+            catchUp.push(await caughtUp(app));
+          }
+          await sleep(200);
         }
       }
+    } finally {
+      for (const app of Object.values(apps)) await app.stop();
     }
     const httpRows = await httpStored();
-    const httpRatio = median(rps.on) / median(rps.recorded);
+    // The figure is the median of the rounds' ratios: each round's arms run back to back under the same load from
+    // the rest of the machine, which the medians of the arms over the whole phase would mix in.
+    const roundRatios = rps.on.map((x, i) => x / rps.recorded[i]);
+    const httpRatio = median(roundRatios);
+    const noneRatio = median(rps.on.map((x, i) => x / rps.none[i]));
     const cpuOf = (arm: Arm) =>
       Object.fromEntries(
         (Object.keys(cpu[arm][0]) as (keyof CpuPerRequest)[]).map((k) => [k, round(median(cpu[arm].map((c) => c[k])))]),
       );
+    const total = (arm: Arm) => round(median(cpu[arm].map((c) => Object.values(c).reduce((a, b) => a + b, 0))));
     results.httpReqPerS = {
       shippingOn: Math.round(median(rps.on)),
       recordedNotShipped: Math.round(median(rps.recorded)),
       noEvents: Math.round(median(rps.none)),
       ratio: round(httpRatio, 3),
-      ratioToNoEvents: round(median(rps.on) / median(rps.none), 3),
+      ratioToNoEvents: round(noneRatio, 3),
+      roundRatios: roundRatios.map((x) => round(x, 3)),
       rounds: Object.fromEntries(arms.map((a) => [a, rps[a].map((x) => Math.round(x))])),
-      cpuUsPerRequest: Object.fromEntries(arms.map((a) => [a, cpuOf(a)])),
+      cpuUsPerRequest: Object.fromEntries(arms.map((a) => [a, { ...cpuOf(a), total: total(a) }])),
+      // Medians over the `on` rounds, per second.
+      shippingActivityPerS: Object.fromEntries(
+        (Object.keys(activity[0]) as (keyof Activity)[]).map((k) => [k, round(median(activity.map((x) => x[k])), 1)]),
+      ),
       allShippedAfterS: catchUp.map((s) => (Number.isFinite(s) ? round(s, 2) : 'never')),
       shippedRows: httpRows,
     };
@@ -388,24 +423,48 @@ interface CpuPerRequest {
   loadGenerator: number;
 }
 
-/** req/s under the load, and the CPU each party spent on it (from /proc). */
+/** Per second of a round: what the shipping parties did (activity.ts). */
+interface Activity {
+  shipperReads: number;
+  shipperWakeUps: number;
+  appWakeUps: number;
+  inserts: number;
+  rowsPerInsert: number;
+}
+
+/** req/s under the load, the CPU each party spent on it (from /proc), and the shipping activity. */
 async function measured(
   app: HttpApp & { shipperPid: number },
   serverPid: number | undefined,
-): Promise<{ rps: number; cpu: CpuPerRequest }> {
-  const sample = () => ({
+  query: (sql: string) => Promise<string>,
+): Promise<{ rps: number; cpu: CpuPerRequest; activity: Activity }> {
+  const sample = async () => ({
     app: threadCpuMicros(app.child.pid),
     shipper: processCpuMicros(app.shipperPid),
     clickhouse: processCpuMicros(serverPid),
     self: process.cpuUsage(),
+    reads: readCalls(app.shipperPid),
+    wakeUps: wakeUps(app.shipperPid),
+    appWakeUps: wakeUps(app.child.pid),
+    server: await serverInserts(query),
   });
-  const a = sample();
+  const a = await sample();
   const t0 = performance.now();
   const rps = await load(app.port, HTTP_SECONDS, 16);
-  const b = sample();
-  const n = Math.max(1, (rps * (performance.now() - t0)) / 1000);
+  const s = (performance.now() - t0) / 1000;
+  const b = await sample();
+  const n = Math.max(1, rps * s);
+  const inserts = b.server.inserts - a.server.inserts;
   return {
     rps,
+    activity: {
+      shipperReads: (b.reads - a.reads) / s,
+      shipperWakeUps: (b.wakeUps - a.wakeUps) / s,
+      appWakeUps: (b.appWakeUps - a.appWakeUps) / s,
+      // The bench only SELECTs during a round: every insert is the shipper's.
+      inserts: inserts / s,
+      rowsPerInsert: inserts > 0 ? (b.server.rows - a.server.rows) / inserts : 0,
+    },
     cpu: {
       appMain: (b.app.main - a.app.main) / n,
       appOthers: (b.app.others - a.app.others) / n,
