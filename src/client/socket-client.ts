@@ -102,16 +102,20 @@ export class SocketClient implements TreeClient {
       path,
       SocketConnection.open(this.location).catch(() => Promise.reject(new RemoteError(constants.errno.ENODEV))),
     );
-    yield* this.reads(path, conn, options.signal, options.chunkSize ?? 64 * 1024, false);
+    yield* this.reads(path, conn, options.signal, options.chunkSize ?? 64 * 1024, false, options.paced === true);
   }
 
-  /** Reads through a handle until end of file, the signal, or an error; `shared`: leave the connection open. */
+  /**
+   * Reads through a handle until end of file, the signal, or an error; `shared`: leave the connection open; `paced`:
+   * no read ahead, each read goes out when the consumer asks (StreamOptions.paced).
+   */
   private async *reads(
     path: string,
     conn: SocketConnection,
     signal: AbortSignal | undefined,
     size: number,
     shared: boolean,
+    paced = false,
   ): AsyncIterable<Uint8Array> {
     const onAbort = () => conn.close();
     signal?.addEventListener('abort', onAbort);
@@ -136,8 +140,9 @@ export class SocketClient implements TreeClient {
       };
       // Reads in flight while the consumer handles a chunk: for a stream (offsets mean nothing; the server answers
       // a handle's reads in order) two, so the tree makes the next chunk while this one travels; else one, at the
-      // offset the last one ended. Like `cat`'s own buffer, what was read ahead is lost if the consumer stops.
-      const ahead = opened.stream ? 2 : 1;
+      // offset the last one ended, or when `paced`, asked only when the consumer asks. Like `cat`'s own buffer, what was
+      // read ahead is lost if the consumer stops.
+      const ahead = opened.stream && !paced ? 2 : 1;
       const inFlight = Array.from({ length: ahead }, () => read(0));
       let offset = 0;
       for (;;) {
@@ -150,9 +155,10 @@ export class SocketClient implements TreeClient {
         }
         if (chunk.length === 0) return;
         offset += chunk.length;
-        inFlight.push(read(offset));
+        if (!paced) inFlight.push(read(offset));
         yield chunk;
         if (signal?.aborted) return;
+        if (paced) inFlight.push(read(offset));
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);

@@ -37,6 +37,14 @@ export interface StreamOptions {
    * in the server, so there is no pause to bound.
    */
   readonly idleNapMs?: number;
+  /**
+   * The consumer paces its reads (a shipper that pauses between passes, and asks for the next chunk before handling
+   * this one when it wants one in flight): a read goes out only when the next chunk is asked for. Over a socket a
+   * stream otherwise keeps a read ahead waiting in the server, which answers it with whatever came during the
+   * consumer's pause — a small read per pause instead of one full read after it. Over a mount reads are always
+   * made when asked.
+   */
+  readonly paced?: boolean;
 }
 
 export interface TreeClient {

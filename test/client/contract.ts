@@ -88,4 +88,27 @@ export function clientContract(
     assert.ok(Date.now() - started < 2000);
     await c.writeFile(`events/${sys}/tick/enable`, '0');
   });
+  test('stream, paced: what was emitted while the consumer paused comes in one read after the pause', async (t) => {
+    const sys = uniqueSystem('cp');
+    const ev = defineEvent(sys, 'tick', { n: 'u32' });
+    const c = await open(t);
+    await c.writeFile(`events/${sys}/tick/enable`, '1');
+    const ac = new AbortController();
+    const chunks = c.stream('trace_pipe', { signal: ac.signal, paced: true })[Symbol.asyncIterator]();
+    try {
+      ev.emit({ n: 1 });
+      assert.match(text((await chunks.next()).value as Uint8Array), /tick: n=1\n/);
+      // The pause: three emits apart in time. A read kept ahead would have been answered with the first alone.
+      for (let n = 2; n <= 4; n++) {
+        ev.emit({ n });
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      const after = text((await chunks.next()).value as Uint8Array);
+      assert.match(after, /tick: n=2\n[\s\S]*tick: n=3\n[\s\S]*tick: n=4\n/);
+    } finally {
+      ac.abort();
+      await chunks.return?.();
+      await c.writeFile(`events/${sys}/tick/enable`, '0');
+    }
+  });
 }
