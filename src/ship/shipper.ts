@@ -77,12 +77,18 @@ const PAGE_SIZE = 4096;
 const PAGES_PER_READ = 32;
 const TWO32 = 4294967296;
 /**
- * Pause after a read that emptied the ring, and the longest between two reads of an empty one: each read is a round
- * trip through the application's serving thread, so an idle or trickling ring costs ~4 reads a second, not 20-40.
- * 250 ms of the fastest stream measured (250,000 events/s) is 2.75 MB, a sixth of the instance's ring; a batch
- * waits up to a second anyway.
+ * The longest between two reads of an empty ring: each read is a round trip through the application's serving
+ * thread, so an idle ring costs ~4 reads a second, and a thread that starts emitting at 250,000 events/s has filled
+ * a sixth of its ring (2.75 MB) when it is first read.
  */
 const IDLE_MS = 250;
+/**
+ * Shortest pause after a read that emptied the ring (the rate-based nap below, at rates that fill a quarter of the
+ * ring faster than this, reads back to back instead).
+ */
+const MIN_NAP_MS = 10;
+/** The share of the ring the shipper lets fill between two passes at the rate it just saw: bursts 4x that fit. */
+const RING_SHARE = 4;
 
 interface Pending {
   readonly table: string;
@@ -177,6 +183,10 @@ export class Shipper {
   readonly #cpus = new Map<number, CpuState>();
   readonly #streams = new Map<number, Promise<void>>();
   readonly #abort = new AbortController();
+  /** Aborted by close(): readers stop napping and read what is left at once. */
+  readonly #hurry = new AbortController();
+  /** Bytes of one CPU's ring (the instance's buffer_size_kb). */
+  readonly #ringBytes: number;
   readonly #log: (line: string) => void;
   /** Values of the constant columns (host, service). */
   readonly #constants: ReadonlyMap<string, Buffer>;
@@ -221,6 +231,7 @@ export class Shipper {
       log: this.#log,
     });
     this.instance = new ShipInstance(tree, `ship-${process.pid}`, o.events ?? [], o.filter, o.bufferKb ?? 16384);
+    this.#ringBytes = this.instance.bufferKb * 1024;
     const wallNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
     this.#offSec = Number(wallNs / 1_000_000_000n);
     this.#offNs = Number(wallNs % 1_000_000_000n);
@@ -264,18 +275,26 @@ export class Shipper {
       .stream(`${this.instance.path}/per_cpu/cpu${cpu}/trace_pipe_raw`, {
         signal: this.#abort.signal,
         chunkSize: PAGES_PER_READ * PAGE_SIZE,
-        idleNapMs: IDLE_MS,
+        idleNapMs: Math.min(IDLE_MS, this.#limits.ms),
+        // Its naps are pauses in reading over a socket too (the shipper asks for a read ahead itself).
+        paced: true,
       })
       [Symbol.asyncIterator]();
+    // A pass: the reads from one nap's end until the ring is drained. Its bytes over the time since the last pass
+    // ended are the rate the ring fills at.
+    let passBytes = 0;
+    let lastDrain = performance.now();
     try {
       let next = chunks.next();
       for (;;) {
         const r = await next;
         if (r.done) break;
         const chunk = r.value;
+        passBytes += chunk.length;
         // A full read: more is waiting, and the next read goes out now, so the application's serving thread fills it
-        // while this one is decoded. A short one drained the ring: the next waits IDLE_MS, so that a trickle of
-        // events costs a read (a round trip through the application's serving thread) per IDLE_MS, not per record.
+        // while this one is decoded. A short one drained the ring: the next waits (#napMs), so that the records
+        // accumulate in the ring and a pass reads them in a few full reads (each a round trip through the
+        // application's serving thread) rather than many small ones.
         // Half counts as full: a read rarely gets all it asked even with more waiting (through the mount, a buffer
         // that is not page-aligned spans 33 pages of the kernel's 32-page limit, so 31 ring pages come back).
         const full = chunk.length >= (PAGES_PER_READ / 2) * PAGE_SIZE;
@@ -290,7 +309,12 @@ export class Shipper {
           }
         }
         if (!full) {
-          await sleep(IDLE_MS, undefined, { signal: this.#abort.signal }).catch(() => {});
+          const now = performance.now();
+          const nap = this.#napMs(passBytes, now - lastDrain);
+          passBytes = 0;
+          lastDrain = now;
+          if (nap > 0 && !this.#hurry.signal.aborted)
+            await sleep(nap, undefined, { signal: this.#hurry.signal }).catch(() => {});
           next = chunks.next();
         }
       }
@@ -299,6 +323,18 @@ export class Shipper {
     } finally {
       await chunks.return?.(undefined).catch(() => {});
     }
+  }
+
+  /**
+   * The pause after a pass that drained a ring, which read `bytes` written over `ms`: the batch time bound (records
+   * then wait in the ring rather than in the shipper, and a pass reads a second of them in full reads), shortened so
+   * that the ring fills to a RING_SHARE-th at that rate (bursts RING_SHARE times faster still fit before the next
+   * pass); at rates where that is under MIN_NAP_MS, none (the reads go back to back).
+   */
+  #napMs(bytes: number, ms: number): number {
+    const fillMs = bytes > 0 ? (this.#ringBytes / RING_SHARE / bytes) * ms : Number.POSITIVE_INFINITY;
+    const nap = Math.min(this.#limits.ms, fillMs);
+    return nap < MIN_NAP_MS ? 0 : nap;
   }
 
   /**
@@ -508,6 +544,7 @@ export class Shipper {
     if (this.#closed) return this.stats();
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#hurry.abort();
     await this.#scanning;
     // What the ring still holds comes out first: until every CPU's stats say no entries are left (10 s at most).
     for (const end = Date.now() + 10_000; Date.now() < end; ) {
