@@ -89,6 +89,12 @@ const IDLE_MS = 250;
 const MIN_NAP_MS = 10;
 /** The share of the ring the shipper lets fill between two passes at the rate it just saw: bursts 4x that fit. */
 const RING_SHARE = 4;
+/**
+ * Ring bytes a ms at the fastest stream the shipper is built for (250,000 events/s of ~56-byte records): a nap is
+ * never longer than it takes that stream to fill half the ring, so a thread that jumps from a trickle (or nothing)
+ * to that rate during a nap loses nothing (with the default 16 MiB ring: 0.6 s).
+ */
+const PEAK_BYTES_PER_MS = 14_000;
 
 interface Pending {
   readonly table: string;
@@ -327,13 +333,13 @@ export class Shipper {
 
   /**
    * The pause after a pass that drained a ring, which read `bytes` written over `ms`: the batch time bound (records
-   * then wait in the ring rather than in the shipper, and a pass reads a second of them in full reads), shortened so
+   * then wait in the ring rather than in the shipper, and a pass reads many of them in full reads), shortened so
    * that the ring fills to a RING_SHARE-th at that rate (bursts RING_SHARE times faster still fit before the next
-   * pass); at rates where that is under MIN_NAP_MS, none (the reads go back to back).
+   * pass) and to half at the peak rate; at rates where that is under MIN_NAP_MS, none (the reads go back to back).
    */
   #napMs(bytes: number, ms: number): number {
     const fillMs = bytes > 0 ? (this.#ringBytes / RING_SHARE / bytes) * ms : Number.POSITIVE_INFINITY;
-    const nap = Math.min(this.#limits.ms, fillMs);
+    const nap = Math.min(this.#limits.ms, fillMs, this.#ringBytes / 2 / PEAK_BYTES_PER_MS);
     return nap < MIN_NAP_MS ? 0 : nap;
   }
 
