@@ -40,6 +40,8 @@ import { type LentFrame, MAX_READ, ReplySlots } from './reply-slots.js';
 /** Largest file READ_FILE returns in one reply; bigger files are read with OPEN_PATH + READ. */
 const READ_FILE_CAP = 8 * 1024 * 1024;
 const READ_CHUNK = 128 * 1024;
+/** Largest file whose bytes LISTTREE carries. */
+const TREE_CONTENT_MAX = 64 * 1024;
 
 type Result = (w: Writer) => void;
 const NOTHING: Result = () => {};
@@ -545,6 +547,19 @@ export class SocketDispatcher {
         this.replyWhenSettled(conn, id, p, this.listPlus(conn, ino, cookie, batch, p.ctx));
         return;
       }
+      case Op.LISTTREE: {
+        if (conn.version < 4) throw new BadFrame('LISTTREE is a version 4 op');
+        const budget = r.u32();
+        const contentMax = Math.min(r.u32(), TREE_CONTENT_MAX);
+        const n = r.u32();
+        if (n === 0) throw new BadFrame('LISTTREE of no directory');
+        const first = this.ino(conn, r);
+        const more: number[] = [];
+        for (let i = 1; i < n; i++) more.push(r.num());
+        const p = this.parkable(conn);
+        this.replyWhenSettled(conn, id, p, this.listTree(conn, first, more, budget, contentMax, p.ctx));
+        return;
+      }
       case Op.READ_FILE: {
         const path = r.str();
         this.pathOp(conn, id, path, false, async (ino, c) => {
@@ -870,6 +885,103 @@ export class SocketDispatcher {
         else w.u8(0);
       }
     };
+  }
+
+  /**
+   * LISTTREE: whole listings (each as LISTPLUS's, up to 4096 names), breadth first from the directories asked for, with
+   * the bytes of small constant files — so a client that caches can feed a walk of a subtree from a few trips.
+   */
+  private async listTree(
+    conn: Conn,
+    first: number,
+    more: readonly number[],
+    budget: number,
+    contentMax: number,
+    ctx: OpContext,
+  ): Promise<Result> {
+    const vfs = this.vfs;
+    const queue = [first, ...more.filter((ino) => ino === ROOT_INO || conn.lookups.has(ino))];
+    const dirs: {
+      ino: number;
+      eof: boolean;
+      list: DirEntry[];
+      found: (Entry | undefined)[];
+      bytes: (Uint8Array | undefined)[];
+    }[] = [];
+    let listed = 0;
+    for (let q = 0; q < queue.length && (dirs.length === 0 || listed < budget) && !conn.gone; q++) {
+      const ino = queue[q];
+      const batch = new Batch(4096);
+      try {
+        const dh = await vfs.opendir(ino, ctx);
+        try {
+          await vfs.readdir(dh, 0, batch.fill, ctx);
+        } finally {
+          vfs.releasedir(dh);
+        }
+      } catch (err) {
+        if (q === 0) throw err; // the directory asked for answers its own error; the others are just not listed
+        continue;
+      }
+      const { list, full } = batch;
+      const found: (Entry | undefined)[] = [];
+      const bytes: (Uint8Array | undefined)[] = [];
+      for (const e of list) {
+        let entry: Entry | undefined;
+        if (e.name !== '.' && e.name !== '..') {
+          try {
+            const r = vfs.lookup(ino, e.name, ctx);
+            entry = isPromise(r) ? await r : r;
+            this.hold(conn, entry);
+          } catch {
+            entry = undefined; // gone between the listing and the lookup
+          }
+        }
+        found.push(entry);
+        bytes.push(entry ? await this.constantBytes(entry, contentMax, ctx) : undefined);
+        if (entry?.attr.kind === 'dir') queue.push(entry.ino);
+      }
+      listed += list.length;
+      dirs.push({ ino, eof: !full, list, found, bytes });
+    }
+    return (w) => {
+      w.u32(dirs.length);
+      for (const d of dirs) {
+        w.f64(d.ino)
+          .u8(d.eof ? 1 : 0)
+          .u32(d.list.length);
+        for (let i = 0; i < d.list.length; i++) {
+          w.dirent(d.list[i]);
+          const e = d.found[i];
+          const b = d.bytes[i];
+          w.u8((e ? 1 : 0) | (b ? 2 : 0));
+          if (e) w.entry(e);
+          if (b) w.bytes(b);
+        }
+      }
+    };
+  }
+
+  /**
+   * A small file's bytes, when a read-only open by this connection succeeds and is cached (constant content, fixed
+   * for the node's life: neither direct_io, stream nor pollable) — what OPEN_READ would answer.
+   */
+  private async constantBytes(e: Entry, max: number, ctx: OpContext): Promise<Uint8Array | undefined> {
+    if (e.attr.kind !== 'file' || e.attr.size === 0 || e.attr.size > max) return undefined;
+    try {
+      const o0 = this.vfs.open(e.ino, O_RDONLY, ctx);
+      const o = isPromise(o0) ? await o0 : o0;
+      try {
+        if (o.directIo || o.stream || o.pollable) return undefined;
+        const r = this.vfs.read(o.fh, 0, max, ctx);
+        const data = isPromise(r) ? await r : r;
+        return data.length === e.attr.size ? data : undefined;
+      } finally {
+        this.vfs.release(o.fh);
+      }
+    } catch {
+      return undefined; // not readable by this connection: the client's own open meets the error
+    }
   }
 
   /** Lookups of the first `n` parts from the root; the last one's lookup is kept (the caller forgets it). */

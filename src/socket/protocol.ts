@@ -1,5 +1,5 @@
 /**
- * The socket protocol, version 3 (docs/SOCKET.md has the full table). Little-endian throughout.
+ * The socket protocol, version 4 (docs/SOCKET.md has the full table). Little-endian throughout.
  *
  * Every frame: u32 length of the body, then the body.
  * - Request body: u32 id (≥ 1, chosen by the client), u8 op, then the op's arguments.
@@ -17,9 +17,10 @@ import type { Attributes, DirEntry, Entry, NodeKind, OpenResult, StatFs } from '
 
 /**
  * The newest version this side speaks. 2: WATCH, NOTIFY_CHANGE, LISTPLUS and FORGETS (so that `ntrace mount` can cache
- * like a direct mount). 3: OPEN_READ (an open and its first read in one trip).
+ * like a direct mount). 3: OPEN_READ (an open and its first read in one trip). 4: LISTTREE (a directory's listing and its descendants' in one
+ * trip, with small constant files' bytes).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /** The oldest version a server still answers: HELLO agrees the lower of the client's and the server's newest. */
 export const MIN_PROTOCOL_VERSION = 2;
 /** Largest body either side accepts; a longer length prefix ends the connection. */
@@ -66,6 +67,11 @@ export const Op = {
   // of up to `size` bytes, whose bytes come with the handle (u8 0: no read made, or it failed; the kernel's READ will
   // meet the error):
   OPEN_READ: 29, // f64 ino, u32 flags, u32 size → open, u8 read, bytes if read
+  // Version 4. Listings of the directories asked for, then of their subdirectories breadth first, until `budget`
+  // names are listed (the first directory always); each name with a held lookup (flag 1) and, for a file of at most
+  // `contentMax` bytes whose read-only open is cached (constant content), its bytes (flag 2). Later inos this
+  // connection no longer holds are skipped:
+  LISTTREE: 30, // u32 budget, u32 contentMax, u32 n, n × f64 ino → u32 m, m × (f64 ino, u8 eof, u32 k, k × (dirent, u8 flags, entry if 1, bytes if 2))
   // Path ops (a path relative to the root; `..` never leaves it).
   READ_FILE: 40, // str path → bytes (open O_RDONLY, read to end of file, release)
   WRITE_FILE: 41, // str path, u32 flags, bytes → u32 count (open, ONE write, flush, release)

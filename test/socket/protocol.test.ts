@@ -160,3 +160,94 @@ test('OPEN_READ: an open and its first read in one trip, only for a read-only op
   assert.equal(marker.data, undefined);
   for (const h of [whole, part, on, pipe, marker]) await conn.call(Op.RELEASE, (w) => w.f64(h.o.fh));
 });
+
+/** One LISTTREE, parsed: its directories in order, each name with its entry and bytes when they came. */
+async function listTree(conn: SocketConnection, budget: number, contentMax: number, inos: number[]) {
+  const r = await conn.call(Op.LISTTREE, (w) => {
+    w.u32(budget).u32(contentMax).u32(inos.length);
+    for (const ino of inos) w.f64(ino);
+  });
+  return Array.from({ length: r.u32() }, () => {
+    const ino = r.f64();
+    const eof = r.u8() === 1;
+    const items = Array.from({ length: r.u32() }, () => {
+      const d = r.dirent();
+      const flags = r.u8();
+      const entry = flags & 1 ? r.entry() : undefined;
+      const bytes = flags & 2 ? Buffer.from(r.bytes()) : undefined;
+      return { name: d.name, ino: d.ino, kind: d.kind, entry, bytes };
+    });
+    return { ino, eof, items };
+  });
+}
+
+test("LISTTREE: the listings asked for, then their subdirectories breadth first up to the budget, with small constant files' bytes", async (t) => {
+  const m = await mountTracefs(t, { fuse: false });
+  const conn = await SocketConnection.open(m.socket!);
+  t.after(() => conn.close());
+  const dirs = await listTree(conn, 1 << 20, 64, [ROOT_INO]);
+  // The root first, then every directory under it once, each after the listing that named it (breadth first).
+  assert.equal(dirs[0].ino, ROOT_INO);
+  const path = new Map<number, string>([[ROOT_INO, '']]);
+  const named: number[] = [];
+  for (const d of dirs) {
+    assert.ok(path.has(d.ino), `directory ${d.ino} listed before a listing named it`);
+    assert.equal(d.eof, true);
+    const list = await conn.call(Op.LIST, (w) => w.str(path.get(d.ino) || '/'));
+    const names = Array.from({ length: list.u32() }, () => {
+      const name = list.str();
+      list.u8();
+      return name;
+    });
+    assert.deepEqual(
+      d.items.map((i) => i.name).filter((n) => n !== '.' && n !== '..'),
+      names,
+    );
+    for (const i of d.items) {
+      if (i.name === '.' || i.name === '..') {
+        assert.equal(i.entry, undefined);
+        continue;
+      }
+      assert.equal(i.entry?.ino, i.ino, `${i.name} came without its entry`);
+      path.set(i.ino, `${path.get(d.ino)}/${i.name}`);
+      if (i.kind === 'dir') named.push(i.ino);
+    }
+  }
+  assert.deepEqual(
+    dirs.slice(1).map((d) => d.ino),
+    named,
+  );
+  // Bytes: the small constant files (every event's id), as READ_FILE reads them; never a generated file (tracing_on,
+  // trace) nor a constant one above contentMax (README).
+  let ids = 0;
+  for (const d of dirs)
+    for (const i of d.items) {
+      const p = path.get(i.ino)!;
+      if (i.name === 'id' && p.startsWith('/events/')) {
+        ids++;
+        assert.deepEqual(i.bytes, Buffer.from((await conn.call(Op.READ_FILE, (w) => w.str(p))).bytes()));
+      }
+      if (['tracing_on', 'trace', 'README', 'enable'].includes(i.name)) assert.equal(i.bytes, undefined, p);
+    }
+  assert.ok(ids > 0);
+  // The lookups are held: a listed inode is usable without a LOOKUP.
+  const deep = dirs[dirs.length - 1].ino;
+  assert.equal((await conn.call(Op.GETATTR, (w) => w.f64(deep))).attr().ino, deep);
+  // The budget: the first directory always, whole; then no more once that many names are listed.
+  assert.equal((await listTree(conn, 1, 0, [ROOT_INO])).length, 1);
+  const budget = dirs[0].items.length + 1;
+  const few = await listTree(conn, budget, 0, [ROOT_INO]);
+  assert.ok(few.length >= 2 && few.length < dirs.length);
+  assert.ok(few.slice(0, -1).reduce((n, d) => n + d.items.length, 0) < budget);
+  // Later directories this connection does not hold are skipped; the first must be held (else a bad frame).
+  const skipped = await listTree(conn, 1 << 20, 0, [deep, 987654321]);
+  assert.deepEqual(
+    skipped.map((d) => d.ino),
+    [deep],
+  );
+  const v3 = await hello(m.socket!, 3);
+  t.after(() => v3.sock.destroy());
+  assert.equal(v3.version, 3);
+  v3.send(2, Op.LISTTREE, (w) => w.u32(10).u32(0).u32(1).f64(ROOT_INO));
+  await v3.closed; // LISTTREE is version 4's
+});
