@@ -14,8 +14,8 @@ import { type FuseMount, mountFuse, WAKE_NAME } from '../fuse/index.js';
 import { handshake } from '../socket/connection.js';
 import type { ToProxy } from './proxy-vfs.js';
 
-/** The protocol version the proxy needs: OPEN_READ. */
-const NEEDS_VERSION = 3;
+/** The protocol version the proxy needs: LISTTREE (4), OPEN_READ (3). */
+const NEEDS_VERSION = 4;
 
 export interface ProxyMount {
   readonly fuse: FuseMount;

@@ -4,13 +4,15 @@
  * socket I/O itself: it posts each request frame on its relay port to the command's main thread, which writes it to
  * the socket, posts the reply bodies back and wakes this thread (a lookup of the doorbell name through the mount, so
  * it works from the first request the kernel sends, while the mount is still being made). Nothing is kept here but
- * the pending requests and the poll wake-ups of open handles; the remote tree decides everything, with the socket's
+ * the pending requests, open handles and the prefetch below; the remote tree decides everything, with the socket's
  * identity.
  *
  * Caching is the remote tree's, as on its own mount: entries and attributes keep the tree's timeouts, and the tree's
  * changes reach this mount's kernel as invalidations — the connection WATCHes, and each NOTIFY_CHANGE is passed to
- * the FUSE server through `onChange`, as kernfs does on a direct mount. A directory is listed with LISTPLUS (the
- * names and a lookup of each in one trip); READDIRPLUS's lookups that follow are answered from that reply. Opens
+ * the FUSE server through `onChange`, as kernfs does on a direct mount. A directory is listed with LISTTREE (the
+ * names and a lookup of each in one trip); READDIRPLUS's lookups that follow are answered from that reply. The same
+ * reply brings the listings of the directories a walk reads next, kept as a short-lived prefetch that only answers
+ * the kernel's next READDIR, LOOKUP and OPEN of them (docs/SOCKET.md says when it goes). Opens
  * keep the tree's answer (direct_io, or cached content for constant files such as `id` and `format`, exactly as on
  * the app's own mount), and are made with OPEN_READ: the first read's bytes come with the handle and answer the
  * kernel's first READ at offset 0 without a trip.
@@ -18,6 +20,7 @@
 import { constants } from 'node:os';
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { VfsEnv } from '../fuse/vfs-module.js';
+import { O_ACCMODE, O_RDONLY, O_TRUNC } from '../kernfs/mode.js';
 import type {
   AttrChanges,
   Attributes,
@@ -45,13 +48,32 @@ import {
 export type ToProxy = { t: 'bodies'; bodies: Uint8Array[] } | { t: 'gone' };
 
 const READDIR_BATCH = 1024;
+/** LISTTREE: names per trip, directories asked for beside the one the kernel reads, largest file whose bytes come. */
+const TREE_BUDGET = 8192;
+const TREE_MORE = 1024;
+const TREE_CONTENT_MAX = 256;
+/** Directories the frontier remembers (a kernel-sized tree has ~2,500). */
+const FRONTIER_MAX = 16384;
+/** Handles this side makes for opens answered from a listing's bytes: above any handle the tree hands out. */
+const LOCAL_FH = 2 ** 52;
+/** What poll(2) reports for a file without poll support (the kernel's DEFAULT_POLLMASK). */
+const DEFAULT_POLLMASK = 0x145;
 const FORGETS_BATCH = 4096;
 /** How long the rest of a listing waits for the READDIR that continues it, and listed lookups for the kernel's. */
 const REST_MS = 5000;
-/** One name of a LISTPLUS reply, with its held lookup (none for `.`, `..`, or a name gone meanwhile). */
+/**
+ * One name of a LISTPLUS/LISTTREE reply, with its held lookup (none for `.`, `..`, a name gone meanwhile, or one the
+ * kernel's LOOKUP already took).
+ */
 interface Listed {
   readonly d: DirEntry;
-  readonly e: Entry | undefined;
+  e: Entry | undefined;
+}
+/** A directory LISTTREE listed before the kernel asked for it. */
+interface Prefetched {
+  readonly items: Listed[];
+  readonly eof: boolean;
+  readonly byName: Map<string, Listed>;
 }
 /** OPEN_READ's read: the largest READ this mount's kernel sends (its max_read). */
 const FIRST_READ = 128 * 1024;
@@ -74,6 +96,24 @@ export class ProxyVfs implements Vfs {
   private readonly rests = new Map<number, { from: number; items: Listed[]; eof: boolean }>();
   /** Open handles' first reads (OPEN_READ), until the kernel's first READ takes them or the handle is released. */
   private readonly firstReads = new Map<number, Uint8Array>();
+  /**
+   * The prefetch: listings LISTTREE brought of directories the kernel has not read yet, and the bytes of small
+   * constant files, by inode. Each answers the kernel's next READDIR, LOOKUP or OPEN of it once, and goes when taken,
+   * when the tree reports a change of it (WATCH), when the kernel forgets it (so a cold walk after drop_caches starts
+   * over), or after REST_MS.
+   */
+  private readonly trees = new Map<number, Prefetched>();
+  private readonly contents = new Map<number, Uint8Array>();
+  /** Subdirectories listings named but LISTTREE did not list yet, in its order: asked for beside the next miss. */
+  private frontier: number[] = [];
+  private frontierAt = new Map<number, number>();
+  /** Per LISTTREE in flight: the inodes changes were reported for meanwhile (their part of the reply is stale). */
+  private readonly flights = new Set<Set<number>>();
+  /** LISTTREEs a LOOKUP made, by directory: the LOOKUPs of other names in it wait for the same one. */
+  private readonly fetching = new Map<number, Promise<void>>();
+  /** Open handles answered from a listing's bytes: no trip for their open, reads or release. */
+  private readonly localFiles = new Map<number, Uint8Array>();
+  private nextLocal = 1;
   /** Forgets not sent yet: ino, n, ino, n… */
   private forgets: number[] = [];
 
@@ -95,6 +135,12 @@ export class ProxyVfs implements Vfs {
   private receive(m: ToProxy): void {
     if (m?.t === 'gone') {
       this.calls.fail();
+      // Nothing is answered from the prefetch once the tree is gone: the kernel meets ENODEV.
+      this.trees.clear();
+      this.contents.clear();
+      this.listed.clear();
+      this.rests.clear();
+      this.ends.clear();
       for (const wake of this.wakes.values()) wake(); // pollers see the error on their next read
       this.wakes.clear();
       return;
@@ -118,8 +164,14 @@ export class ProxyVfs implements Vfs {
     } else if (kind === NOTIFY_CHANGE) {
       const change: VfsChange =
         r.u8() === CHANGE_INODE ? { type: 'inode', ino: r.f64() } : { type: 'entry', parent: r.f64(), name: r.str() };
-      if (change.type === 'entry') this.unlist(`${change.parent}/${change.name}`);
+      for (const seen of this.flights) seen.add(change.type === 'inode' ? change.ino : change.parent);
+      if (change.type === 'entry') {
+        this.unlist(`${change.parent}/${change.name}`);
+        this.unfetch(change.parent);
+      }
       if (change.type === 'inode') {
+        this.unfetch(change.ino);
+        this.contents.delete(change.ino);
         this.ends.delete(change.ino);
         const rest = this.rests.get(change.ino);
         this.rests.delete(change.ino);
@@ -149,10 +201,30 @@ export class ProxyVfs implements Vfs {
       this.listed.delete(key);
       return listed;
     }
+    const fetched = this.fromTree(parent, name);
+    if (fetched) return fetched;
+    // A directory a walk's listings named but did not list yet (`cat events/*/*/id` looks up `id` in each event's
+    // directory without reading it): one LISTTREE lists it and the ones named after it.
+    if (this.frontierAt.has(parent) && !this.trees.has(parent)) {
+      let p = this.fetching.get(parent);
+      if (!p) {
+        p = this.listTree(parent).then(({ items, eof }) => {
+          this.fetching.delete(parent);
+          this.prefetched(parent, items, eof);
+        });
+        p.catch(() => this.fetching.delete(parent));
+        this.fetching.set(parent, p);
+      }
+      return p.then(() => this.fromTree(parent, name) ?? this.entry(Op.LOOKUP, (w) => w.f64(parent).str(name)));
+    }
     return this.entry(Op.LOOKUP, (w) => w.f64(parent).str(name));
   }
   /** Forgets go out together (dropping caches forgets thousands at once): one FORGETS per turn, or per batch. */
   forget(ino: number, nlookup: number): void {
+    // Whoever forgets an inode (the kernel, or this side giving back a lookup nobody took), its prefetch goes: what
+    // is not held any more is not watched either.
+    this.unfetch(ino);
+    this.contents.delete(ino);
     this.forgets.push(ino, nlookup);
     if (this.forgets.length >= FORGETS_BATCH * 2) this.sendForgets();
     else if (this.forgets.length === 2) queueMicrotask(() => this.sendForgets());
@@ -200,6 +272,14 @@ export class ProxyVfs implements Vfs {
     return (await this.call(Op.READLINK, (w) => w.f64(ino))).str();
   }
   async open(ino: number, flags: number): Promise<OpenResult> {
+    const bytes = (flags & (O_ACCMODE | O_TRUNC)) === O_RDONLY ? this.contents.get(ino) : undefined;
+    if (bytes) {
+      // The tree opened it read-only for this connection while listing, and its content is constant.
+      this.contents.delete(ino);
+      const fh = LOCAL_FH + this.nextLocal++;
+      this.localFiles.set(fh, bytes);
+      return { fh, directIo: false, stream: false, pollable: false };
+    }
     const r = await this.call(Op.OPEN_READ, (w) => w.f64(ino).u32(flags).u32(FIRST_READ));
     const o = r.open();
     if (r.u8() === 1) this.firstReads.set(o.fh, r.bytes());
@@ -210,6 +290,8 @@ export class ProxyVfs implements Vfs {
    * (fewer bytes than asked) or at least what the kernel asks now. Anything else is a trip, as any later READ.
    */
   read(fh: number, offset: number, size: number): Uint8Array | Promise<Uint8Array> {
+    const local = this.localFiles.get(fh);
+    if (local) return local.subarray(offset, offset + size);
     const first = this.firstReads.get(fh);
     if (first) {
       this.firstReads.delete(fh);
@@ -222,14 +304,17 @@ export class ProxyVfs implements Vfs {
     return (await this.call(Op.WRITE, (w) => w.f64(fh).f64(offset).bytes(data))).u32();
   }
   async flush(fh: number): Promise<void> {
+    if (this.localFiles.has(fh)) return;
     await this.call(Op.FLUSH, (w) => w.f64(fh));
   }
   release(fh: number): void {
+    if (this.localFiles.delete(fh)) return;
     this.wakes.delete(fh);
     this.firstReads.delete(fh);
     this.post(Op.RELEASE, (w) => w.f64(fh));
   }
   async poll(fh: number, wake: (() => void) | undefined): Promise<number> {
+    if (this.localFiles.has(fh)) return DEFAULT_POLLMASK;
     if (wake) this.wakes.set(fh, wake);
     return (await this.call(Op.POLL, (w) => w.f64(fh).u8(wake ? 1 : 0))).u32();
   }
@@ -254,6 +339,14 @@ export class ProxyVfs implements Vfs {
       this.rests.delete(ino);
       if (rest.from === cookie) return this.take(ino, cookie, rest.items, rest.eof, fill);
       this.drop(rest.items);
+    }
+    if (cookie === 0) {
+      const fetched = this.trees.get(ino);
+      if (fetched) {
+        this.trees.delete(ino);
+        return this.take(ino, 0, fetched.items, fetched.eof, fill);
+      }
+      return this.listTree(ino).then(({ items, eof }) => this.take(ino, 0, items, eof, fill));
     }
     return this.call(Op.LISTPLUS, (w) => w.f64(ino).f64(cookie).u32(READDIR_BATCH)).then((r) => {
       const eof = r.u8() === 1;
@@ -305,6 +398,96 @@ export class ProxyVfs implements Vfs {
       }, REST_MS).unref();
   }
 
+  /**
+   * One LISTTREE: `ino`'s listing for the kernel's READDIR, and — prefetched for the READDIRs, LOOKUPs and OPENs a
+   * walk makes next — the listings of its subdirectories and of the directories the last listings named after it.
+   */
+  private async listTree(ino: number): Promise<{ items: Listed[]; eof: boolean }> {
+    const more: number[] = [];
+    const at = this.frontierAt.get(ino);
+    if (at !== undefined)
+      for (let i = at + 1; i < this.frontier.length && more.length < TREE_MORE; i++)
+        if (!this.trees.has(this.frontier[i])) more.push(this.frontier[i]);
+    const seen = new Set<number>();
+    this.flights.add(seen);
+    let r: Reader;
+    try {
+      r = await this.call(Op.LISTTREE, (w) => {
+        w.u32(TREE_BUDGET)
+          .u32(TREE_CONTENT_MAX)
+          .u32(1 + more.length)
+          .f64(ino);
+        for (const m of more) w.f64(m);
+      });
+    } finally {
+      this.flights.delete(seen);
+    }
+    let mine: { items: Listed[]; eof: boolean } | undefined;
+    const listedNow = new Set<number>();
+    const named: number[] = [];
+    const fetchedNow: [number, Listed[], boolean][] = [];
+    const bytesNow: [number, Uint8Array][] = [];
+    for (let i = 0, m = r.u32(); i < m; i++) {
+      const dir = r.f64();
+      const eof = r.u8() === 1;
+      const items: Listed[] = [];
+      for (let j = 0, n = r.u32(); j < n; j++) {
+        const d = r.dirent();
+        const flags = r.u8();
+        const e = flags & 1 ? r.entry() : undefined;
+        const b = flags & 2 ? r.bytes() : undefined;
+        items.push({ d, e });
+        if (e && b && !seen.has(e.ino)) bytesNow.push([e.ino, b]);
+        if (e?.attr.kind === 'dir') named.push(e.ino);
+      }
+      listedNow.add(dir);
+      if (i === 0) mine = { items, eof };
+      else if (seen.has(dir))
+        this.drop(items); // changed while in flight: the kernel's READDIR will ask again
+      else fetchedNow.push([dir, items, eof]);
+    }
+    for (const [dir, items, eof] of fetchedNow) this.prefetched(dir, items, eof);
+    for (const [i, b] of bytesNow) this.contents.set(i, b);
+    // Next misses ask for what listings named but this one did not list: its own subdirectories first (a walk goes
+    // deeper before it goes on), then what was named before.
+    this.frontier = [...named, ...this.frontier].filter((d) => !listedNow.has(d)).slice(0, FRONTIER_MAX);
+    this.frontierAt = new Map(this.frontier.map((d, i) => [d, i]));
+    if (bytesNow.length > 0)
+      setTimeout(() => {
+        for (const [i, b] of bytesNow) if (this.contents.get(i) === b) this.contents.delete(i);
+      }, REST_MS).unref();
+    return mine ?? { items: [], eof: true };
+  }
+
+  /** A name's lookup held by a prefetched listing of `parent`, taken (the kernel holds it now). */
+  private fromTree(parent: number, name: string): Entry | undefined {
+    const it = this.trees.get(parent)?.byName.get(name);
+    const e = it?.e;
+    if (it) it.e = undefined;
+    return e;
+  }
+
+  /** A listing kept for the kernel's next READDIR and LOOKUPs of `dir` (REST_MS at most). */
+  private prefetched(dir: number, items: Listed[], eof: boolean): Prefetched {
+    const byName = new Map<string, Listed>();
+    for (const it of items) byName.set(it.d.name, it);
+    const p = { items, eof, byName };
+    this.unfetch(dir);
+    this.trees.set(dir, p);
+    setTimeout(() => {
+      if (this.trees.get(dir) === p) this.unfetch(dir);
+    }, REST_MS).unref();
+    return p;
+  }
+
+  /** A prefetched listing nobody will read (stale, or not held any more): its lookups are given back. */
+  private unfetch(dir: number): void {
+    const p = this.trees.get(dir);
+    if (!p) return;
+    this.trees.delete(dir);
+    this.drop(p.items);
+  }
+
   /** A listed entry that changed: the next lookup of it asks the tree. */
   private unlist(key: string): void {
     const e = this.listed.get(key);
@@ -315,7 +498,11 @@ export class ProxyVfs implements Vfs {
 
   /** Listed items nobody will take: their lookups are given back. */
   private drop(items: readonly Listed[]): void {
-    for (const { e } of items) if (e) this.forget(e.ino, 1);
+    for (const it of items) {
+      const e = it.e;
+      it.e = undefined;
+      if (e) this.forget(e.ino, 1);
+    }
   }
   releasedir(dh: number): void {
     this.dirs.delete(dh);
