@@ -35,6 +35,7 @@ export {
   savedCmdlinesText,
   statsText,
   TextFileReader,
+  type TextSource,
   TracePipeText,
   traceFileText,
   traceTextOptions,

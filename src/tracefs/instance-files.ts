@@ -31,6 +31,7 @@ import {
   snapshotText,
   statsText,
   TextFileReader,
+  type TextSource,
   TraceIterator,
   traceFileText,
   writeMarker,
@@ -110,7 +111,7 @@ export const SUPPORTED_OPTIONS = [
 
 /** A text file generated at open and served by offset (the `trace` file). */
 function generatedOps(
-  make: (file: OpenedFile) => Iterable<string | Uint8Array>,
+  make: (file: OpenedFile) => TextSource,
 ): Pick<FileOps, 'read'> & { prepare(file: OpenedFile): void } {
   return {
     prepare(file) {
@@ -122,12 +123,13 @@ function generatedOps(
   };
 }
 
-function traceText(inst: TraceInstance, cpu: number | undefined): Iterable<Uint8Array> {
+function traceText(inst: TraceInstance, cpu: number | undefined): TextSource {
   const totals = bufferTotals(inst.index, cpu);
   const options = textOptionsOf(inst);
+  const reader = new TraceIterator(inst.index, cpu, { reuse: true });
   return traceFileText(
     { entries: totals.entries, written: totals.written, cpus: cpuCount() },
-    new TraceIterator(inst.index, cpu, { reuse: true }),
+    () => reader.next(),
     options,
   );
 }

@@ -1,5 +1,6 @@
 /** Every top-level file through the mount, with the kernel's modes, contents and errnos. */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { defineEvent } from '../../src/trace/event.js';
 import { eventually } from '../support/mount.js';
@@ -168,6 +169,48 @@ test('trace: O_TRUNC clears, per_cpu trace and stats, saved_cmdlines', async (t)
   ok(`echo > ${d}/trace`);
   assert.doesNotMatch(ok(`cat ${d}/trace`), /tick:/);
   assertMatch(ok(`cat ${d}/trace`), /entries-in-buffer\/entries-written: 0\//);
+});
+
+test('trace: small reads, odd reads, large reads and a forward seek give the same bytes; trace_pipe the same lines', async (t) => {
+  const sys = uniqueSystem('files');
+  const ev = defineEvent(sys, 'tick', { n: 'u32' });
+  const m = await mountTracefs(t);
+  const d = m.mountpoint;
+  ok(`echo 1 > ${d}/events/${sys}/tick/enable`);
+  // Many ring pages' worth, so that reads end at every place in lines, pages and the text's pieces.
+  for (let i = 0; i < 4000; i++) ev.emit({ n: i });
+  const whole = ok(`cat ${d}/trace`);
+  assert.equal(whole.match(/tick: n=\d+\n/g)?.length, 4000);
+  for (const bs of [97, 4096, 65536, 1 << 20])
+    assert.equal(ok(`dd if=${d}/trace bs=${bs} status=none`), whole, `reads of ${bs}`);
+  // A forward seek (the text in between is made and dropped) and reads of varying sizes.
+  const [tail, mixed] = py(`
+import os
+fd = os.open('${d}/trace', os.O_RDONLY)
+os.lseek(fd, 100000, os.SEEK_SET)
+tail = b''
+while True:
+    b = os.read(fd, 5000)
+    if not b: break
+    tail += b
+os.lseek(fd, 0, os.SEEK_SET)
+mixed = b''
+i = 0
+while True:
+    b = os.read(fd, [1, 4095, 7, 70000, 333][i % 5])
+    i += 1
+    if not b: break
+    mixed += b
+import hashlib
+print(hashlib.sha256(tail).hexdigest())
+print(hashlib.sha256(mixed).hexdigest())
+`);
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  assert.equal(tail, sha(Buffer.from(whole).subarray(100000)), 'from offset 100000');
+  assert.equal(mixed, sha(Buffer.from(whole)), 'reads of 1, 4095, 7, 70000, 333 bytes');
+  // trace_pipe consumes the same records: the same lines without the header.
+  const pipe = ok(`timeout 5 dd if=${d}/trace_pipe bs=65536 iflag=nonblock status=none; true`);
+  assert.equal(pipe, whole.replace(/^#.*\n/gm, ''));
 });
 
 test('trace_options and options/ switch the output', async (t) => {

@@ -18,7 +18,7 @@ import type { TraceRecord } from '../record.js';
 import { initRing, openRing, pagesForKb, type RingViews, ringGeometry } from '../ring.js';
 import { RingCursor } from '../ring-cursor.js';
 import { H_CONFIG_GEN, H_INST_LOCK, I_GEN, INST_WORDS, MAX_CPUS, MAX_INSTANCES } from '../shared-state.js';
-import { traceFileText } from '../text/pipe-stream.js';
+import { type TextSource, traceFileText } from '../text/file-text.js';
 import { snapshotHeader } from '../text/snapshot-text.js';
 import { DEFAULT_TRACE_TEXT_OPTIONS, type TraceTextOptions } from '../text/trace-line.js';
 import { foreignComm } from '../threads.js';
@@ -223,10 +223,7 @@ function* snapshotRecords(rings: Array<[number, RingViews]>): Generator<TraceRec
  * The `snapshot` file, as byte chunks: like `trace` over the snapshot buffer, or the kernel's help text when it is
  * empty.
  */
-export function snapshotText(
-  instance: number,
-  options: TraceTextOptions = DEFAULT_TRACE_TEXT_OPTIONS,
-): Generator<Uint8Array> {
+export function snapshotText(instance: number, options: TraceTextOptions = DEFAULT_TRACE_TEXT_OPTIONS): TextSource {
   const t = valid(instance) ? liveTable(instance, false) : undefined;
   const allocated = t !== undefined && Atomics.load(t, S_ALLOCATED) !== 0;
   const rings = allocated && t ? snapshotRings(t) : [];

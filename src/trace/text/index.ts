@@ -1,15 +1,10 @@
 /** Kernel-compatible text output of the trace engine. Pure functions over `layout.ts` and `record.ts`. */
 export { ERROR_LOG_MAX_ENTRIES, ErrorLog, type ErrorLogEntry } from './error-log.js';
+export { TextFileReader, type TextSource, traceFileText } from './file-text.js';
 export { formatFileText } from './format-file.js';
 export { DEFAULT_SUBBUF_DATA_SIZE, headerEventText, headerPageText, SUBBUF_HEADER_SIZE } from './header-page.js';
 export { availableEventsText, savedCmdlinesText } from './lists.js';
-export {
-  type NextRecord,
-  type PipeItem,
-  TextFileReader,
-  TracePipeText,
-  traceFileText,
-} from './pipe-stream.js';
+export { type NextRecord, type PipeItem, TracePipeText } from './pipe-stream.js';
 export {
   compilePrintFormat,
   defaultPrintFormat,

@@ -10,11 +10,12 @@ import {
 } from '../../../src/trace/control/index.js';
 import { isTracingOn, setEventEnabled } from '../../../src/trace/engine.js';
 import { CollectingErrorLog } from '../../../src/trace/languages/error-sink.js';
+import { TextFileReader } from '../../../src/trace/text/file-text.js';
 import { instanceWithAgent, recordsOf } from './support.js';
 
 const fields = { n: 'u32' } as const;
 const ev = defineEvent('ctls', 'tick', fields);
-const text = (inst: number) => Buffer.concat([...snapshotText(inst)]).toString();
+const text = (inst: number) => Buffer.from(new TextFileReader(() => snapshotText(inst)).read(0, 1 << 26)).toString();
 const ns = (s: string) => [...s.matchAll(/tick: n=(\d+)/g)].map((m) => Number(m[1]));
 
 /** An instance recording ctls:tick, with an agent worker that has defined it too. */

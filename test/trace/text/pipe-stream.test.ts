@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TraceRecord } from '../../../src/trace/record.js';
-import { type PipeItem, TextFileReader, TracePipeText, traceFileText } from '../../../src/trace/text/pipe-stream.js';
+import { TextFileReader, type TextSource, traceFileText } from '../../../src/trace/text/file-text.js';
+import { LineWriter } from '../../../src/trace/text/line-writer.js';
+import { type PipeItem, TracePipeText } from '../../../src/trace/text/pipe-stream.js';
 import { DEFAULT_TRACE_TEXT_OPTIONS, traceHeader, traceLine } from '../../../src/trace/text/trace-line.js';
 import { encodeRecord, makeEvent, makeRecord } from './support.js';
 
@@ -121,8 +123,28 @@ test('trace_pipe: options changes apply to the next line; a throwing source read
   assert.equal(p3.read(100).length, 0);
 });
 
-/** The whole text of `traceFileText`'s chunks. */
-const fileText = (...args: Parameters<typeof traceFileText>) => Buffer.concat([...traceFileText(...args)]).toString();
+/** The whole text a source makes, in one write. */
+function wholeText(src: TextSource): Buffer {
+  const w = new LineWriter(64);
+  while (src.write(w, Number.POSITIVE_INFINITY)) {}
+  return Buffer.from(w.buf.subarray(0, w.pos));
+}
+const fileText = (...args: Parameters<typeof traceFileText>) => wholeText(traceFileText(...args)).toString();
+
+/** The text `reader` gives from offset 0 to its end in reads of `size` (in lent memory of `lent` bytes if given). */
+function readAll(reader: TextFileReader, size: number, lent?: number): Buffer {
+  const into = lent === undefined ? undefined : new Uint8Array(lent);
+  const parts: Buffer[] = [];
+  for (let off = 0; ; ) {
+    const b = reader.read(off, size, into);
+    if (b.length === 0) break;
+    assert.ok(b.length <= size);
+    parts.push(Buffer.from(b));
+    into?.fill(0x21); // the transport reuses its memory: nothing of it may be kept
+    off += b.length;
+  }
+  return Buffer.concat(parts);
+}
 
 test('trace file text: header then lines', () => {
   const text = fileText({ entries: 2, written: 2, cpus: 4 }, [rec(1), rec(2)]);
@@ -134,11 +156,20 @@ test('trace file text: header then lines', () => {
     fileText({ entries: 2, written: 2, cpus: 4 }, [rec(1)], DEFAULT_TRACE_TEXT_OPTIONS, 'H\n'),
     `H\n${traceLine(rec(1))}`,
   );
-  // Many lines come in several chunks, together the same text.
+  // Many lines, written a little at a time, together the same text; a next() function serves as the iterable.
   const many = Array.from({ length: 2000 }, (_, i) => rec(i));
-  const chunks = [...traceFileText({ entries: 2, written: 2, cpus: 4 }, many)];
-  assert.ok(chunks.length > 1);
-  assert.equal(Buffer.concat(chunks).toString(), header + many.map((r) => traceLine(r)).join(''));
+  const src = traceFileText({ entries: 2, written: 2, cpus: 4 }, many);
+  const w = new LineWriter(64);
+  let writes = 0;
+  for (let stop = 1000; src.write(w, stop); stop = w.pos + 1000) writes++;
+  assert.ok(writes > 100);
+  const want = header + many.map((r) => traceLine(r)).join('');
+  assert.equal(Buffer.from(w.buf.subarray(0, w.pos)).toString(), want);
+  let i = 0;
+  assert.equal(
+    fileText({ entries: 2, written: 2, cpus: 4 }, () => many[i++]),
+    want,
+  );
 });
 
 test('trace file text: after overruns, each CPU but the first announces where its buffer starts', () => {
@@ -168,52 +199,47 @@ test('text file reader: any offsets and sizes give the bytes of the whole text; 
       Array.from({ length: 40 }, (_, i) => rec(i, `é ${i}`)),
     );
   };
-  const whole = Buffer.concat([...make()]);
+  const whole = wholeText(make());
   generations = 0;
   const reader = new TextFileReader(make);
-  for (const size of [1, 13, 4096, 1 << 20]) {
-    const parts: Uint8Array[] = [];
-    for (let off = 0; ; ) {
-      const b = reader.read(off, size);
-      if (b.length === 0) break;
-      parts.push(b);
-      off += b.length;
-    }
-    assert.deepEqual(Buffer.concat(parts), Buffer.from(whole), `size ${size}`);
-  }
+  for (const size of [1, 13, 4096, 1 << 20]) assert.deepEqual(readAll(reader, size), whole, `size ${size}`);
   assert.equal(generations, 4, 'each pass from offset 0 after the end regenerates once');
-  // Reads spanning chunks put together in lent memory: the same bytes, and nothing kept of it.
-  const many = new TextFileReader(() =>
+  // Reads in lent memory, of every shape: as large as the read, larger, and too small for a line's room at its end
+  // (the read then returns less than asked); lines cut at every read's end, many reads or one: the same bytes.
+  const make3000 = () =>
     traceFileText(
       { entries: 3000, written: 3000, cpus: 4 },
       Array.from({ length: 3000 }, (_, i) => rec(i)),
-    ),
-  );
-  const wholeMany = Buffer.concat([
-    ...traceFileText(
-      { entries: 3000, written: 3000, cpus: 4 },
-      Array.from({ length: 3000 }, (_, i) => rec(i)),
-    ),
-  ]);
-  const lent = new Uint8Array(65536);
-  const got: Uint8Array[] = [];
-  for (let off = 0; ; ) {
-    const b = many.read(off, 65536, lent);
-    if (b.length === 0) break;
-    got.push(b.slice());
-    lent.fill(0x21);
-    off += b.length;
+    );
+  const wholeMany = wholeText(make3000());
+  for (const [size, lent] of [
+    [65536, 65536],
+    [65536, 65536 + 4096],
+    [4097, 8192],
+    [4096, 4096],
+    [100, 100],
+    [5000, 5001],
+    [1 << 20, 1 << 20],
+  ]) {
+    const got = readAll(new TextFileReader(make3000), size, lent);
+    assert.deepEqual(got, wholeMany, `reads of ${size} in ${lent} lent bytes`);
   }
-  assert.ok(got.length > 2);
-  assert.deepEqual(Buffer.concat(got), wholeMany);
+  // A forward jump makes the text in between and drops it.
+  const jumping = new TextFileReader(make3000);
+  for (const off of [0, 10, 70000, 70001, 150000, wholeMany.length - 5]) {
+    assert.deepEqual(Buffer.from(jumping.read(off, 300, new Uint8Array(8192))), wholeMany.subarray(off, off + 300));
+  }
+  assert.equal(jumping.read(wholeMany.length + 10, 300).length, 0);
   assert.deepEqual(Buffer.from(reader.read(100, 50)), whole.subarray(100, 150));
   assert.deepEqual(Buffer.from(reader.read(120, 10)), whole.subarray(120, 130));
   assert.deepEqual(Buffer.from(reader.read(5, 10)), whole.subarray(5, 15));
   assert.equal(reader.read(whole.length, 10).length, 0);
   assert.equal(reader.read(-1, 10).length, 0);
-  const failing = new TextFileReader(function* () {
-    yield 'abc';
-    throw new Error('boom');
-  });
+  const failing = new TextFileReader(() => ({
+    write(w: LineWriter) {
+      w.text('abc');
+      throw new Error('boom');
+    },
+  }));
   assert.equal(decoder.decode(failing.read(0, 100)), 'abc');
 });
