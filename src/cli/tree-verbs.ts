@@ -15,10 +15,10 @@ export const EXIT_UNREACHABLE = 3;
 /** Files read as a stream (consuming reads until Ctrl-C or a closed stdout), not to end of file. */
 const STREAMED = new Set(['trace_pipe', 'trace_pipe_raw']);
 /**
- * Bytes asked for per read of a stream: over the socket, fewer trips for a full buffer (a mount caps a read at its
- * own maximum, 128 KiB for ntrace's).
+ * Bytes asked for per read of a stream: over the socket, the most a READ answers, so a full buffer takes the fewest
+ * trips (a mount caps a read at its own maximum, 128 KiB for ntrace's).
  */
-const STREAM_CHUNK = 256 * 1024;
+const STREAM_CHUNK = 1024 * 1024;
 
 /** Opens TARGET, runs `body`, maps failures to the exit statuses above. */
 async function withTarget(target: string, body: (tree: TreeClient) => Promise<number>): Promise<number> {
@@ -58,7 +58,11 @@ export function runCat(target: string, files: string[]): Promise<number> {
         if (STREAMED.has(name)) {
           const stop = abortOnSignals();
           try {
-            for await (const chunk of tree.stream(file, { signal: stop.signal, chunkSize: STREAM_CHUNK })) {
+            for await (const chunk of tree.stream(file, {
+              signal: stop.signal,
+              chunkSize: STREAM_CHUNK,
+              reuse: true,
+            })) {
               if (!(await out(chunk))) stop.abort();
             }
           } finally {

@@ -102,8 +102,9 @@ export class MountClient implements TreeClient {
     }
     try {
       let nap = 1;
+      const reused = options.reuse ? Buffer.allocUnsafeSlow(size) : undefined;
       while (!signal?.aborted) {
-        const buf = Buffer.allocUnsafe(size);
+        const buf = reused ?? Buffer.allocUnsafe(size);
         let n: number;
         try {
           n = (await file.read(buf, 0, size, null)).bytesRead;

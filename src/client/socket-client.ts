@@ -9,6 +9,8 @@ const O_WRONLY = 0o1;
 const O_TRUNC = 0o1000;
 const O_APPEND = 0o2000;
 const KINDS: readonly TreeNodeKind[] = ['dir', 'file', 'symlink'];
+/** A READ reply's body before its bytes: u32 id, i32 status, u32 count. */
+const REPLY_HEAD = 12;
 
 async function remote<T>(path: string, p: Promise<T>): Promise<T> {
   try {
@@ -102,12 +104,13 @@ export class SocketClient implements TreeClient {
       path,
       SocketConnection.open(this.location).catch(() => Promise.reject(new RemoteError(constants.errno.ENODEV))),
     );
-    yield* this.reads(path, conn, options.signal, options.chunkSize ?? 64 * 1024, false, options.paced === true);
+    yield* this.reads(path, conn, options.signal, options.chunkSize ?? 64 * 1024, false, options);
   }
 
   /**
    * Reads through a handle until end of file, the signal, or an error; `shared`: leave the connection open; `paced`:
-   * no read ahead, each read goes out when the consumer asks (StreamOptions.paced).
+   * no read ahead, each read goes out when the consumer asks; `reuse`: the consumer is done with a chunk when it
+   * asks for the next (StreamOptions).
    */
   private async *reads(
     path: string,
@@ -115,7 +118,7 @@ export class SocketClient implements TreeClient {
     signal: AbortSignal | undefined,
     size: number,
     shared: boolean,
-    paced = false,
+    { paced = false, reuse = false }: Pick<StreamOptions, 'paced' | 'reuse'> = {},
   ): AsyncIterable<Uint8Array> {
     const onAbort = () => conn.close();
     signal?.addEventListener('abort', onAbort);
@@ -130,19 +133,28 @@ export class SocketClient implements TreeClient {
       ).open();
       const h = opened.fh;
       fh = h;
-      const read = (at: number) => {
-        const p = remote(
-          path,
-          conn.call(Op.READ, (w) => w.f64(h).f64(at).u32(size)),
-        );
-        p.catch(() => {}); // a read ahead nobody awaits (the consumer stopped) fails quietly when the connection ends
-        return p;
-      };
       // Reads in flight while the consumer handles a chunk: for a stream (offsets mean nothing; the server answers
       // a handle's reads in order) two, so the tree makes the next chunk while this one travels; else one, at the
       // offset the last one ended, or when `paced`, asked only when the consumer asks. Like `cat`'s own buffer, what was
       // read ahead is lost if the consumer stops.
       const ahead = opened.stream && !paced ? 2 : 1;
+      // With `reuse`, the k-th reply is read into buffer k mod (ahead + 1): the READ for reply k is sent when the
+      // consumer takes reply k - ahead (or, paced, is done with k - 1), so it holds none of the others' by then.
+      const pool = reuse ? Array.from({ length: ahead + 1 }, () => Buffer.allocUnsafeSlow(REPLY_HEAD + size)) : [];
+      let sent = 0;
+      const read = (at: number) => {
+        const buf = pool[sent++ % (ahead + 1)];
+        const p = remote(
+          path,
+          conn.call(
+            Op.READ,
+            (w) => w.f64(h).f64(at).u32(size),
+            buf && ((n) => (n <= buf.length ? buf : Buffer.allocUnsafe(n))),
+          ),
+        );
+        p.catch(() => {}); // a read ahead nobody awaits (the consumer stopped) fails quietly when the connection ends
+        return p;
+      };
       const inFlight = Array.from({ length: ahead }, () => read(0));
       let offset = 0;
       for (;;) {

@@ -45,6 +45,11 @@ export interface StreamOptions {
    * made when asked.
    */
   readonly paced?: boolean;
+  /**
+   * The reader is done with each chunk before it asks for the next (it wrote it out, or copied what it keeps): the
+   * chunks may then be read into the same memory every time, which spares fresh memory per read.
+   */
+  readonly reuse?: boolean;
 }
 
 export interface TreeClient {

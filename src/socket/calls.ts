@@ -26,6 +26,8 @@ export const GONE_ERRNO = constants.errno.ENODEV;
 interface Pending {
   resolve(r: Reader): void;
   reject(e: Error): void;
+  /** Where the reply's body is to be read (a FrameReader asks), when the caller said. */
+  into?: (length: number) => Uint8Array;
 }
 
 export class Calls {
@@ -45,17 +47,25 @@ export class Calls {
     return this.over;
   }
 
-  /** Sends one request; resolves with a reader of its result, or rejects with a RemoteError. */
-  call(op: number, args?: (w: Writer) => void): Promise<Reader> {
+  /**
+   * Sends one request; resolves with a reader of its result, or rejects with a RemoteError. `into`: the memory its
+   * reply's body is read into, for a receiving end that asks (`placement`).
+   */
+  call(op: number, args?: (w: Writer) => void, into?: (length: number) => Uint8Array): Promise<Reader> {
     if (this.over) return Promise.reject(new RemoteError(GONE_ERRNO));
     const id = this.nextId;
     this.nextId = this.nextId >= 0xfffffffe ? 1 : this.nextId + 1;
     const w = new Writer().u32(id).u8(op);
     args?.(w);
     return new Promise<Reader>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, into });
       this.send(w.frame());
     });
+  }
+
+  /** Where the reply to request `id` is to be read, if its caller said. */
+  placement(id: number): ((length: number) => Uint8Array) | undefined {
+    return this.pending.get(id)?.into;
   }
 
   /** One reply or notification body. Throws (a BadFrame) on a body it cannot parse: the caller ends the connection. */

@@ -4,7 +4,8 @@
  * (src/client/); `ntrace mount` (src/proxy/) makes its connection with `handshake` too.
  */
 import { connect, type Socket } from 'node:net';
-import { Calls } from './calls.js';
+import { Calls, GONE_ERRNO, RemoteError } from './calls.js';
+import { FrameReader } from './frame-reader.js';
 import { FrameSplitter, MIN_PROTOCOL_VERSION, NOTIFY_POLL, Op, PROTOCOL_VERSION, Reader, Writer } from './protocol.js';
 
 export { GONE_ERRNO, RemoteError } from './calls.js';
@@ -69,48 +70,75 @@ export async function handshake(path: string, need = MIN_PROTOCOL_VERSION): Prom
 
 export class SocketConnection {
   private readonly calls: Calls;
+  private readonly sock: Socket;
   /** Called with the handle of a poll that may have changed readiness. */
   onPollWake: ((fh: number) => void) | undefined;
   /** Settles when the connection ends, for whatever reason. */
   readonly closed: Promise<void>;
+  /** The protocol version agreed at HELLO (0 until then). */
+  version = 0;
 
-  private constructor(
-    private readonly sock: Socket,
-    frames: FrameSplitter,
-    /** The protocol version agreed at HELLO. */
-    readonly version: number,
-  ) {
+  /** Each reply's body is read into memory of its own (frame-reader.ts): a fresh buffer, or what its caller gave. */
+  private constructor(path: string) {
+    const reader = new FrameReader(
+      (body) => this.calls.receive(body),
+      (length, id) => this.calls.placement(id)?.(length) ?? Buffer.allocUnsafe(length),
+      () => this.close(), // a server we cannot understand
+    );
+    this.sock = connect({ path, onread: reader.onread });
+    this.sock.on('error', () => {}); // 'close' follows, and says it
     this.calls = new Calls(
-      (frame) => sock.write(frame),
+      (frame) => this.sock.write(frame),
       (kind, r) => {
         if (kind === NOTIFY_POLL) this.onPollWake?.(r.f64());
       },
     );
-    sock.on('data', (chunk: Buffer) => {
-      try {
-        for (const body of frames.push(chunk)) this.calls.receive(body);
-      } catch {
-        this.close(); // a server we cannot understand
-      }
-    });
-    sock.resume();
     this.closed = new Promise((resolve) =>
-      sock.once('close', () => {
+      this.sock.once('close', () => {
         this.calls.fail();
         resolve();
       }),
     );
   }
 
-  /** Connects and says HELLO; rejects with the reason when the socket cannot be reached or speaks no common version. */
-  static async open(path: string, need?: number): Promise<SocketConnection> {
-    const h = await handshake(path, need);
-    return new SocketConnection(h.sock, h.frames, h.version);
+  /**
+   * Connects and says HELLO with the newest version this side speaks; the server answers the one both speak.
+   * Rejects with the connect error (ENOENT, EACCES, ECONNREFUSED…), or when no version both speak is at least `need`.
+   */
+  static async open(path: string, need = MIN_PROTOCOL_VERSION): Promise<SocketConnection> {
+    const conn = new SocketConnection(path);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        conn.sock.once('connect', () => {
+          conn.sock.off('error', reject);
+          resolve();
+        });
+        conn.sock.once('error', reject);
+      });
+      let version: number;
+      try {
+        version = (await conn.calls.call(Op.HELLO, (w) => w.u32(PROTOCOL_VERSION))).u32();
+      } catch (err) {
+        if (err instanceof RemoteError && err.errno === GONE_ERRNO)
+          throw new Error(`${path} closed the connection at HELLO`);
+        throw new Error(`${path} speaks no protocol version this command speaks (${(err as Error).message})`);
+      }
+      if (version < need || version > PROTOCOL_VERSION)
+        throw new Error(`${path} speaks protocol version ${version}; this needs ${need} to ${PROTOCOL_VERSION}`);
+      conn.version = version;
+      return conn;
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
   }
 
-  /** Sends one request; resolves with a reader of its result, or rejects with a RemoteError. */
-  call(op: number, args?: (w: Writer) => void): Promise<Reader> {
-    return this.calls.call(op, args);
+  /**
+   * Sends one request; resolves with a reader of its result, or rejects with a RemoteError. `into` gives the memory
+   * its reply is read into (at least `length` bytes), e.g. a buffer the caller reuses; else it gets fresh memory.
+   */
+  call(op: number, args?: (w: Writer) => void, into?: (length: number) => Uint8Array): Promise<Reader> {
+    return this.calls.call(op, args, into);
   }
 
   /** Keep the process alive only while requests are outstanding (a mount proxy refs it for its whole life). */

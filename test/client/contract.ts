@@ -111,4 +111,25 @@ export function clientContract(
       await c.writeFile(`events/${sys}/tick/enable`, '0');
     }
   });
+
+  test('stream with reuse: chunks read into the same memory, each taken before the next, every line in order', async (t) => {
+    const sys = uniqueSystem('cr');
+    const ev = defineEvent(sys, 'tick', { n: 'u32' });
+    const c = await open(t);
+    await c.writeFile(`events/${sys}/tick/enable`, '1');
+    const LINES = 3000;
+    for (let n = 0; n < LINES; n++) ev.emit({ n });
+    const ac = new AbortController();
+    let got = '';
+    for await (const chunk of c.stream('trace_pipe', { signal: ac.signal, chunkSize: 4096, reuse: true })) {
+      got += text(chunk); // taken (copied) before the next is asked for
+      if (got.endsWith(`n=${LINES - 1}\n`)) ac.abort();
+    }
+    const ns = [...got.matchAll(/tick: n=(\d+)\n/g)].map((m) => Number(m[1]));
+    assert.deepEqual(
+      ns,
+      Array.from({ length: LINES }, (_, n) => n),
+    );
+    await c.writeFile(`events/${sys}/tick/enable`, '0');
+  });
 }

@@ -77,7 +77,7 @@ test('lent reply memory: more readers than slots, a reader that never reads, one
   const readers = Array.from({ length: READERS }, async () => {
     const c = await SocketClient.connect(m.socket!);
     try {
-      for await (const chunk of c.stream('trace_pipe', { signal: done.signal, chunkSize: MiB })) {
+      for await (const chunk of c.stream('trace_pipe', { signal: done.signal, chunkSize: MiB, reuse: true })) {
         const lines = Buffer.from(chunk).toString('latin1').split('\n');
         if (lines.pop() !== '') bad.push('a reply that does not end a line');
         for (const line of lines) {
