@@ -5,7 +5,11 @@
  *   `cat` that starts in a millisecond; goal ≥ 1.0×);
  * - control-file latency: one write + one read of a control file, over the socket client vs node:fs on the mount
  *   (µs per pair; goal ≤ 1.5×);
- * - `ntrace mount` of the socket vs the app's own mount: cold `find` and `cat events/* /* /id` (goal ≤ 2×).
+ * - `ntrace mount` of the socket vs the app's own mount: cold `find` and `cat events/* /* /id` (goal ≤ 2×), two ways:
+ *   `proxy` against this app, which serves its FUSE mount and its socket from one thread (the goal's figure), and
+ *   `proxyNoFuse` against a second app of the same tree served on its socket alone (`fuse: false`: the case the
+ *   proxy exists for, whose socket requests wake the tree's thread without the FUSE helper), both against this
+ *   app's own mount in the same rounds.
  * Checks (each can fail the run): every drain got N lines, both transports read the same control values, and the
  * proxy lists the same tree and the same ids as the mount.
  */
@@ -53,6 +57,13 @@ async function main(): Promise<void> {
   mkdirSync(proxy);
   const app = spawn(process.execPath, [APP, mnt, sock, kernelEventsPath], { stdio: ['pipe', 'pipe', 'inherit'] });
   let mountProc: ChildProcess | undefined;
+  let aloneProc: ChildProcess | undefined;
+  let aloneMountProc: ChildProcess | undefined;
+  const alone = join(dir, 'alone');
+  const aloneProxy = join(dir, 'alone-proxy');
+  const aloneSock = join(dir, 'alone.sock');
+  mkdirSync(alone);
+  mkdirSync(aloneProxy);
   try {
     await waitLine(app, 'ready');
     const results: Record<string, unknown> = { load: loadavg().map((l) => round(l, 2)), cpus: cpus().length };
@@ -141,14 +152,29 @@ async function main(): Promise<void> {
     checks['proxy lists the same tree'] =
       sh(`cd ${mnt} && find . | sort`) === sh(`cd ${proxy} && find . | sort`) &&
       sh(`cd ${mnt} && cat events/*/*/id`) === sh(`cd ${proxy} && cat events/*/*/id`);
-    const meta: Record<string, { mount: number[]; proxy: number[] }> = {
-      find: { mount: [], proxy: [] },
-      catIds: { mount: [], proxy: [] },
+    aloneProc = spawn(process.execPath, [APP, alone, aloneSock, kernelEventsPath, 'no-fuse'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, NTRACE_QUIET: '1' },
+    });
+    await waitLine(aloneProc, 'ready');
+    aloneMountProc = spawn(process.execPath, [MAIN, 'mount', aloneSock, aloneProxy], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (!(await waitFor(() => isMounted(aloneProxy), 30_000)))
+      throw new Error('ntrace mount (no-fuse app) did not mount');
+    // Same spec, same tree: only the ids of the app's own event may differ between the two apps (none here).
+    checks['proxy of the socket-alone app lists the same tree'] =
+      sh(`cd ${mnt} && find . | sort`) === sh(`cd ${aloneProxy} && find . | sort`) &&
+      sh(`cd ${mnt} && cat events/*/*/id`) === sh(`cd ${aloneProxy} && cat events/*/*/id`);
+    const meta: Record<string, { mount: number[]; proxy: number[]; proxyNoFuse: number[] }> = {
+      find: { mount: [], proxy: [], proxyNoFuse: [] },
+      catIds: { mount: [], proxy: [], proxyNoFuse: [] },
     };
     for (let r = 0; r < ROUNDS; r++) {
       for (const [via, d] of [
         ['mount', mnt],
         ['proxy', proxy],
+        ['proxyNoFuse', aloneProxy],
       ] as const) {
         dropCaches();
         meta.find[via].push(timed(`find ${d}`, 'discard'));
@@ -156,29 +182,40 @@ async function main(): Promise<void> {
         meta.catIds[via].push(timed(`cd ${d} && cat events/*/*/id`, 'discard'));
       }
     }
-    results.proxy = Object.fromEntries(
-      Object.entries(meta).map(([k, v]) => [
-        k,
-        {
-          mountMs: round(median(v.mount)),
-          proxyMs: round(median(v.proxy)),
-          ratio: round(median(v.proxy) / median(v.mount), 2),
-          goal: '<= 2',
-        },
-      ]),
-    );
+    const proxyFigures = (via: 'proxy' | 'proxyNoFuse') =>
+      Object.fromEntries(
+        Object.entries(meta).map(([k, v]) => [
+          k,
+          {
+            mountMs: round(median(v.mount)),
+            proxyMs: round(median(v[via])),
+            ratio: round(median(v[via]) / median(v.mount), 2),
+            goal: '<= 2',
+          },
+        ]),
+      );
+    // The goal's figure: the proxy of an app that also serves its own FUSE mount (kept as it always was printed).
+    results.proxy = proxyFigures('proxy');
+    // The case the proxy exists for: an app served by its socket alone, against the first app's own mount.
+    results.proxyNoFuse = proxyFigures('proxyNoFuse');
     results.checks = checks;
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
     if (Object.values(checks).some((ok) => !ok)) process.exitCode = 1;
   } finally {
-    if (mountProc) {
-      mountProc.kill('SIGINT');
-      await new Promise((r) => mountProc?.once('exit', r));
+    for (const p of [mountProc, aloneMountProc]) {
+      if (!p) continue;
+      p.kill('SIGINT');
+      await new Promise((r) => p.once('exit', r));
+    }
+    if (aloneProc) {
+      aloneProc.stdin?.end();
+      aloneProc.kill('SIGINT');
+      await new Promise((r) => aloneProc?.once('exit', r));
     }
     app.stdin?.end();
     app.kill('SIGINT');
     await new Promise((r) => app.once('exit', r));
-    for (const d of [proxy, mnt]) if (isMounted(d)) sh(`umount -l ${d}`);
+    for (const d of [proxy, aloneProxy, mnt]) if (isMounted(d)) sh(`umount -l ${d}`);
     rmSync(dir, { recursive: true, force: true });
   }
 }
