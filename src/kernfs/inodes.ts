@@ -5,6 +5,7 @@
  */
 
 import { fail } from './errors.js';
+import { InoMap } from './ino-map.js';
 import { type DirNode, type KernfsNode, TemplateFile } from './node.js';
 import { ROOT_INO } from './vfs.js';
 
@@ -25,7 +26,8 @@ function nodeOfRecord(r: InodeRecord): KernfsNode {
 }
 
 export class InodeTable {
-  private readonly byIno = new Map<number, InodeRecord>();
+  /** Not a Map: its size swings with the kernel's caches (see ./ino-map.ts). */
+  private readonly byIno = new InoMap<InodeRecord>();
 
   constructor(root: DirNode) {
     const rootInode = new Inode(root);
@@ -77,11 +79,11 @@ export class InodeTable {
     return this.byIno.size;
   }
 
-  inos(): IterableIterator<number> {
-    return this.byIno.keys();
+  inos(): number[] {
+    return this.byIno.keyList();
   }
 
-  *nodes(): IterableIterator<KernfsNode> {
-    for (const inode of this.byIno.values()) yield nodeOfRecord(inode);
+  nodes(): KernfsNode[] {
+    return this.byIno.valueList().map(nodeOfRecord);
   }
 }
