@@ -56,6 +56,15 @@ function processCpuMs(pid: number, except?: string): number {
   return sum;
 }
 
+/**
+ * User and system CPU ticks of a thread or process (/proc/.../stat fields 14 and 15). The kernel samples them per
+ * tick, so they are only good summed over many runs: they split the precise schedstat time into user space and kernel.
+ */
+function userSystemTicks(statPath: string): [number, number] {
+  const fields = readFileSync(statPath, 'utf8').split(') ')[1].split(' ');
+  return [Number(fields[11]), Number(fields[12])];
+}
+
 /** read(2)-like and write(2)-like calls a thread (or, with tid = pid's io file, a process) has made. */
 function syscalls(path: string): { reads: number; writes: number } {
   const io = readFileSync(path, 'utf8');
@@ -71,6 +80,8 @@ interface Server {
   requests(): number;
   /** read/write calls of the serving thread (or process) so far. */
   io(): { reads: number; writes: number };
+  /** /proc stat file of the serving thread (or process), for its user/system split. */
+  readonly stat: string;
 }
 
 function allRequests(m: FuseMount): number {
@@ -138,6 +149,7 @@ async function main(): Promise<void> {
         cpu: () => [processCpuMs(peerPid), processCpuMs(peerPid)],
         requests: () => peerRequests(counter),
         io: () => syscalls(`/proc/${peerPid}/io`),
+        stat: `/proc/${peerPid}/stat`,
       },
       {
         name: 'least',
@@ -146,6 +158,7 @@ async function main(): Promise<void> {
         // After startup its only reads are of /dev/fuse, one per request.
         requests: () => syscalls(`/proc/${leastPid}/io`).reads,
         io: () => syscalls(`/proc/${leastPid}/io`),
+        stat: `/proc/${leastPid}/stat`,
       },
       {
         name: 'ntrace',
@@ -153,10 +166,12 @@ async function main(): Promise<void> {
         cpu: () => [threadCpuMs(process.pid, serving), processCpuMs(process.pid, me)],
         requests: () => allRequests(ntrace),
         io: () => syscalls(`/proc/${process.pid}/task/${serving}/io`),
+        stat: `/proc/${process.pid}/task/${serving}/stat`,
       },
     ];
     type Sample = { us: number; allUs: number; readsPer: number; writesPer: number; requests: number };
     const samples = new Map<string, Sample[]>(servers.map((s) => [s.name, []]));
+    const ticks = new Map<string, [number, number]>(servers.map((s) => [s.name, [0, 0]]));
     for (let i = 0; i <= runs; i++) {
       // Rotate the order so no server always runs right after another's cache churn; round 0 warms up.
       const order = servers.map((_, k) => servers[(k + i) % servers.length]);
@@ -165,11 +180,16 @@ async function main(): Promise<void> {
         const [cpu0, all0] = s.cpu();
         const req0 = s.requests();
         const io0 = s.io();
+        const [user0, sys0] = userSystemTicks(s.stat);
         sh(`xargs -a ${s.list} stat >/dev/null`, 'discard');
         const [cpu1, all1] = s.cpu();
         const n = s.requests() - req0;
         const io1 = s.io();
+        const [user1, sys1] = userSystemTicks(s.stat);
         if (i === 0) continue;
+        const t = ticks.get(s.name)!;
+        t[0] += user1 - user0;
+        t[1] += sys1 - sys0;
         samples.get(s.name)!.push({
           us: (1000 * (cpu1 - cpu0)) / n,
           allUs: (1000 * (all1 - all0)) / n,
@@ -180,6 +200,11 @@ async function main(): Promise<void> {
       }
     }
     const m = (name: string, k: keyof Sample) => median(samples.get(name)!.map((x) => x[k]));
+    /** The serving thread's CPU per request spent in user space: its share of the ticks, of the precise time. */
+    const userUs = (name: string) => {
+      const [user, sys] = ticks.get(name)!;
+      return (m(name, 'us') * user) / Math.max(1, user + sys);
+    };
     const peerUs = m('peer', 'us');
     log(`cold stat-all, ${runs} rotating runs, ${paths.length} files; server CPU per request (median):`);
     for (const s of servers) {
@@ -187,6 +212,7 @@ async function main(): Promise<void> {
       const all = s.name === 'ntrace' ? ` (all its threads but the main one: ${m(s.name, 'allUs').toFixed(2)} µs)` : '';
       log(
         `  ${s.name.padEnd(7)} ${us.toFixed(2).padStart(6)} µs  ${(us / peerUs).toFixed(2)}× the peer${all};` +
+          ` in user space ${userUs(s.name).toFixed(2)} µs (${ticks.get(s.name)!.join('/')} user/system ticks);` +
           ` ${m(s.name, 'requests')} requests a run, ${m(s.name, 'readsPer').toFixed(3)} reads and ${m(s.name, 'writesPer').toFixed(3)} writes each`,
       );
     }
