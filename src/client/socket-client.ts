@@ -11,6 +11,8 @@ const O_APPEND = 0o2000;
 const KINDS: readonly TreeNodeKind[] = ['dir', 'file', 'symlink'];
 /** A READ reply's body before its bytes: u32 id, i32 status, u32 count. */
 const REPLY_HEAD = 12;
+/** Bytes the first READ of a stream asks for. */
+const FIRST_STREAM_READ = 64 * 1024;
 
 async function remote<T>(path: string, p: Promise<T>): Promise<T> {
   try {
@@ -143,12 +145,15 @@ export class SocketClient implements TreeClient {
       const pool = reuse ? Array.from({ length: ahead + 1 }, () => Buffer.allocUnsafeSlow(REPLY_HEAD + size)) : [];
       let sent = 0;
       const read = (at: number) => {
+        // The first read of a stream asks little, so its first bytes come out at once (the tree renders what it is
+        // asked for before it answers: ~10 ms for 1 MiB of trace_pipe); the next ones ask the full size.
+        const ask = opened.stream && sent === 0 ? Math.min(size, FIRST_STREAM_READ) : size;
         const buf = pool[sent++ % (ahead + 1)];
         const p = remote(
           path,
           conn.call(
             Op.READ,
-            (w) => w.f64(h).f64(at).u32(size),
+            (w) => w.f64(h).f64(at).u32(ask),
             buf && ((n) => (n <= buf.length ? buf : Buffer.allocUnsafe(n))),
           ),
         );
