@@ -39,8 +39,9 @@ const USAGE = `usage:
       Convert a trace.dat (or record TARGET first) to the Trace Event Format for Perfetto / chrome://tracing:
       instant events with the fields as args, complete events for *_start/*_end pairs and --span pairs.
   ntrace ship TARGET --clickhouse URL[,URL...] [--database DB] [-e SYS[:EVENT]]... [-f FILTER] [--service NAME]
-              [--cluster NAME] [--spool DIR] [--spool-max-mb N] [--buffer-kb N] [--nice N]
+              [--cluster NAME] [--spool DIR] [--spool-max-mb N] [--buffer-kb N] [--batch-ms N] [--nice N]
       Ship events of TARGET (a mount path, socket or PID) to ClickHouse until SIGINT/SIGTERM (docs/SHIP.md);
+      --batch-ms N bounds a batch's time (default 1000: rows reach ClickHouse ~1-2 s after they were written);
       --nice N runs it at that CPU priority (as nice(1); a mount's shipper child runs at 19).
   ntrace hist --clickhouse URL 'hist:keys=...' SYS:EVENT [--database DB] [--since 10m] [--where FILTER]
               [--by host] [--cluster] [--raw]
@@ -232,6 +233,7 @@ async function main(argv: string[]): Promise<number> {
         spool: { type: 'string' },
         'spool-max-mb': { type: 'string' },
         'buffer-kb': { type: 'string' },
+        'batch-ms': { type: 'string' },
         nice: { type: 'string' },
         'parent-pid': { type: 'string' },
       });
@@ -244,6 +246,9 @@ async function main(argv: string[]): Promise<number> {
       const kb = values['buffer-kb'];
       if (kb !== undefined && !/^[1-9][0-9]*$/.test(kb))
         throw new UsageError(`--buffer-kb takes a number, got '${kb}'`);
+      const batchMs = values['batch-ms'];
+      if (batchMs !== undefined && !/^[1-9][0-9]*$/.test(batchMs))
+        throw new UsageError(`--batch-ms takes a number, got '${batchMs}'`);
       const nice = values.nice;
       if (nice !== undefined && !(/^-?\d+$/.test(nice) && Number(nice) >= -20 && Number(nice) <= 19))
         throw new UsageError(`--nice takes a number from -20 to 19, got '${nice}'`);
@@ -262,6 +267,7 @@ async function main(argv: string[]): Promise<number> {
           spoolMaxBytes: mb === undefined ? undefined : Number(mb) << 20,
           bufferKb: kb === undefined ? undefined : Number(kb),
           nice: nice === undefined ? undefined : Number(nice),
+          batchMs: batchMs === undefined ? undefined : Number(batchMs),
         },
         parseId('parent-pid', values['parent-pid']),
       );

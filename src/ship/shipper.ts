@@ -48,7 +48,10 @@ export interface ShipOptions {
    * 44-byte records, for when the shipper or the server gets no CPU for a while.
    */
   readonly bufferKb?: number;
-  /** Batch bounds: default 50,000 rows, 4 MiB, 1000 ms. */
+  /**
+   * Batch bounds: default 50,000 rows, 4 MiB, 1000 ms. The time bound is also the longest nap between two passes
+   * over a ring (docs/SHIP.md, cadence): rows reach ClickHouse ~1-2 of it after they were written.
+   */
   readonly batchRows?: number;
   readonly batchBytes?: number;
   readonly batchMs?: number;

@@ -31,6 +31,7 @@ function args(mountpoint: string, o: ShipOptions): string[] {
   if (o.spoolDir) a.push('--spool', o.spoolDir);
   if (o.spoolMaxBytes) a.push('--spool-max-mb', String(Math.max(1, Math.round(o.spoolMaxBytes / 2 ** 20))));
   if (o.bufferKb) a.push('--buffer-kb', String(o.bufferKb));
+  if (o.batchMs) a.push('--batch-ms', String(Math.max(1, Math.round(o.batchMs))));
   a.push('--nice', String(o.nice ?? CHILD_NICE));
   return [...a, '--parent-pid', String(process.pid)];
 }

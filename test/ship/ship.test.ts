@@ -126,6 +126,32 @@ test("a mount's shipper child runs every thread at nice 19 (yielding to the app)
   assert.deepEqual(new Set(threadNices(process.pid)), new Set([own]));
 });
 
+test("ship.batchMs reaches a mount's shipper child (--batch-ms), whose rows arrive while the mount is open", async (t) => {
+  const sys = uniqueSystem('bms');
+  const db = uniqueDb();
+  const ev = defineEvent(sys, 'req', { n: 'u32' });
+  const dir = appDir(t);
+  const m = await mount(dir, {
+    ship: { clickhouse: ch.servers[0].url, database: db, events: [sys], spoolDir: `${dir}.spool`, batchMs: 200 },
+  });
+  try {
+    const ship = readdirSync(join(dir, 'instances')).find((n) => n.startsWith('ship-'));
+    assert.ok(ship, 'the shipper made its instance');
+    const argv = readFileSync(`/proc/${ship.slice(5)}/cmdline`, 'utf8').split('\0');
+    assert.equal(argv[argv.indexOf('--batch-ms') + 1], '200');
+    ev.emit({ n: 7 });
+    await until(
+      'the row stored while the mount is open',
+      async () =>
+        (await num(`SELECT count() FROM system.tables WHERE database = '${db}' AND name = '${sys}_req'`)) === 1 &&
+        (await num(`SELECT count() FROM ${db}.${sys}_req WHERE n = 7`)) === 1,
+      10_000,
+    );
+  } finally {
+    await m.close();
+  }
+});
+
 test('a field added in a later version of the app becomes a column', async (t) => {
   const db = uniqueDb();
   const sys = uniqueSystem('grow');
