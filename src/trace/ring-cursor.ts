@@ -93,6 +93,9 @@ export class RingCursor {
   private headIdx = 0;
   private limitSeq = Number.MAX_SAFE_INTEGER;
   private limitOff = Number.MAX_SAFE_INTEGER;
+  /** End of the data known committed in page `endSeq` when `peek` last looked (its fast path reads up to it). */
+  private endSeq = -1;
+  private endOff = 0;
 
   constructor(v: RingViews, cpu: number, consume: boolean, reuse = false) {
     this.v = v;
@@ -206,6 +209,25 @@ export class RingCursor {
   peek(): RawRecord | undefined {
     if (this.head) return this.head;
     const v = this.v;
+    // Fast path, for the records of a page already entered: no look at the ring's tail, read position and commit
+    // word, only at the page's tag and consumed count (the rest of a page the writer reclaimed, a consumer took
+    // records from, or that ends here, is the loop's below).
+    const seq0 = this.seq;
+    if (seq0 === this.endSeq && this.off + 4 <= this.endOff && this.valid()) {
+      const slot = seq0 % this.n;
+      const st = Atomics.load(v.pageState, slot);
+      const consumed = st & 0xffff;
+      if (st >>> 16 === (seq0 & 0xffff) && (this.consume ? consumed === this.idx : consumed <= this.idx)) {
+        const pb = slot * PAGE_SIZE;
+        let r: number;
+        do r = this.step(pb, this.endOff, true);
+        while (r === 0);
+        if (r === 1) {
+          if (this.tagOk(seq0)) return this.head;
+          this.head = undefined;
+        }
+      }
+    }
     for (let guard = 0; guard < 1 << 20; guard++) {
       if (!this.valid()) return undefined;
       const tail = Atomics.load(v.h, R_TAIL_SEQ);
@@ -231,6 +253,8 @@ export class RingCursor {
       const consumed = st & 0xffff;
       let end = commitEnd(v.i32, pb);
       if (!this.consume && seq === this.limitSeq) end = Math.min(end, this.limitOff);
+      this.endSeq = seq;
+      this.endOff = end;
       if (this.idx > consumed && this.consume) this.enter(seq);
       let r = 0;
       while (this.idx < consumed) {
