@@ -34,7 +34,7 @@ export interface OpContext {
    * READ: memory the transport lends for the answer, at least `size` bytes long. A read op may write its bytes at
    * its start and return `replyBuffer.subarray(0, n)`: the transport then sends them without a copy or an allocation.
    * It is the op's until that answer is sent (also when the op parks), then the transport reuses it for a later read:
-   * keep no view of it past the answer. Absent where a transport keeps what a read returns (the socket transport).
+   * keep no view of it past the answer. Absent when the transport has none free (the socket's four slots are out).
    */
   readonly replyBuffer?: Uint8Array;
 }
