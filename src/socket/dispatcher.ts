@@ -730,7 +730,7 @@ export class SocketDispatcher {
       return;
     }
     conn.readsBehind.set(fh, []);
-    v.then(answered, failed).then(next);
+    v.then(answered, failed).then(next, next);
   }
 
   /** Drops up to `n` of the lookups this connection holds of `ino` (never more than it holds). */
