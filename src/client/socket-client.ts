@@ -1,5 +1,4 @@
 /** A `TreeClient` over a serving process's unix socket (src/socket/): each call is one request of the protocol. */
-import { constants } from 'node:os';
 import { RemoteError, SocketConnection } from '../socket/connection.js';
 import { Op } from '../socket/protocol.js';
 import type { StreamOptions, TreeClient, TreeDirEntry, TreeNodeKind, TreeStat } from './tree-client.js';
@@ -98,14 +97,12 @@ export class SocketClient implements TreeClient {
 
   /**
    * A connection of its own: the server parks each READ until data comes, and aborting simply ends that
-   * connection, which interrupts the parked read and releases the file on the server, once.
+   * connection, which interrupts the parked read and releases the file on the server, once. Its HELLO goes with
+   * its open (this client's own connection agreed a version already): no round trip before the open.
    */
   async *stream(path: string, options: StreamOptions = {}): AsyncIterable<Uint8Array> {
     if (options.signal?.aborted) return;
-    const conn = await remote(
-      path,
-      SocketConnection.open(this.location).catch(() => Promise.reject(new RemoteError(constants.errno.ENODEV))),
-    );
+    const conn = SocketConnection.begin(this.location);
     yield* this.reads(path, conn, options.signal, options.chunkSize ?? 64 * 1024, false, options);
   }
 

@@ -134,6 +134,25 @@ export class SocketConnection {
   }
 
   /**
+   * Connects and says HELLO without waiting for either: a further connection to a server already known to speak a
+   * version this side speaks (a stream beside a client's own connection), whose first requests then go with the
+   * HELLO instead of a round trip after it. Requests fail with GONE_ERRNO if the connection cannot be made or the
+   * HELLO is refused.
+   */
+  static begin(path: string): SocketConnection {
+    const conn = new SocketConnection(path);
+    conn.calls
+      .call(Op.HELLO, (w) => w.u32(PROTOCOL_VERSION))
+      .then(
+        (r) => {
+          conn.version = r.u32();
+        },
+        () => conn.close(),
+      );
+    return conn;
+  }
+
+  /**
    * Sends one request; resolves with a reader of its result, or rejects with a RemoteError. `into` gives the memory
    * its reply is read into (at least `length` bytes), e.g. a buffer the caller reuses; else it gets fresh memory.
    */
