@@ -1,6 +1,6 @@
 /** A `TreeClient` over a serving process's unix socket (src/socket/): each call is one request of the protocol. */
 import { RemoteError, SocketConnection } from '../socket/connection.js';
-import { Op } from '../socket/protocol.js';
+import { Op, type Reader } from '../socket/protocol.js';
 import type { StreamOptions, TreeClient, TreeDirEntry, TreeNodeKind, TreeStat } from './tree-client.js';
 import { TreeError } from './tree-client.js';
 
@@ -124,12 +124,18 @@ export class SocketClient implements TreeClient {
     conn.ref(true);
     let fh: number | undefined;
     try {
-      const opened = (
-        await remote(
-          path,
-          conn.call(Op.OPEN_PATH, (w) => w.str(path).u32(0)),
-        )
-      ).open();
+      let opened: ReturnType<Reader['open']>;
+      try {
+        opened = (
+          await remote(
+            path,
+            conn.call(Op.OPEN_PATH, (w) => w.str(path).u32(0)),
+          )
+        ).open();
+      } catch (err) {
+        if (signal?.aborted) return; // aborted while it opened: the stream just ends
+        throw err;
+      }
       const h = opened.fh;
       fh = h;
       // Reads in flight while the consumer handles a chunk: for a stream (offsets mean nothing; the server answers

@@ -112,6 +112,15 @@ export function clientContract(
     }
   });
 
+  test('stream: aborted while it opens, it ends quietly', async (t) => {
+    const c = await open(t);
+    const ac = new AbortController();
+    const chunks = c.stream('trace_pipe', { signal: ac.signal })[Symbol.asyncIterator]();
+    const first = chunks.next(); // runs up to the open
+    ac.abort();
+    assert.deepEqual(await first, { done: true, value: undefined });
+  });
+
   test('stream with reuse: chunks read into the same memory, each taken before the next, every line in order', async (t) => {
     const sys = uniqueSystem('cr');
     const ev = defineEvent(sys, 'tick', { n: 'u32' });
