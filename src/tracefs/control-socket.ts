@@ -32,12 +32,16 @@ export function controlSocketPath(mountpoint: string): string {
   return join(tmpdir(), `ntrace-${process.getuid?.() ?? 0}`, `${hash}.sock`);
 }
 
-/** Listens for control requests for `mountpoint`; `close()` removes the socket. */
+/**
+ * Listens at `path` (controlSocketPath of `mountpoint`) for control requests; `close()` removes the socket. The
+ * caller works the path out before it mounts: resolving a mount point that is already mounted sends a request to our
+ * own mount from this thread, and a death while it waits leaves the thread stuck (issue 16).
+ */
 export async function serveControl(
+  path: string,
   mountpoint: string,
   reconfigure: (changes: ReconfigureOptions) => Promise<void>,
 ): Promise<{ readonly path: string; close(): Promise<void> }> {
-  const path = controlSocketPath(mountpoint);
   const dir = join(path, '..');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);

@@ -14,7 +14,7 @@ import { type ShipChild, spawnShipper } from '../ship/spawn.js';
 import { hostTree } from '../socket/host.js';
 import { listenSocket, type SocketListener } from '../socket/listen.js';
 import { sharedHandles } from '../trace/index.js';
-import { serveControl } from './control-socket.js';
+import { controlSocketPath, serveControl } from './control-socket.js';
 import { MODE_ROOT_DEFAULT } from './modes.js';
 import { releaseSocketPath, socketPath } from './socket-path.js';
 import type { TreeData, TreeReply, TreeRequest, TreeStats } from './tree-module.js';
@@ -128,6 +128,8 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
     gid: options.gid ?? process.getgid?.() ?? 0,
     mode: options.mode ?? MODE_ROOT_DEFAULT,
   };
+  // Before the mount exists: afterwards, resolving the mount point would ask our own mount (see serveControl).
+  const controlPath = options.control ? controlSocketPath(mountpoint) : undefined;
   const doorbell = acquireWakeWord();
   let listener: SocketListener | undefined;
   let socketFailure: Error | undefined;
@@ -187,9 +189,9 @@ export async function mount(dir: string, options: MountOptions = {}): Promise<Tr
   }
   const m = new Mounted(host, mountpoint, fuse, listener, options.socket === undefined);
   m.listed = listInIndex(fuse ? mountpoint : undefined, listener?.path);
-  if (options.control && fuse) {
+  if (controlPath && fuse) {
     try {
-      m.control = await serveControl(mountpoint, (c) => m.reconfigure(c));
+      m.control = await serveControl(controlPath, mountpoint, (c) => m.reconfigure(c));
     } catch (err) {
       await m.close();
       throw new Error(`ntrace: cannot open the control socket for ${mountpoint}: ${(err as Error).message}`);

@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -41,6 +41,8 @@ interface Outcome {
   unmountMs?: number;
   /** ms from spawn until the mount appeared (kills during shutdown). */
   mountMs?: number;
+  /** For a hung process: its threads and where each waited in the kernel, to tell a diagnosis from a guess. */
+  threads?: string;
 }
 
 interface Plan {
@@ -70,7 +72,11 @@ async function killOnce(argv: (mnt: string) => string[], plan: Plan): Promise<Ou
   const mnt = join(dir, 'mnt');
   mkdirSync(mnt);
   const spawned = Date.now();
-  const proc = spawn(process.execPath, argv(mnt), { stdio: 'ignore', cwd: dir });
+  const proc = spawn(process.execPath, argv(mnt), { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+  let stderr = ''; // what a process that ended the wrong way said
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr = (stderr + d).slice(-400);
+  });
   let reader: ChildProcess | undefined;
   let mountMs: number | undefined;
   try {
@@ -91,9 +97,11 @@ async function killOnce(argv: (mnt: string) => string[], plan: Plan): Promise<Ou
     const ended = await exitWithin(proc, HUNG_MS);
     const died = Date.now();
     const outcome: Outcome = { plan, hung: !ended, deadMount: false, readerHung: false, mounted, mountMs };
-    if (!ended) await forceEnd(mnt, proc);
-    else if (ended.signal !== plan.signal && !(plan.thenKillMs !== undefined && ended.signal === 'SIGKILL')) {
-      outcome.wrongDeath = `sent ${plan.signal}, ended by ${ended.signal ?? `exit ${ended.code}`}`;
+    if (!ended) {
+      outcome.threads = threadsOf(proc.pid);
+      await forceEnd(mnt, proc);
+    } else if (ended.signal !== plan.signal && !(plan.thenKillMs !== undefined && ended.signal === 'SIGKILL')) {
+      outcome.wrongDeath = `sent ${plan.signal}, ended by ${ended.signal ?? `exit ${ended.code}`}: ${stderr.trim()}`;
     }
     outcome.deadMount = !(await eventually(() => !isMountPoint(mnt), 1000));
     if (mounted && !outcome.deadMount) outcome.unmountMs = Date.now() - died;
@@ -103,6 +111,23 @@ async function killOnce(argv: (mnt: string) => string[], plan: Plan): Promise<Ou
     reader?.kill('SIGKILL');
     await forceEnd(mnt, proc);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function threadsOf(pid: number | undefined): string {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch {
+      return '?';
+    }
+  };
+  try {
+    return readdirSync(`/proc/${pid}/task`)
+      .map((t) => `${read(`/proc/${pid}/task/${t}/comm`)}@${read(`/proc/${pid}/task/${t}/wchan`)}`)
+      .join(' ');
+  } catch {
+    return 'gone';
   }
 }
 
@@ -132,9 +157,11 @@ function check(t: { diagnostic(s: string): void }, outcomes: Outcome[]): void {
       `${times[0]}..${times.at(-1)} ms after the death (median ${times[times.length >> 1]}); ` +
       `mounting took up to ${Math.max(...mountMs)} ms`,
   );
-  assert.equal(
-    count((o) => o.hung),
-    0,
+  assert.deepEqual(
+    outcomes.flatMap((o) =>
+      o.hung ? [`${JSON.stringify(o.plan)} ${o.mounted ? 'mounted' : 'not mounted'}; threads: ${o.threads}`] : [],
+    ),
+    [],
     'processes hung after a kill',
   );
   assert.equal(
