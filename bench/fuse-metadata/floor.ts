@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { type FuseMount, mountFuse } from '../../src/fuse/index.js';
 import { kernelEventsPath } from '../../test/support/paths.js';
 import { buildPeer, peerRequests, startPeer, stopPeer } from '../support/libfuse-peer.js';
-import { dropCaches, isMounted, sh, waitFor } from '../support/shell.js';
+import { dropCaches, isMounted, runCleanups, sh, waitFor } from '../support/shell.js';
 import { median } from '../support/stats.js';
 import type { BenchTreeData } from './tree.js';
 import { pathList } from './tree.js';
@@ -241,13 +241,7 @@ async function main(): Promise<void> {
     }
     if (!ok) process.exitCode = 1;
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch (err) {
-        process.stderr.write(`cleanup: ${(err as Error).message}\n`);
-      }
-    }
+    await runCleanups(cleanups);
     least?.kill('SIGKILL');
     for (const d of Object.values(dirs)) if (!isMounted(d)) rmdirSync(d);
     rmSync(work, { recursive: true, force: true });

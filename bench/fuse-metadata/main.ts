@@ -17,7 +17,7 @@ import { type FuseMount, mountFuse } from '../../src/fuse/index.js';
 import { Op } from '../../src/fuse/protocol.js';
 import { kernelEventsPath } from '../../test/support/paths.js';
 import { buildPeer, peerRequests, peerRequestsByOpcode, startPeer, stopPeer } from '../support/libfuse-peer.js';
-import { dropCaches, isMounted, sh, timed } from '../support/shell.js';
+import { dropCaches, isMounted, runCleanups, sh, timed } from '../support/shell.js';
 import { median, round } from '../support/stats.js';
 import { metadataWorkloads, type WorkloadTarget } from '../support/workloads.js';
 import type { BenchTreeData } from './tree.js';
@@ -243,13 +243,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch (err) {
-        process.stderr.write(`cleanup: ${(err as Error).message}\n`);
-      }
-    }
+    await runCleanups(cleanups);
     for (const d of Object.values(dirs)) if (!isMounted(d)) rmdirSync(d);
     rmSync(work, { recursive: true, force: true });
   }

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { mountFuse } from '../../src/fuse/index.js';
 import { kernelEventsPath } from '../../test/support/paths.js';
 import { buildPeer, startPeer, stopPeer } from '../support/libfuse-peer.js';
-import { dropCaches, isMounted, sh } from '../support/shell.js';
+import { dropCaches, isMounted, runCleanups, sh } from '../support/shell.js';
 import { pathList } from './tree.js';
 
 const args = process.argv.slice(2);
@@ -164,13 +164,7 @@ async function main(): Promise<void> {
     );
   } finally {
     perf?.kill('SIGKILL');
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch (err) {
-        process.stderr.write(`cleanup: ${(err as Error).message}\n`);
-      }
-    }
+    await runCleanups(cleanups);
     // Never recursively through a mount that failed to go away.
     for (const d of Object.values(dirs)) if (!isMounted(d)) rmdirSync(d);
     rmSync(work, { recursive: true, force: true });

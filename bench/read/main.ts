@@ -32,7 +32,7 @@ import {
   writeMarker,
 } from '../../src/trace/engine.js';
 import { kernelEventsPath, repoRoot } from '../../test/support/paths.js';
-import { sh } from '../support/shell.js';
+import { runCleanups, sh } from '../support/shell.js';
 import { median } from '../support/stats.js';
 
 const args = process.argv.slice(2);
@@ -287,13 +287,7 @@ async function main(): Promise<void> {
     if (part('small')) smallFileFigures();
     if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch (err) {
-        process.stderr.write(`cleanup: ${err}\n`);
-      }
-    }
+    await runCleanups(cleanups);
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { request } from './http-load.js';
-import { mounted } from './proc.js';
+import { isMounted } from './shell.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const serverScript = fileURLToPath(new URL('../node/server.js', import.meta.url));
@@ -52,7 +52,7 @@ export async function startHttpApp(o: HttpAppOptions = {}): Promise<HttpApp> {
     let mount: string | undefined;
     if (o.register) {
       mount = join(o.register.index, String(child.pid));
-      for (const until = Date.now() + 20_000; !mounted(mount); await sleep(20))
+      for (const until = Date.now() + 20_000; !isMounted(mount); await sleep(20))
         if (Date.now() > until) throw new Error(`no mount at ${mount}`);
     }
     return { child, port, firstRequestMs, mount, stop };

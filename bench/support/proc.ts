@@ -42,8 +42,3 @@ export function threadCpuMicros(pid: number | undefined): { main: number; others
   }
   return out;
 }
-
-/** Whether `path` is a mount point (of this process's mount namespace). */
-export function mounted(path: string): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${path} `);
-}

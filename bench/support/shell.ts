@@ -58,3 +58,14 @@ export async function waitFor(check: () => boolean, ms: number): Promise<boolean
   }
   return true;
 }
+
+/** A benchmark's set-up steps undone in reverse order, whatever happened; a step that fails is said, the rest run. */
+export async function runCleanups(cleanups: (() => Promise<void> | void)[]): Promise<void> {
+  for (const c of cleanups.reverse()) {
+    try {
+      await c();
+    } catch (err) {
+      process.stderr.write(`cleanup: ${(err as Error).message ?? err}\n`);
+    }
+  }
+}

@@ -17,7 +17,7 @@ import { defineSpec, readSpec } from '../../src/cli/spec.js';
 import { mount, type TracefsMount } from '../../src/tracefs/index.js';
 import { kernelEventsPath } from '../../test/support/paths.js';
 import { buildPeer, startPeer, stopPeer } from '../support/libfuse-peer.js';
-import { dropCaches, isMounted, sh, timed } from '../support/shell.js';
+import { dropCaches, isMounted, runCleanups, sh, timed } from '../support/shell.js';
 import { median } from '../support/stats.js';
 import { metadataWorkloads, type WorkloadTarget } from '../support/workloads.js';
 
@@ -166,11 +166,7 @@ async function main(): Promise<void> {
     };
     if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch {}
-    }
+    await runCleanups(cleanups);
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -6,22 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { MAIN, scratch, sh, start } from '../socket/support.js';
+import { serveAndProxy, sh, start } from '../socket/support.js';
 import { eventually, isMountPoint } from '../support/mount.js';
-
-async function serveAndProxy(t: Parameters<typeof scratch>[0]) {
-  const { dir, spec } = scratch(t);
-  const mnt = join(dir, 'mnt');
-  const proxy = join(dir, 'proxy');
-  const sock = join(dir, 'both.sock');
-  const app = await start(
-    t,
-    [process.execPath, MAIN, 'serve', '--events', spec, '--mount', mnt, '--socket', sock],
-    /serving 1 events at .* and /,
-  );
-  const m = await start(t, [process.execPath, MAIN, 'mount', sock, proxy], /mounted at /);
-  return { dir, mnt, proxy, app, m };
-}
 
 test('a prefetched listing still sees a mkdir and an rmdir made on the app own mount', async (t) => {
   const { mnt, proxy } = await serveAndProxy(t);

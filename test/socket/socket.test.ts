@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { listLive } from '../../src/discovery/index.js';
 import { eventually, isMountPoint } from '../support/mount.js';
-import { MAIN, ntrace, type Run, scratch, sh, start } from './support.js';
+import { MAIN, ntrace, type Run, scratch, serveAndProxy, sh, start } from './support.js';
 
 const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
 
@@ -147,17 +147,8 @@ function behaviour(d: string): string {
 }
 
 test('ntrace mount: the same files as the app own mount; killing the app ends the proxy', async (t) => {
-  const { dir, spec } = scratch(t);
-  const mnt = join(dir, 'mnt');
-  const proxy = join(dir, 'proxy');
-  const sock = join(dir, 'both.sock');
-  const app = await start(
-    t,
-    [process.execPath, MAIN, 'serve', '--events', spec, '--mount', mnt, '--socket', sock],
-    /serving 1 events at .* and /,
-  );
+  const { mnt, proxy, app, m } = await serveAndProxy(t);
   assert.equal(isMountPoint(mnt), true);
-  const m = await start(t, [process.execPath, MAIN, 'mount', sock, proxy], /mounted at /);
   assert.equal(isMountPoint(proxy), true);
   const direct = behaviour(mnt);
   assert.match(direct, /tracing_mark_write: marker-line/);
@@ -171,16 +162,7 @@ test('ntrace mount: the same files as the app own mount; killing the app ends th
 });
 
 test('ntrace mount caches like a direct mount and hears of the app changes (a mkdir/rmdir made elsewhere)', async (t) => {
-  const { dir, spec } = scratch(t);
-  const mnt = join(dir, 'mnt');
-  const proxy = join(dir, 'proxy');
-  const sock = join(dir, 'both.sock');
-  await start(
-    t,
-    [process.execPath, MAIN, 'serve', '--events', spec, '--mount', mnt, '--socket', sock],
-    /serving 1 events at .* and /,
-  );
-  await start(t, [process.execPath, MAIN, 'mount', sock, proxy], /mounted at /);
+  const { mnt, proxy } = await serveAndProxy(t);
   const list = () => sh(`ls -1 ${proxy}/instances`).out;
   // Listed and looked up through the proxy: now in its kernel's caches, with the tree's (long) timeouts.
   assert.equal(list(), '');

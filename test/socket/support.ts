@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { isMountPoint } from '../support/mount.js';
+import { MAIN, type Started, start } from '../support/process.js';
 
 export { MAIN, ntrace, type Run, type Started, sh, start } from '../support/process.js';
 
@@ -24,4 +25,21 @@ export function scratch(t: TestContext): { dir: string; spec: string } {
     JSON.stringify({ systems: [{ name: 'app', events: [{ name: 'tick', fields: [{ name: 'n', type: 'u32' }] }] }] }),
   );
   return { dir, spec };
+}
+
+/** `ntrace serve` on a FUSE mount and a socket, and `ntrace mount` of that socket (the proxy) beside it. */
+export async function serveAndProxy(
+  t: TestContext,
+): Promise<{ dir: string; mnt: string; proxy: string; sock: string; app: Started; m: Started }> {
+  const { dir, spec } = scratch(t);
+  const mnt = join(dir, 'mnt');
+  const proxy = join(dir, 'proxy');
+  const sock = join(dir, 'both.sock');
+  const app = await start(
+    t,
+    [process.execPath, MAIN, 'serve', '--events', spec, '--mount', mnt, '--socket', sock],
+    /serving 1 events at .* and /,
+  );
+  const m = await start(t, [process.execPath, MAIN, 'mount', sock, proxy], /mounted at /);
+  return { dir, mnt, proxy, sock, app, m };
 }
