@@ -233,43 +233,50 @@ async function main(): Promise<void> {
       );
     }
 
-    /** Emit cost with and without a reader draining at full speed. */
+    /**
+     * Emit cost alone, while a reader drains at full speed, and while an unrelated process spins on the other core
+     * (the peer: what any busy neighbour costs on this machine — on a VM whose cores may be one physical core's two
+     * hyperthreads, that alone can be 1.5×). Rounds alternate the three, so each sees the same machine.
+     */
     async function emitFigures(): Promise<void> {
       const ev = defineEvent('benchread', 'request', { a: 'u32', b: 'u32', c: 'u16', s: 'string' });
       setEventEnabled(TOP_INSTANCE, ev.id, true);
       const emit = (i: number) => ev.emit({ a: i, b: i * 3, c: i & 0xffff, s: 'GET /x' });
       clearBuffer(TOP_INSTANCE);
       emitCost(emit, 50, 3); // JIT warm-up
-      const alone: { wall: number; onCpu: number }[] = [];
-      const drained: { wall: number; onCpu: number }[] = [];
+      type Cost = { wall: number; onCpu: number };
+      const sides = { alone: [] as Cost[], drained: [] as Cost[], spinner: [] as Cost[] };
+      const beside = async (cmd: string, into: Cost[]) => {
+        const child = spawn('sh', ['-c', cmd], { stdio: 'ignore' });
+        await new Promise((res) => setTimeout(res, 100)); // let it start (the reader: open and block)
+        into.push(emitCost(emit, 200, 3));
+        child.kill('SIGKILL');
+        await new Promise((res) => child.once('exit', res));
+      };
       for (let i = 0; i < runs; i++) {
         clearBuffer(TOP_INSTANCE);
-        alone.push(emitCost(emit, 200, 3));
-        const cat = spawn('sh', ['-c', `exec cat ${n}/trace_pipe > /dev/null`], { stdio: 'ignore' });
-        await new Promise((res) => setTimeout(res, 100)); // let it open and block
-        drained.push(emitCost(emit, 200, 3));
-        cat.kill('SIGKILL');
-        await new Promise((res) => cat.once('exit', res));
+        sides.alone.push(emitCost(emit, 200, 3));
+        await beside(`exec cat ${n}/trace_pipe > /dev/null`, sides.drained);
+        clearBuffer(TOP_INSTANCE);
+        await beside('while :; do :; done', sides.spinner);
       }
       setEventEnabled(TOP_INSTANCE, ev.id, false);
-      const a = median(alone.map((x) => x.wall));
-      const d = median(drained.map((x) => x.wall));
-      // On 2 cores the emitter, the serving thread and cat want 3: the wall-time rise mixes the emitter's own extra
-      // work (shared cache lines) with time it waits for a core; its on-CPU time is the first alone.
-      const ac = median(alone.map((x) => x.onCpu));
-      const dc = median(drained.map((x) => x.onCpu));
+      // The wall-time rise mixes the emitter's own extra work with time it waits for a core; on-CPU is the first.
+      const m = (xs: Cost[]) => ({ wall: median(xs.map((x) => x.wall)), onCpu: median(xs.map((x) => x.onCpu)) });
+      const [a, d, sp] = [m(sides.alone), m(sides.drained), m(sides.spinner)];
       figures.emitNs = {
-        alone: a,
-        whileDrained: d,
-        ratio: d / a,
-        onCpu: { alone: ac, whileDrained: dc, ratio: dc / ac },
+        alone: a.wall,
+        whileDrained: d.wall,
+        ratio: d.wall / a.wall,
+        onCpu: { alone: a.onCpu, whileDrained: d.onCpu, ratio: d.onCpu / a.onCpu },
+        besideSpinner: { wall: sp.wall, onCpu: sp.onCpu, ratio: sp.wall / a.wall },
       };
-      log(
-        `${'emit, ns per enabled emit'.padEnd(34)} alone ${a.toFixed(1)} ns   while cat trace_pipe drains ${d.toFixed(1)} ns   ratio ${(d / a).toFixed(2)}x`,
-      );
-      log(
-        `${'  of which the emitter on a CPU'.padEnd(34)} alone ${ac.toFixed(1)} ns   while cat trace_pipe drains ${dc.toFixed(1)} ns   ratio ${(dc / ac).toFixed(2)}x (${availableParallelism()} cores)`,
-      );
+      const line = (label: string, what: 'wall' | 'onCpu') =>
+        log(
+          `${label.padEnd(34)} alone ${a[what].toFixed(1)} ns   while cat trace_pipe drains ${d[what].toFixed(1)} ns   ratio ${(d[what] / a[what]).toFixed(2)}x   beside a spinning process ${(sp[what] / a[what]).toFixed(2)}x`,
+        );
+      line('emit, ns per enabled emit', 'wall');
+      line(`  of which on a CPU (${availableParallelism()} cores)`, 'onCpu');
     }
 
     /** Warm cat of small files: every event's id and format, per file. */
