@@ -69,6 +69,8 @@ interface HeadRecord {
 }
 
 const EMPTY = new Uint8Array(0);
+/** How far past the oldest page a consumer the writer keeps lapping starts again (256 KiB; 8 pages were too few). */
+const LAP_SKIP = 64;
 
 export class RingCursor {
   readonly v: RingViews;
@@ -96,6 +98,8 @@ export class RingCursor {
   /** End of the data known committed in page `endSeq` when `peek` last looked (its fast path reads up to it). */
   private endSeq = -1;
   private endOff = 0;
+  /** The writer lapped this cursor and it has not caught up with the writer since (see `afterLap`). */
+  private lapped = false;
 
   constructor(v: RingViews, cpu: number, consume: boolean, reuse = false) {
     this.v = v;
@@ -233,7 +237,9 @@ export class RingCursor {
       const tail = Atomics.load(v.h, R_TAIL_SEQ);
       if (tail < 0) return undefined;
       const oldest = Math.max(0, tail - this.n + 1);
-      let want = Math.max(this.seq, oldest);
+      // Before the oldest page: a new cursor (seq -1), or one the writer lapped.
+      let want = this.seq;
+      if (want < oldest) want = want < 0 ? oldest : this.afterLap(oldest, tail);
       want = Math.max(want, Atomics.load(v.h, R_READ_SEQ));
       if (want > tail) want = tail;
       if (want !== this.seq) this.enter(want);
@@ -244,7 +250,7 @@ export class RingCursor {
       const st = Atomics.load(v.pageState, slot);
       if (st >>> 16 !== (seq & 0xffff)) {
         // Reclaimed under us (or not yet started): move on.
-        if (seq < tail) this.enter(seq + 1);
+        if (seq < tail) this.enter(this.afterLap(seq + 1, tail));
         else return undefined;
         continue;
       }
@@ -283,9 +289,26 @@ export class RingCursor {
         continue;
       }
       if (!this.tagOk(seq)) continue;
+      this.lapped = false; // caught up with the writer
       return undefined;
     }
     return undefined;
+  }
+
+  /**
+   * Where to go on from after the writer overwrote the page this cursor was in: the oldest page, `oldest` — unless
+   * it is a consumer lapped again before it caught up. Then the writer is faster than it and the oldest page
+   * is the one the writer takes next: page after page, the reader gets a few records of it while both threads fight
+   * over its cache lines (an emitter's cost rose 1.5× with `cat trace_pipe` lapped like this; the kernel's reader
+   * takes its page out of the ring instead). It starts LAP_SKIP pages (an eighth of a smaller ring) further on, and
+   * reads whole pages there until it is lapped again: the records it passes over are overwritten before it could
+   * reach them at that pace, and count as overrun like all the others (docs/TRACE-ENGINE.md).
+   */
+  private afterLap(oldest: number, tail: number): number {
+    const again = this.lapped;
+    this.lapped = true;
+    if (!this.consume || !again) return oldest;
+    return Math.min(tail, oldest + Math.min(LAP_SKIP, this.n >> 3));
   }
 
   /**

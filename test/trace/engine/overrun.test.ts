@@ -122,3 +122,35 @@ test('the ring wraps around past 65536 pages (16-bit page tags)', (t) => {
   const st = cpuStats(inst, new TraceIterator(inst).next()!.cpu);
   assert.equal(st.overrun, total - 3);
 });
+
+test('a consumer the writer keeps lapping starts again past the page the writer takes next', (t) => {
+  const { inst, cpu } = setup('lapped', 128); // 32 pages: a lapped-again consumer skips an eighth, 4 pages
+  t.after(() => destroyInstance(inst));
+  let next = 0;
+  const emitPages = (pages: number) => {
+    for (const end = next + pages * PER_PAGE; next < end; next++) ev.emit({ seq: next, pad: 0 });
+  };
+  const firstOfOldest = () => (Math.floor((next - 1) / PER_PAGE) - 31) * PER_PAGE;
+  ev.emit({ seq: next++, pad: 0 });
+  const c = new ConsumingReader(inst);
+  assert.equal(decodeRecord(c.next()!).seq, 0);
+  // Lapped once: like the kernel's reader, it goes on with the oldest page still there.
+  emitPages(34);
+  assert.equal(decodeRecord(c.next()!).seq, firstOfOldest());
+  // Lapped again before it caught up: the oldest page is the one the writer overwrites next; it starts 4 on.
+  emitPages(32);
+  assert.equal(decodeRecord(c.next()!).seq, firstOfOldest() + 4 * PER_PAGE);
+  // Every record is accounted for: read, overwritten unread (the pages passed over too, once the writer takes them),
+  // or still there.
+  const rest = drain(c).map((r) => decodeRecord(r).seq as number);
+  assert.equal(rest.at(-1), next - 1);
+  let st = cpuStats(inst, cpu());
+  assert.equal(st.read + st.overrun + st.entries, next);
+  // Caught up: the next lap is a first one again.
+  emitPages(33);
+  assert.equal(decodeRecord(c.next()!).seq, firstOfOldest());
+  drain(c);
+  emitPages(40);
+  st = cpuStats(inst, cpu());
+  assert.equal(st.read + st.overrun + st.entries, next);
+});
