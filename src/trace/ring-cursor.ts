@@ -296,19 +296,19 @@ export class RingCursor {
   }
 
   /**
-   * Where to go on from after the writer overwrote the page this cursor was in: the oldest page, `oldest` — unless
-   * it is a consumer lapped again before it caught up. Then the writer is faster than it and the oldest page
+   * Where to go on after the writer overwrote the page this cursor was in: `next`, the oldest page left — unless it
+   * is a consumer lapped again before it caught up. Then the writer is faster than it and the oldest page
    * is the one the writer takes next: page after page, the reader gets a few records of it while both threads fight
    * over its cache lines (an emitter's cost rose 1.5× with `cat trace_pipe` lapped like this; the kernel's reader
    * takes its page out of the ring instead). It starts LAP_SKIP pages (an eighth of a smaller ring) further on, and
    * reads whole pages there until it is lapped again: the records it passes over are overwritten before it could
    * reach them at that pace, and count as overrun like all the others (docs/TRACE-ENGINE.md).
    */
-  private afterLap(oldest: number, tail: number): number {
+  private afterLap(next: number, tail: number): number {
     const again = this.lapped;
     this.lapped = true;
-    if (!this.consume || !again) return oldest;
-    return Math.min(tail, oldest + Math.min(LAP_SKIP, this.n >> 3));
+    if (!this.consume || !again) return next;
+    return Math.min(tail, next + Math.min(LAP_SKIP, this.n >> 3));
   }
 
   /**
