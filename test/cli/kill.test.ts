@@ -13,15 +13,15 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { exitWithin, forceEnd } from '../support/kill.js';
 import { eventually, isMountPoint } from '../support/mount.js';
+import { MAIN, oneEventSpec } from '../support/process.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const LIBRARY = fileURLToPath(new URL('./library-child.js', import.meta.url));
 const KILLS = 30;
 const SHUTDOWN_KILLS = 6;
@@ -186,12 +186,7 @@ function check(t: { diagnostic(s: string): void }, outcomes: Outcome[]): void {
 }
 
 test('ntrace serve: killed at any moment of its life, no mount, no hang', async (t) => {
-  const spec = join(mkdtempSync(join(tmpdir(), 'ntrace-kill-spec-')), 'spec.json');
-  t.after(() => rmSync(join(spec, '..'), { recursive: true, force: true }));
-  writeFileSync(
-    spec,
-    JSON.stringify({ systems: [{ name: 'app', events: [{ name: 'tick', fields: [{ name: 'n', type: 'u32' }] }] }] }),
-  );
+  const spec = oneEventSpec(t);
   check(t, await killMany((mnt) => [MAIN, 'serve', '--events', spec, '--mount', mnt]));
 });
 

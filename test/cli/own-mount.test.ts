@@ -12,15 +12,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { exitWithin, forceEnd } from '../support/kill.js';
 import { eventually, isMountPoint } from '../support/mount.js';
+import { MAIN, oneEventSpec } from '../support/process.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const LIBRARY = fileURLToPath(new URL('./library-child.js', import.meta.url));
 
 async function mainThreadCalls(t: { diagnostic(s: string): void }, argv: (mnt: string) => string[]): Promise<string[]> {
@@ -62,12 +62,7 @@ async function mainThreadCalls(t: { diagnostic(s: string): void }, argv: (mnt: s
 }
 
 test('ntrace serve: the main thread never asks its own mount', async (t) => {
-  const spec = join(mkdtempSync(join(tmpdir(), 'ntrace-own-mount-spec-')), 'spec.json');
-  t.after(() => rmSync(join(spec, '..'), { recursive: true, force: true }));
-  writeFileSync(
-    spec,
-    JSON.stringify({ systems: [{ name: 'app', events: [{ name: 'tick', fields: [{ name: 'n', type: 'u32' }] }] }] }),
-  );
+  const spec = oneEventSpec(t);
   assert.deepEqual(await mainThreadCalls(t, (mnt) => [MAIN, 'serve', '--events', spec, '--mount', mnt]), []);
 });
 

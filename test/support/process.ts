@@ -1,12 +1,27 @@
 /** Running commands in tests: shell scripts, `ntrace` itself, and background processes that are gone after the test. */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { eventually } from './mount.js';
 
 /** The `ntrace` command (dist/src/cli/main.js). */
 export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+/** A spec for `ntrace serve --events` with one event (app:tick, a u32), removed after the test. */
+export function oneEventSpec(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ntrace-spec-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const spec = join(dir, 'spec.json');
+  writeFileSync(
+    spec,
+    JSON.stringify({ systems: [{ name: 'app', events: [{ name: 'tick', fields: [{ name: 'n', type: 'u32' }] }] }] }),
+  );
+  return spec;
+}
 
 export interface Run {
   readonly code: number;
