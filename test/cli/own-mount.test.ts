@@ -30,13 +30,20 @@ async function mainThreadCalls(t: { diagnostic(s: string): void }, argv: (mnt: s
   const log = join(dir, 'strace.log');
   const trace = ['-f', '-qq', '-e', 'trace=%file,mount,umount2', '-o', log];
   const proc = spawn('strace', [...trace, process.execPath, ...argv(mnt)], { stdio: 'ignore', cwd: dir });
+  // The first call strace logs is the process's execve: its thread id is the process id.
+  const traced = () => {
+    try {
+      return Number(/^\d+/.exec(readFileSync(log, 'utf8'))?.[0]) || undefined;
+    } catch {
+      return undefined;
+    }
+  };
   try {
     assert.ok(await eventually(() => isMountPoint(mnt), 30_000), 'the process never mounted');
     // Some time serving, as an idle process would (timers, the socket, the index).
     await new Promise((r) => setTimeout(r, 500));
-    // The first call strace logs is the process's execve: its thread id is the process id.
-    const main = Number(/^\d+/.exec(readFileSync(log, 'utf8'))?.[0]);
-    assert.ok(main > 0, 'strace logged no call');
+    const main = traced();
+    assert.ok(main, 'strace logged no call');
     process.kill(main, 'SIGTERM'); // strace ends with the process it traces
     assert.ok(await exitWithin(proc, 20_000), 'the process did not end on SIGTERM');
     // `PID call(args) = result`; the mount and unmount are made by child processes (mount, umount).
@@ -56,6 +63,11 @@ async function mainThreadCalls(t: { diagnostic(s: string): void }, argv: (mnt: s
     const inside = mainCalls.filter((c) => c.call.includes(`"${mnt}`)).map((c) => c.call);
     return inside;
   } finally {
+    // A killed strace leaves the process it traced running: end that one first.
+    const pid = traced();
+    try {
+      if (pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(mnt)) process.kill(pid, 'SIGKILL');
+    } catch {} // gone already
     await forceEnd(mnt, proc);
     rmSync(dir, { recursive: true, force: true });
   }
