@@ -1,6 +1,8 @@
 /**
  * `npm run bench:node`: what `node --import ntrace/register` costs an HTTP server, against the same server without
- * it, in one run (the configurations alternate round by round so machine noise hits them alike):
+ * it, in one run. Each round runs the three configurations back to back, in an order that rotates from round to
+ * round, and a ratio is the median over the rounds of that round's ratio: the machine's load drifts over a run (plain
+ * alone moved 18–24 k req/s between runs minutes apart), and a round's configurations see the same drift.
  *   - req/s with register and every event disabled vs without ntrace (check: >= 0.98x);
  *   - req/s with node_http enabled and a reader draining trace_pipe (check: >= 0.90x);
  *   - time from spawn to the first answered request, with register vs without (check: + <= 30 ms, medians);
@@ -205,7 +207,7 @@ let latencies: number[] = [];
 let busy = { fromEnable: [0], afterBusy: [0], write: [0] };
 try {
   for (let r = 0; r < ROUNDS; r++) {
-    for (const config of configs) {
+    for (const config of configs.map((_, i) => configs[(r + i) % configs.length])) {
       const server = await startHttpApp(config === 'plain' ? {} : { register: { index } });
       let reader: ChildProcess | undefined;
       try {
@@ -244,9 +246,9 @@ try {
   rmSync(index, { recursive: true, force: true });
 }
 
-const base = median(rps.plain);
-const disabledRatio = median(rps.register) / base;
-const enabledRatio = median(rps['register+node_http']) / base;
+const roundRatios = (c: Config) => rps[c].map((x, i) => x / rps.plain[i]);
+const disabledRatio = median(roundRatios('register'));
+const enabledRatio = median(roundRatios('register+node_http'));
 const startupDelta = median(firstMs.register) - median(firstMs.plain);
 const checks = [
   { name: 'register, all disabled: req/s ratio >= 0.98', ok: disabledRatio >= 0.98 },
@@ -266,6 +268,11 @@ const result = {
   loadavg: round(loadavg()[0], 2),
   reqPerSec: Object.fromEntries(configs.map((c) => [c, round(median(rps[c]), 0)])),
   ratios: { disabled: round(disabledRatio, 3), nodeHttpEnabled: round(enabledRatio, 3) },
+  perRound: Object.fromEntries(configs.map((c) => [c, rps[c].map((x) => round(x, 0))])),
+  roundRatios: {
+    disabled: roundRatios('register').map((x) => round(x, 3)),
+    nodeHttpEnabled: roundRatios('register+node_http').map((x) => round(x, 3)),
+  },
   firstRequestMs: Object.fromEntries(configs.map((c) => [c, round(median(firstMs[c]), 1)])),
   startupDeltaMs: round(startupDelta, 1),
   readerRuns,
@@ -301,8 +308,8 @@ else {
             `  ${c.padEnd(20)} ${String(result.reqPerSec[c]).padStart(7)} req/s   first request ${result.firstRequestMs[c]} ms`,
         )
         .join('\n') +
-      `\n  ratio, all disabled:           ${result.ratios.disabled}\n` +
-      `  ratio, node_http + reader:     ${result.ratios.nodeHttpEnabled}\n` +
+      `\n  ratio, all disabled:           ${result.ratios.disabled} (median of the rounds' ${result.roundRatios.disabled.join(', ')})\n` +
+      `  ratio, node_http + reader:     ${result.ratios.nodeHttpEnabled} (median of the rounds' ${result.roundRatios.nodeHttpEnabled.join(', ')})\n` +
       `  startup (first request):       +${result.startupDeltaMs} ms\n` +
       `  reader, events read / expected (overwritten): ${readerRuns.map((r) => `${r.read}/${r.expected} (${r.overrun})`).join(', ')}\n` +
       `  echo 1 > enable → first event: median ${result.enableToFirstEventMs.median} ms, max ${result.enableToFirstEventMs.max} ms\n` +
