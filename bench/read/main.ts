@@ -124,7 +124,6 @@ function row(name: string, unit: string, ntrace: number[], kernel: number[]): Ro
   return { ntrace: n, kernel: k, ratio };
 }
 
-/** ns per enabled emit over `ms` of emitting (the fastest of `rounds` rounds). */
 /** Per emit, in the best of `rounds` windows of `ms`: wall time, and the time the emitting thread was on a CPU. */
 function emitCost(emit: (i: number) => void, ms: number, rounds: number): { wall: number; onCpu: number } {
   let best = { wall: Number.POSITIVE_INFINITY, onCpu: Number.POSITIVE_INFINITY };
@@ -235,8 +234,8 @@ async function main(): Promise<void> {
 
     /**
      * Emit cost alone, while a reader drains at full speed, and while an unrelated process spins on the other core
-     * (the peer: what any busy neighbour costs on this machine — on a VM whose cores may be one physical core's two
-     * hyperthreads, that alone can be 1.5×). Rounds alternate the three, so each sees the same machine.
+     * (the peer: what any busy neighbour costs on this machine — 1.00× in most runs, 1.48× in one). Rounds alternate
+     * the three, so each sees the same machine.
      */
     async function emitFigures(): Promise<void> {
       const ev = defineEvent('benchread', 'request', { a: 'u32', b: 'u32', c: 'u16', s: 'string' });
