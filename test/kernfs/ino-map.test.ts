@@ -5,21 +5,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InoMap } from '../../src/kernfs/ino-map.js';
-
-/** Deterministic pseudo-random numbers (xorshift32), so a failure repeats. */
-function random(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
+import { rng } from '../support/random.js';
 
 test('InoMap answers as a Map does through growth and random deletes', () => {
   for (const seed of [1, 42, 9001]) {
-    const rnd = random(seed);
+    const rnd = rng(seed);
     const ours = new InoMap<number>();
     const ref = new Map<number, number>();
     // A key space of a few thousand kernfs-shaped numbers, some near 2^53: collisions, long runs and wrap-around.

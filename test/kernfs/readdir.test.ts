@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createKernfs, type DirNode, type Kernfs, type SlottedNode } from '../../src/kernfs/index.js';
 import type { DirEntry } from '../../src/kernfs/vfs.js';
+import { rng } from '../support/random.js';
 import { EVENT_TABLE, listAll, lookupPath, names, ROOT, throwsErrno } from './helpers.js';
 
 /** Read up to `max` entries from `cookie`; returns them (the last one's `next` resumes). */
@@ -18,17 +19,6 @@ function readSome(fs: Kernfs, dh: number, cookie: number, max: number): DirEntry
     ROOT,
   );
   return out;
-}
-
-/** Deterministic pseudo-random numbers (xorshift), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
 }
 
 describe('kernfs readdir', () => {

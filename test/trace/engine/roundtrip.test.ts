@@ -12,7 +12,8 @@ import {
 } from '../../../src/trace/engine.js';
 import type { FieldType } from '../../../src/trace/layout.js';
 import { kernelEventsPath } from '../../support/paths.js';
-import { decodeRecord, drain, randomValue, rng } from './support.js';
+import { rng } from '../../support/random.js';
+import { decodeRecord, drain, randomValue } from './support.js';
 
 test('every field type round-trips through the ring', () => {
   const fields = {

@@ -58,19 +58,6 @@ export function decodeRecord(r: TraceRecord): Decoded {
   return decode(r.event.layout, r.data);
 }
 
-/** A small deterministic PRNG. */
-export function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
-
 const INT_BITS: Record<string, number> = { u8: 8, u16: 16, u32: 32, u64: 64, s8: 8, s16: 16, s32: 32, s64: 64 };
 
 /** A random integer of the type: number for ≤32 bits, bigint for 64 bits. */

@@ -8,7 +8,7 @@ import {
   validatePrintFormat,
 } from '../../../src/trace/text/print-format.js';
 import { DEFAULT_TRACE_TEXT_OPTIONS, traceLine } from '../../../src/trace/text/trace-line.js';
-import { rng } from '../engine/support.js';
+import { rng } from '../../support/random.js';
 import { makeEvent, makeRecord } from './support.js';
 
 const PIECES = [
