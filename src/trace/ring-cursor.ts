@@ -98,7 +98,7 @@ export class RingCursor {
   /** End of the data known committed in page `endSeq` when `peek` last looked (its fast path reads up to it). */
   private endSeq = -1;
   private endOff = 0;
-  /** The writer lapped this cursor and it has not caught up with the writer since (see `afterLap`). */
+  /** A consumer: the writer lapped it and it has not caught up with the writer since (see `afterLap`). */
   private lapped = false;
 
   constructor(v: RingViews, cpu: number, consume: boolean, reuse = false) {
@@ -305,10 +305,10 @@ export class RingCursor {
    * reach them at that pace, and count as overrun like all the others (docs/TRACE-ENGINE.md).
    */
   private afterLap(next: number, tail: number): number {
+    if (!this.consume) return next;
     const again = this.lapped;
     this.lapped = true;
-    if (!this.consume || !again) return next;
-    return Math.min(tail, next + Math.min(LAP_SKIP, this.n >> 3));
+    return again ? Math.min(tail, next + Math.min(LAP_SKIP, this.n >> 3)) : next;
   }
 
   /**
