@@ -32,7 +32,7 @@ import {
   writeMarker,
 } from '../../src/trace/engine.js';
 import { kernelEventsPath, repoRoot } from '../../test/support/paths.js';
-import { threadSchedNs } from '../support/proc.js';
+import { threadOnCpuNs } from '../support/proc.js';
 import { runCleanups, sh } from '../support/shell.js';
 import { median } from '../support/stats.js';
 
@@ -129,7 +129,7 @@ function emitCost(emit: (i: number) => void, ms: number, rounds: number): { wall
   let best = { wall: Number.POSITIVE_INFINITY, onCpu: Number.POSITIVE_INFINITY };
   for (let r = 0; r < rounds; r++) {
     let n = 0;
-    const sched = threadSchedNs(process.pid);
+    const onCpu = threadOnCpuNs(process.pid);
     const t = performance.now();
     let now = t;
     while (now - t < ms) {
@@ -138,7 +138,7 @@ function emitCost(emit: (i: number) => void, ms: number, rounds: number): { wall
       now = performance.now();
     }
     const wall = ((now - t) * 1e6) / n;
-    if (wall < best.wall) best = { wall, onCpu: (threadSchedNs(process.pid).onCpu - sched.onCpu) / n };
+    if (wall < best.wall) best = { wall, onCpu: (threadOnCpuNs(process.pid) - onCpu) / n };
   }
   return best;
 }

@@ -44,10 +44,9 @@ export function threadCpuMicros(pid: number | undefined): { main: number; others
 }
 
 /**
- * Nanoseconds a thread has run on a CPU and waited runnable for one (/proc/…/schedstat): what separates a thread's
- * own cost from time lost to other threads wanting the same cores.
+ * Nanoseconds a thread has run on a CPU (/proc/…/schedstat), not counting time it waited runnable: a thread's own
+ * cost apart from time lost to other threads wanting the same cores.
  */
-export function threadSchedNs(pid: number, tid: number = pid): { onCpu: number; waiting: number } {
-  const [onCpu, waiting] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
-  return { onCpu, waiting };
+export function threadOnCpuNs(pid: number, tid: number = pid): number {
+  return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
 }
